@@ -1,0 +1,297 @@
+"""FastAPI application: the ``/v1`` routes, error bodies, keys, limits and the chat UI mount."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qa.api import schemas
+from qa.api.keys import KeyInfo, KeyStore, RateLimiter
+from qa.config import Settings, get_settings
+from qa.errors import (
+    CorpusError,
+    DocumentParseError,
+    IndexStoreError,
+    NotFoundError,
+    QAError,
+    QueryError,
+)
+from qa.service import Service
+
+log = logging.getLogger("qa.api")
+
+
+class ApiError(Exception):
+    """An error answered with ``{"error": {"code", "message"}}`` and the given status."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error body every 4xx and 5xx uses."""
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+_LIBRARY_ERRORS: tuple[tuple[type[QAError], int, str], ...] = (
+    (DocumentParseError, 422, "unparseable_document"),
+    (NotFoundError, 404, "not_found"),
+    (QueryError, 422, "invalid_request"),
+    (CorpusError, 409, "corpus_conflict"),
+    (IndexStoreError, 503, "index_unavailable"),
+)
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit (413) before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int) -> None:
+        self.app, self.limit, self.upload_limit = app, limit, upload_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_upload = scope["path"] == "/v1/documents" and scope["method"] == "POST"
+        limit = self.upload_limit if is_upload else self.limit
+        if not scope["path"].startswith(("/v1/", "/healthz", "/readyz")):
+            limit = max(limit, self.upload_limit)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        too_big = error_response(413, "payload_too_large", f"request body is larger than {limit} bytes")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await too_big(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise ApiError(413, "payload_too_large", f"request body is larger than {limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def create_app(settings: Settings | None = None, service: Service | None = None, ui: bool = True) -> FastAPI:
+    """Build the application; the service (model and index) loads in the background unless given."""
+    settings = settings or get_settings()
+    keystore = KeyStore.open(settings.state_dir)
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    state: dict[str, Any] = {"service": service, "error": None}
+
+    def load() -> None:
+        try:
+            state["service"] = Service.from_settings(settings)
+        except Exception as exc:  # reported by /readyz and every route instead of killing the server
+            log.exception("could not load the index")
+            state["error"] = str(exc)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if state["service"] is None:
+            threading.Thread(target=load, name="qa-load", daemon=True).start()
+        yield
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="九龙坡区资料问答 API",
+        version="1.0.0",
+        description="Answers about 九龙坡区 from its published reports, with exact citations and figures.",
+    )
+    app.state.keystore = keystore
+    app.state.qa = state
+
+    def get_service() -> Service:
+        svc: Service | None = state["service"]
+        if svc is None:
+            raise ApiError(503, "not_ready", state["error"] or "the index is still loading; retry shortly",
+                           {"Retry-After": "5"})
+        return svc
+
+    def caller(request: Request) -> KeyInfo | None:
+        header = request.headers.get("authorization", "")
+        key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
+        info = keystore.check(key) if key else None
+        if key and info is None:
+            raise ApiError(401, "invalid_key", "the API key is not valid")
+        client = f"key:{info.id}" if info else f"ip:{request.client.host if request.client else 'unknown'}"
+        wait = limiter.take(client)
+        if wait > 0:
+            raise ApiError(429, "rate_limited", "too many requests; slow down",
+                           {"Retry-After": str(max(1, int(wait + 0.999)))})
+        return info
+
+    def reader(info: Annotated[KeyInfo | None, Depends(caller)]) -> KeyInfo | None:
+        if settings.api_read_requires_key and info is None:
+            raise ApiError(401, "missing_key", "an API key is required (Authorization: Bearer <key>)")
+        return info
+
+    def admin(info: Annotated[KeyInfo | None, Depends(caller)]) -> KeyInfo:
+        if info is None:
+            raise ApiError(401, "missing_key", "an admin API key is required (Authorization: Bearer <key>)")
+        if not info.admin:
+            raise ApiError(403, "forbidden", "this key may not change documents; an admin key is required")
+        return info
+
+    Svc = Annotated[Service, Depends(get_service)]
+    Reader = Annotated[KeyInfo | None, Depends(reader)]
+    Admin = Annotated[KeyInfo, Depends(admin)]
+
+    # -- errors ------------------------------------------------------------------------------------------
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(QAError)
+    async def _library_error(request: Request, exc: QAError) -> JSONResponse:
+        for kind, status, code in _LIBRARY_ERRORS:
+            if isinstance(exc, kind):
+                return error_response(status, code, str(exc))
+        return error_response(500, "internal_error", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "invalid_request", schemas.describe_validation(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return error_response(500, "internal_error", "internal error; the request id is in the X-Request-ID header")
+
+    @app.middleware("http")
+    async def _request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        incoming = request.headers.get("x-request-id", "")
+        rid = incoming if 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum() else uuid.uuid4().hex
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except ApiError as exc:  # raised while the body was streamed in (size limit)
+            response = error_response(exc.status, exc.code, exc.message, exc.headers)
+        response.headers["X-Request-ID"] = rid
+        log.info("%s %s %s %d %.1fms", rid, request.method, request.url.path, response.status_code,
+                 (time.perf_counter() - started) * 1000)
+        return response
+
+    # -- routes ------------------------------------------------------------------------------------------
+    @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", response_model=schemas.Ready, tags=["ops"],
+             responses={503: {"model": schemas.ErrorBody}})
+    def readyz() -> Any:
+        """Ready once the index is loaded."""
+        svc: Service | None = state["service"]
+        if svc is None:
+            return error_response(503, "not_ready", state["error"] or "the index is still loading")
+        meta = svc.snapshot.meta
+        return {"status": "ready", "index": svc.snapshot.path.name, "documents": meta.get("documents", 0),
+                "chunks": meta.get("chunks", 0), "model": meta.get("model", "")}
+
+    @app.post("/v1/ask", response_model=schemas.AskResponse, tags=["answers"], responses=schemas.ERRORS)
+    def ask(body: schemas.AskRequest, svc: Svc, _: Reader) -> dict[str, Any]:
+        """Answer a question with citations and figures."""
+        from qa.answer import answer_to_dict
+
+        history = [turn.model_dump() for turn in body.history]
+        return answer_to_dict(svc.ask(body.question, top_k=body.top_k, history=history))
+
+    @app.get("/v1/search", response_model=list[schemas.Citation], tags=["answers"], responses=schemas.ERRORS)
+    def search(svc: Svc, _: Reader, q: Annotated[str, Query(description="the question")],
+               k: Annotated[int, Query(ge=1, le=50)] = 5) -> list[dict[str, Any]]:
+        """Cited passages only."""
+        return [c.__dict__ for c in svc.search(q, k=min(k, settings.max_top_k))]
+
+    @app.get("/v1/documents", response_model=list[schemas.DocumentMeta], tags=["documents"], responses=schemas.ERRORS)
+    def documents(svc: Svc, _: Reader) -> list[dict[str, Any]]:
+        """Metadata of every document."""
+        return [schemas.document_meta(d) for d in svc.documents()]
+
+    @app.get("/v1/documents/{doc_id}", response_model=schemas.DocumentFull, tags=["documents"],
+             responses=schemas.ERRORS)
+    def document(doc_id: str, svc: Svc, _: Reader) -> dict[str, Any]:
+        """One document's metadata and raw text."""
+        doc = svc.document(doc_id)
+        return {**schemas.document_meta(doc), "text": doc.text}
+
+    @app.get("/v1/figures", response_model=list[schemas.FigureOut], tags=["figures"], responses=schemas.ERRORS)
+    def figures(svc: Svc, _: Reader, metric: Annotated[str | None, Query(max_length=100)] = None,
+                year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+                doc_id: Annotated[str | None, Query(max_length=64)] = None) -> list[dict[str, Any]]:
+        """Figures across the corpus, for dashboards."""
+        return [schemas.figure_out(f) for f in svc.figures(metric=metric, year=year, doc_id=doc_id)]
+
+    @app.post("/v1/feedback", response_model=schemas.FeedbackOut, status_code=201, tags=["feedback"],
+              responses=schemas.ERRORS)
+    def feedback(body: schemas.FeedbackIn, info: Reader) -> dict[str, Any]:
+        """Store a rating of an answer."""
+        fid = keystore.add_feedback(body.question, body.answer, body.rating, body.comment, "api",
+                                    info.name if info else None)
+        return {"id": fid, "status": "stored"}
+
+    @app.post("/v1/documents", response_model=schemas.UploadOut, status_code=201, tags=["admin"],
+              responses=schemas.ERRORS,
+              openapi_extra=schemas.UPLOAD_OPENAPI)
+    async def upload(request: Request, _: Admin) -> Any:
+        """Add a document (JSON or multipart form with a file); indexed incrementally."""
+        svc = get_service()
+        fields = await schemas.read_upload(request)
+        from starlette.concurrency import run_in_threadpool
+
+        doc, report = await run_in_threadpool(
+            lambda: svc.add_document(fields.text, title=fields.title, doc_id=fields.doc_id, date=fields.date,
+                                     source=fields.source, suffix=fields.suffix))
+        return {**schemas.document_meta(doc), "chunks_embedded": report.embedded, "index": report.version}
+
+    @app.delete("/v1/documents/{doc_id}", response_model=schemas.DeleteOut, tags=["admin"], responses=schemas.ERRORS)
+    def delete(doc_id: str, svc: Svc, _: Admin) -> dict[str, Any]:
+        """Remove a document from the corpus and every index."""
+        report = svc.delete_document(doc_id)
+        return {"doc_id": doc_id, "status": "deleted", "index": report.version}
+
+    @app.post("/v1/reindex", response_model=schemas.ReindexOut, tags=["admin"], responses=schemas.ERRORS)
+    def reindex(svc: Svc, _: Admin, full: bool = False) -> dict[str, Any]:
+        """Bring the index up to date with the corpus folder (``full=true`` rebuilds from scratch)."""
+        report = svc.reindex(rebuild=full)
+        return {"index": report.version, "documents": report.documents, "chunks": report.chunks,
+                "added": report.added, "removed": report.removed, "seconds": round(report.seconds, 3)}
+
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                       allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+                       expose_headers=["X-Request-ID", "Retry-After"])
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes)
+
+    if ui:
+        from ui.chat import mount_ui
+
+        app = mount_ui(app, get_service, keystore)
+    return app
+
+
+def dumps(data: Any) -> str:
+    """JSON as the API writes it (UTF-8, not escaped)."""
+    return json.dumps(data, ensure_ascii=False)

@@ -1,0 +1,254 @@
+"""Request and response models of the v1 contract (names are relied on by other systems: keep them)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from qa.errors import DocumentParseError, QueryError
+from qa.ingest import decode
+from qa.types import Document, Figure
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
+}
+
+
+class Turn(BaseModel):
+    question: str = Field(max_length=2000)
+    answer: str = Field("", max_length=10000)
+
+
+class AskRequest(BaseModel):
+    question: str
+    top_k: int = Field(5, ge=1, le=20)
+    history: list[Turn] = Field(default_factory=list, max_length=20)
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str) -> str:
+        from qa.config import get_settings
+        from qa.query import check_question
+
+        try:
+            return check_question(value, get_settings().max_question_chars)
+        except QueryError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class Citation(BaseModel):
+    id: int
+    doc_id: str
+    title: str
+    date: str | None
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+class FigureRef(BaseModel):
+    value: float
+    unit: str
+    metric: str | None
+    year: int | None
+    qualifier: str | None
+    text: str
+    citation: int
+
+
+class AskResponse(BaseModel):
+    question: str
+    found: bool
+    answer: str
+    citations: list[Citation]
+    figures: list[FigureRef]
+    took_ms: float
+    resolved_question: str = ""
+    notes: list[str] = Field(default_factory=list)
+
+
+class DocumentMeta(BaseModel):
+    doc_id: str
+    title: str
+    date: str | None
+    source: str | None
+    date_note: str | None
+    chars: int
+
+
+class DocumentFull(DocumentMeta):
+    text: str
+
+
+class FigureOut(BaseModel):
+    doc_id: str
+    start: int
+    end: int
+    value: float
+    unit: str
+    metric: str | None
+    year: int | None
+    period: str | None
+    qualifier: str | None
+    kind: str
+    text: str
+
+
+class FeedbackIn(BaseModel):
+    question: str = Field(min_length=1, max_length=2000)
+    answer: str = Field("", max_length=20000)
+    rating: int = Field(ge=-1, le=1, description="1 helpful, -1 not helpful, 0 neutral")
+    comment: str | None = Field(None, max_length=2000)
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    status: str
+
+
+class UploadOut(DocumentMeta):
+    chunks_embedded: int
+    index: str
+
+
+class DeleteOut(BaseModel):
+    doc_id: str
+    status: str
+    index: str
+
+
+class ReindexOut(BaseModel):
+    index: str
+    documents: int
+    chunks: int
+    added: list[str]
+    removed: list[str]
+    seconds: float
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    index: str
+    documents: int
+    chunks: int
+    model: str
+
+
+class UploadJson(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1)
+    doc_id: str | None = Field(None, max_length=64)
+    date: str | None = Field(None, max_length=10)
+    source: str | None = Field(None, max_length=500)
+
+
+UPLOAD_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": UploadJson.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "title": {"type": "string"},
+                        "doc_id": {"type": "string"},
+                        "date": {"type": "string"},
+                        "source": {"type": "string"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@dataclass(frozen=True)
+class UploadFields:
+    text: str
+    title: str
+    doc_id: str | None
+    date: str | None
+    source: str | None
+    suffix: str
+
+
+async def read_upload(request: Request) -> UploadFields:
+    """Read an upload sent as JSON or as a multipart form with a ``file``."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise QueryError("multipart upload needs a 'file' field")
+        name = upload.filename or "upload.txt"
+        suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ".txt"
+        if suffix not in (".txt", ".md"):
+            raise DocumentParseError(f"{name}: only .txt and .md documents are supported")
+        text = decode(await upload.read(), name)
+        title = str(form.get("title") or "")
+        return UploadFields(text, title, _opt(form.get("doc_id")), _opt(form.get("date")),
+                            _opt(form.get("source")), suffix)
+    try:
+        payload = json.loads(await request.body())
+        body = UploadJson.model_validate(payload)
+    except json.JSONDecodeError as exc:
+        raise QueryError(f"body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    except ValidationError as exc:
+        raise QueryError(describe_validation(exc.errors())) from None
+    if not body.text.strip():
+        raise DocumentParseError("empty document")
+    return UploadFields(body.text, body.title, body.doc_id, body.date, body.source,
+                        ".md" if body.text.lstrip().startswith("#") else ".txt")
+
+
+def _opt(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def describe_validation(errors: Sequence[Any]) -> str:
+    """One readable line for pydantic validation errors, e.g. ``body.top_k: must be at least 1``."""
+    parts = []
+    for err in errors:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if err.get("type") == "json_invalid":
+            msg = "body is not valid JSON"
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts) or "invalid request"
+
+
+def document_meta(doc: Document) -> dict[str, Any]:
+    """The public metadata of a document."""
+    return {"doc_id": doc.doc_id, "title": doc.title, "date": doc.date, "source": doc.source,
+            "date_note": doc.date_note, "chars": len(doc.text)}
+
+
+def figure_out(fig: Figure) -> dict[str, Any]:
+    """A figure as ``/v1/figures`` lists it."""
+    return {"doc_id": fig.doc_id, "start": fig.start, "end": fig.end, "value": fig.value, "unit": fig.unit,
+            "metric": fig.metric, "year": fig.year, "period": fig.period, "qualifier": fig.qualifier,
+            "kind": fig.kind, "text": fig.text}

@@ -1,0 +1,185 @@
+"""The `qa` command line: every command is a thin call into the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from qa.errors import QAError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _errors_to_exit(func: F) -> F:
+    """Print library errors as one clear line and exit with status 1 (2 for usage errors)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except QAError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+def main(verbose: bool) -> None:
+    """Answer questions about 九龙坡区 from its published reports, with exact citations."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _service() -> Any:
+    from qa.service import Service
+
+    return Service.from_settings()
+
+
+@main.command()
+@click.option("--rebuild", is_flag=True, help="Ignore the current index and build from scratch.")
+@_errors_to_exit
+def build(rebuild: bool) -> None:
+    """Index corpus/ (only what changed since the last build)."""
+    from tqdm import tqdm
+
+    from qa.config import get_settings
+    from qa.embed import load_embedder
+    from qa.index import build as build_index
+
+    settings = get_settings()
+    embedder = load_embedder(settings.model, settings.model_cache)
+    bar = tqdm(total=0, unit="doc", desc="indexing", disable=None)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    report = build_index(settings, embedder, rebuild=rebuild, progress=progress)
+    bar.close()
+    for problem in report.problems:
+        click.echo(f"skipped {problem.path}: {problem.reason}", err=True)
+    rate = report.chunks / report.seconds if report.seconds else 0.0
+    state = "rebuilt" if report.changed else "already up to date"
+    click.echo(
+        f"index {report.version} {state}: {report.documents} documents, {report.chunks} chunks, "
+        f"{report.figures} figures; {len(report.added)} added, {len(report.removed)} removed, "
+        f"{report.embedded} chunks embedded, {report.reused} reused; {report.seconds:.1f} s ({rate:.1f} chunks/s)"
+    )
+
+
+@main.command()
+@click.argument("question")
+@click.option("-k", "--top-k", "k", default=5, show_default=True, help="How many passages.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_errors_to_exit
+def search(question: str, k: int, mode: str, as_json: bool) -> None:
+    """Show the passages that best match QUESTION, with document ids and exact offsets."""
+    service = _service()
+    citations = service.search(question, k=k, mode=mode)
+    if as_json:
+        click.echo(json.dumps([c.__dict__ for c in citations], ensure_ascii=False, indent=2))
+        return
+    for c in citations:
+        click.echo(f"[{c.id}] {c.doc_id} {c.start}-{c.end} score={c.score:.3f}  {c.title} ({c.date or '日期不详'})")
+        click.echo("    " + " ".join(c.text.split())[:300])
+
+
+@main.command()
+@click.argument("question")
+@click.option("-k", "--top-k", "k", default=5, show_default=True, help="How many passages to cite at most.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as the API returns it.")
+@_errors_to_exit
+def ask(question: str, k: int, as_json: bool) -> None:
+    """Answer QUESTION with citations and figures."""
+    from qa.answer import answer_to_dict
+
+    service = _service()
+    result = service.ask(question, top_k=k)
+    if as_json:
+        click.echo(json.dumps(answer_to_dict(result), ensure_ascii=False, indent=2))
+        return
+    click.echo(result.text)
+    for c in result.citations:
+        click.echo(f"  [{c.id}] {c.title} ({c.date or '日期不详'}) {c.doc_id}:{c.start}-{c.end}")
+
+
+@main.command(name="eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write metrics as JSON.")
+@click.option("--report", "report_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a Markdown report (with a chart beside it).")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["hybrid", "dense", "lexical"]),
+              help="Retrieval modes to compare (default: all three).")
+@_errors_to_exit
+def evaluate(questions: Path, json_out: Path | None, report_out: Path | None, modes: tuple[str, ...]) -> None:
+    """Score retrieval and answers on a JSONL question set."""
+    from qa.evaluate import load_questions, render_summary, run_eval, write_report
+
+    service = _service()
+    items = load_questions(questions)
+    result = run_eval(service, items, modes=modes or ("hybrid", "dense", "lexical"))
+    click.echo(render_summary(result))
+    if json_out:
+        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    if report_out:
+        write_report(result, report_out)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-ui", is_flag=True, help="Serve the HTTP API only.")
+@_errors_to_exit
+def serve(host: str, port: int, no_ui: bool) -> None:
+    """Serve the HTTP API and the chat UI (building the index first if needed)."""
+    import uvicorn
+
+    from qa.api.app import create_app
+
+    app = create_app(ui=not no_ui)
+    click.echo(f"qa: serving on http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@main.group()
+def keys() -> None:
+    """Manage API keys."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who the key is for, e.g. portal.")
+@click.option("--admin", is_flag=True, help="Allow document upload, delete and reindex.")
+@_errors_to_exit
+def keys_create(name: str, admin: bool) -> None:
+    """Create a key; it is shown once and stored only as a hash."""
+    from qa.api.keys import KeyStore
+    from qa.config import get_settings
+
+    key = KeyStore.open(get_settings().state_dir).create(name, admin=admin)
+    click.echo(key)
+
+
+@keys.command("list")
+@_errors_to_exit
+def keys_list() -> None:
+    """List keys (names and roles, never the keys)."""
+    from qa.api.keys import KeyStore
+    from qa.config import get_settings
+
+    for row in KeyStore.open(get_settings().state_dir).list():
+        click.echo(f"{row['id']}\t{row['name']}\t{'admin' if row['admin'] else 'read'}\t{row['created_at']}")
+
+
+if __name__ == "__main__":
+    main()

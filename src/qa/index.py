@@ -1,0 +1,358 @@
+"""Build, update and load the on-disk index.
+
+Layout of the index folder::
+
+    index/
+      current -> v-20261123T201500-3f2a   symlink, swapped atomically when a build finishes
+      v-…/meta.json                       model, dimension, corpus hash, format version
+      v-…/store.sqlite                    documents, chunks (with lexical tokens), figures
+      v-…/vectors.faiss                   ids and vectors only
+      embeddings.sqlite                   cache: a passage is embedded once per model, ever
+      build.lock
+
+A build starts from a copy of the current version and applies only what changed in the corpus (new,
+edited and deleted documents), so unchanged chunks are never embedded or re-tokenized. The new version
+is written aside and becomes current by one ``rename``: a crash at any point leaves the previous index
+serving.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.chunk import chunk_document
+from qa.config import Settings
+from qa.embed import Embedder
+from qa.errors import IndexNotBuiltError, IndexStoreError
+from qa.ingest import Problem, corpus_hash, load_corpus
+from qa.lexical import BM25Index, tokenize
+from qa.normalize import normalize
+from qa.query import Speller
+from qa.store import Store, connect
+from qa.types import Document, content_hash
+from qa.vectors import FaissIndex
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CURRENT = "current"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class BuildReport:
+    """What a build did and how long it took."""
+
+    version: str
+    documents: int = 0
+    chunks: int = 0
+    figures: int = 0
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+    changed: bool = True
+
+
+@dataclass
+class Snapshot:
+    """A loaded, read-only index version: the store, both retrievers and the model that fits them."""
+
+    path: Path
+    meta: dict[str, Any]
+    store: Store
+    vectors: FaissIndex
+    lexical: BM25Index
+    embedder: Embedder
+    documents: dict[str, Document]
+
+    def close(self) -> None:
+        """Release the SQLite connection."""
+        self.store.conn.close()
+
+    @cached_property
+    def speller(self) -> Speller:
+        """Homophone repair against this version's vocabulary."""
+        vocabulary = ((term, len(rows)) for term, rows in self.lexical.postings.items())
+        corpus = "\n".join(normalize(d.text).text for d in self.documents.values())
+        return Speller(vocabulary, corpus)
+
+
+# -- locking and layout ---------------------------------------------------------------------------------
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Serialize builds (CLI and server) on one index folder."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / "build.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def current_version(index_dir: Path) -> Path | None:
+    """The folder the ``current`` link points at, if any."""
+    link = index_dir / CURRENT
+    if not link.is_symlink() and not link.exists():
+        return None
+    target = link.resolve()
+    return target if target.is_dir() else None
+
+
+def _swap_current(index_dir: Path, version: Path) -> None:
+    tmp = index_dir / f".{CURRENT}.{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    os.symlink(version.name, tmp)
+    os.replace(tmp, index_dir / CURRENT)  # atomic: readers see the old or the new version, never neither
+    _fsync_dir(index_dir)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _cleanup(index_dir: Path, keep: set[Path]) -> None:
+    """Remove abandoned build folders and old versions, keeping ``keep``."""
+    for path in index_dir.iterdir():
+        if path.is_dir() and not path.is_symlink() and (path.name.startswith((".build-", "v-"))) \
+                and path.resolve() not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def read_meta(version: Path) -> dict[str, Any]:
+    """The version's meta.json."""
+    try:
+        meta: dict[str, Any] = json.loads((version / "meta.json").read_text(encoding="utf-8"))
+        return meta
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexStoreError(f"index at {version} has no readable meta.json ({exc}); run `qa build`") from exc
+
+
+def check_meta(meta: dict[str, Any], embedder: Embedder) -> None:
+    """Refuse an index written in another format or with another model."""
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise IndexStoreError(
+            f"index format {meta.get('format_version')} is not the supported format {FORMAT_VERSION}; "
+            "run `qa build --rebuild`"
+        )
+    if meta.get("model") != embedder.name or meta.get("dim") != embedder.dim:
+        raise IndexStoreError(
+            f"index was built with model {meta.get('model')!r} (dim {meta.get('dim')}), but the configured "
+            f"model is {embedder.name!r} (dim {embedder.dim}); run `qa build --rebuild`"
+        )
+
+
+# -- embedding cache ------------------------------------------------------------------------------------
+class EmbeddingCache:
+    """Passage vectors by (model, text) hash, kept across builds so no text is embedded twice."""
+
+    def __init__(self, path: Path, embedder: Embedder) -> None:
+        self.conn = sqlite3.connect(path)
+        self.conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        self.embedder = embedder
+
+    def key(self, text: str) -> str:
+        """Cache key of a passage for this model."""
+        return content_hash(self.embedder.name, str(self.embedder.dim), "passage", text, length=32)
+
+    def vectors(self, texts: Sequence[str], progress: Progress | None = None) -> tuple[np.ndarray, int]:
+        """Vectors for ``texts`` (embedding only the missing ones); returns them and how many were new."""
+        keys = [self.key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(keys), 500):
+            batch = keys[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            for key, blob in self.conn.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", batch):
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
+        step = 16
+        for i in range(0, len(missing), step):
+            part = missing[i : i + step]
+            vecs = self.embedder.encode_passages([t for _, t in part])
+            with self.conn:
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
+                    [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(part, vecs, strict=True)],
+                )
+            found.update({k: v for (k, _), v in zip(part, vecs, strict=True)})
+            if progress:
+                progress("embed", min(i + step, len(missing)), len(missing))
+        out = np.vstack([found[k] for k in keys]) if keys else np.zeros((0, self.embedder.dim), np.float32)
+        return out.astype(np.float32), len(missing)
+
+    def close(self) -> None:
+        """Close the cache database."""
+        self.conn.close()
+
+
+# -- building -------------------------------------------------------------------------------------------
+def _fingerprint(doc: Document) -> str:
+    return f"{doc.title}|{doc.date}|{doc.source}|{doc.sha256}"
+
+
+def index_document(doc: Document, settings: Settings) -> tuple[list[Any], list[list[str]], list[Any]]:
+    """Chunks, lexical tokens and figures (raw offsets) of one document."""
+    from qa.figures import extract_figures
+
+    norm = normalize(doc.text)
+    chunks = chunk_document(doc, settings.chunk_target, settings.chunk_limit, normalized=norm)
+    tokens = [tokenize(c.clean) for c in chunks]
+    figures = []
+    for fig in extract_figures(norm.text, doc_date=doc.date):
+        start, end = norm.raw_span(fig.start, fig.end)
+        figures.append(replace(fig, doc_id=doc.doc_id, start=start, end=end))
+    return chunks, tokens, figures
+
+
+def build(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    rebuild: bool = False,
+    docs: list[Document] | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Bring the index up to date with the corpus (or ``docs``) and make it current."""
+    started = time.perf_counter()
+    index_dir = settings.index_dir
+    problems: list[Problem] = []
+    if docs is None:
+        docs, problems = load_corpus(settings.corpus_dir)
+    with build_lock(index_dir):
+        base = current_version(index_dir)
+        if base is not None and not rebuild:
+            try:
+                check_meta(read_meta(base), embedder)
+            except IndexStoreError as exc:
+                log.warning("starting a fresh index: %s", exc)
+                base = None
+        else:
+            base = None
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+        version = f"v-{stamp}-{content_hash(corpus_hash(docs), embedder.name, length=6)}"
+        work = index_dir / f".build-{version}"
+        work.mkdir(parents=True)
+        try:
+            report = _build_into(work, base, docs, settings, embedder, progress)
+            report.version, report.problems = version, problems
+            if base is not None and not report.changed:
+                shutil.rmtree(work)
+                report.version = base.name
+            else:
+                final = index_dir / version
+                os.replace(work, final)
+                _swap_current(index_dir, final)
+                _cleanup(index_dir, keep={final.resolve(), *([base.resolve()] if base else [])})
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _build_into(work: Path, base: Path | None, docs: list[Document], settings: Settings,
+                embedder: Embedder, progress: Progress | None) -> BuildReport:
+    if base is not None:
+        shutil.copy2(base / "store.sqlite", work / "store.sqlite")
+        vectors = FaissIndex.load(base / "vectors.faiss")
+    else:
+        vectors = FaissIndex(embedder.dim)
+    conn = connect(work / "store.sqlite")
+    store = Store(conn)
+    report = BuildReport(version=work.name)
+    have = store.doc_hashes()
+    wanted = {d.doc_id: d for d in docs}
+    stale = [doc_id for doc_id, fp in have.items() if doc_id not in wanted or _fingerprint(wanted[doc_id]) != fp]
+    fresh = [d for d in docs if d.doc_id not in have or d.doc_id in stale]
+    report.changed = bool(stale or fresh)
+    cache = EmbeddingCache(settings.index_dir / "embeddings.sqlite", embedder)
+    try:
+        with conn:
+            for doc_id in stale:
+                vectors.remove(np.asarray(store.remove_document(doc_id), dtype=np.int64))
+                if doc_id not in wanted:
+                    report.removed.append(doc_id)
+            for n, doc in enumerate(fresh, 1):
+                chunks, tokens, figures = index_document(doc, settings)
+                rows = store.add_document(doc, chunks, tokens, figures)
+                vecs, new = cache.vectors([c.clean for c in chunks], progress=None)
+                vectors.add(np.asarray(rows, dtype=np.int64), vecs)
+                report.embedded += new
+                report.reused += len(chunks) - new
+                report.added.append(doc.doc_id)
+                if progress:
+                    progress("documents", n, len(fresh))
+    finally:
+        cache.close()
+    report.documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    report.chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    report.figures = conn.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
+    conn.close()
+    if len(vectors) != report.chunks:
+        raise IndexStoreError(f"vector count {len(vectors)} does not match chunk count {report.chunks}")
+    vectors.save(work / "vectors.faiss")
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "model": embedder.name,
+        "dim": embedder.dim,
+        "corpus_hash": corpus_hash(docs),
+        "documents": report.documents,
+        "chunks": report.chunks,
+        "figures": report.figures,
+        "chunk_target": settings.chunk_target,
+        "chunk_limit": settings.chunk_limit,
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    (work / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    for name in ("store.sqlite", "vectors.faiss", "meta.json"):
+        with open(work / name, "rb") as fh:
+            os.fsync(fh.fileno())
+    return report
+
+
+# -- loading --------------------------------------------------------------------------------------------
+def load_snapshot(settings: Settings, embedder: Embedder) -> Snapshot:
+    """Open the current index version, refusing one that does not fit the configured model."""
+    version = current_version(settings.index_dir)
+    if version is None:
+        raise IndexNotBuiltError(f"no index in {settings.index_dir}; run `qa build` first")
+    meta = read_meta(version)
+    check_meta(meta, embedder)
+    conn = connect(version / "store.sqlite", readonly=True)
+    store = Store(conn)
+    lexical = BM25Index()
+    rows = store.all_chunks()
+    lexical.add([r for r, _, _ in rows], [t for _, _, t in rows])
+    vectors = FaissIndex.load(version / "vectors.faiss")
+    if len(vectors) != len(rows):
+        raise IndexStoreError(f"index at {version} is inconsistent ({len(vectors)} vectors, {len(rows)} chunks)")
+    documents = {d.doc_id: d for d in store.documents(with_text=True)}
+    return Snapshot(version, meta, store, vectors, lexical, embedder, documents)
+
+
+def is_stale(snapshot: Snapshot, settings: Settings) -> bool:
+    """Whether the corpus on disk differs from what the snapshot indexed."""
+    docs, _ = load_corpus(settings.corpus_dir)
+    return bool(snapshot.meta.get("corpus_hash") != corpus_hash(docs))

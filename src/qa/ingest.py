@@ -1,0 +1,192 @@
+"""The corpus on disk: text files plus one metadata manifest (``corpus/manifest.json``).
+
+Adding a document is dropping a ``.txt`` or ``.md`` file into the corpus folder and adding an entry for it
+to the manifest. A file without an entry is still indexed, titled by its first line and undated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa.errors import CorpusError, DocumentParseError, NotFoundError
+from qa.types import Document, content_hash
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+SUFFIXES = (".txt", ".md")
+DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A corpus file that was skipped, and why."""
+
+    path: str
+    reason: str
+
+
+def check_doc_id(doc_id: str) -> str:
+    """Return ``doc_id`` if it is a safe id (letters, digits, ``_ . -``; no path separators)."""
+    if not DOC_ID.match(doc_id) or ".." in doc_id:
+        raise NotFoundError(f"invalid document id {doc_id!r}: use 1-64 letters, digits, '_', '.', '-'")
+    return doc_id
+
+
+def check_date(value: str | None) -> str | None:
+    """Return an ISO date (YYYY-MM-DD, YYYY-MM or YYYY), or raise CorpusError."""
+    if value in (None, ""):
+        return None
+    assert value is not None
+    for fmt, pad in (("%Y-%m-%d", ""), ("%Y-%m", "-01"), ("%Y", "-01-01")):
+        try:
+            dt.datetime.strptime(value, fmt)
+            return value + pad if pad else value
+        except ValueError:
+            continue
+    raise CorpusError(f"invalid date {value!r}: expected YYYY-MM-DD")
+
+
+def decode(data: bytes, name: str) -> str:
+    """Decode document bytes as UTF-8 text, or raise DocumentParseError."""
+    if b"\x00" in data[:4096]:
+        raise DocumentParseError(f"{name}: binary file, expected UTF-8 text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentParseError(f"{name}: not valid UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    if not text.strip():
+        raise DocumentParseError(f"{name}: empty document")
+    return text
+
+
+def read_manifest(corpus_dir: Path) -> dict[str, dict[str, Any]]:
+    """Manifest entries by file name."""
+    path = corpus_dir / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = data["documents"]
+        return {entry["file"]: entry for entry in entries}
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise CorpusError(f"{path}: broken manifest ({exc})") from exc
+
+
+def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[Problem]]:
+    """Read every document of the corpus; unreadable files are reported, not fatal."""
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder {corpus_dir} does not exist")
+    manifest = read_manifest(corpus_dir)
+    docs: list[Document] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for path in sorted(corpus_dir.iterdir()):
+        if path.suffix.lower() not in SUFFIXES or not path.is_file():
+            continue
+        entry = manifest.get(path.name, {})
+        try:
+            text = decode(path.read_bytes(), path.name)
+            doc_id = check_doc_id(entry.get("id") or path.stem)
+            date = check_date(entry.get("date"))
+        except (CorpusError, NotFoundError) as exc:
+            problems.append(Problem(str(path), str(exc)))
+            log.warning("skipped %s", exc)
+            continue
+        if doc_id in seen:
+            problems.append(Problem(str(path), f"duplicate document id {doc_id!r}"))
+            continue
+        seen.add(doc_id)
+        docs.append(
+            Document(
+                doc_id=doc_id,
+                title=entry.get("title") or _first_line(text),
+                text=text,
+                date=date,
+                source=entry.get("source"),
+                date_note=entry.get("date_note") or (None if entry else "not in manifest"),
+                path=str(path),
+            )
+        )
+    return docs, problems
+
+
+def corpus_hash(docs: list[Document]) -> str:
+    """Hash over ids, metadata and texts: changes whenever anything indexed would change."""
+    parts = [f"{d.doc_id}|{d.title}|{d.date}|{d.source}|{d.sha256}" for d in sorted(docs, key=lambda d: d.doc_id)]
+    return content_hash(*parts, length=32)
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        line = line.replace("**", "").strip().lstrip("#").strip()
+        if line:
+            return line[:60]
+    return "untitled"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_manifest(corpus_dir: Path, entries: list[dict[str, Any]]) -> None:
+    body = json.dumps({"documents": entries}, ensure_ascii=False, indent=2) + "\n"
+    _write_atomic(corpus_dir / MANIFEST, body.encode("utf-8"))
+
+
+def add_document(
+    corpus_dir: Path,
+    text: str,
+    *,
+    title: str,
+    doc_id: str | None = None,
+    date: str | None = None,
+    source: str | None = None,
+    suffix: str = ".txt",
+) -> Document:
+    """Store a new document in the corpus (file, then manifest entry) and return it."""
+    if not text.strip():
+        raise DocumentParseError("empty document")
+    doc_id = check_doc_id(doc_id or "doc_" + content_hash(text))
+    date = check_date(date)
+    entries = list(read_manifest(corpus_dir).values())
+    if any(e.get("id", Path(e["file"]).stem) == doc_id for e in entries) or any(
+        (corpus_dir / f"{doc_id}{s}").exists() for s in SUFFIXES
+    ):
+        raise CorpusError(f"document {doc_id!r} already exists")
+    name = f"{doc_id}{suffix if suffix in SUFFIXES else '.txt'}"
+    _write_atomic(corpus_dir / name, text.encode("utf-8"))
+    entry = {"id": doc_id, "file": name, "title": title.strip() or _first_line(text), "date": date,
+             "date_note": "given at upload", "source": source}
+    _write_manifest(corpus_dir, [*entries, entry])
+    return Document(doc_id=doc_id, title=entry["title"], text=text, date=date, source=source,
+                    date_note="given at upload", path=str(corpus_dir / name))
+
+
+def remove_document(corpus_dir: Path, doc_id: str) -> None:
+    """Delete a document's file and manifest entry."""
+    check_doc_id(doc_id)
+    docs, _ = load_corpus(corpus_dir)
+    doc = next((d for d in docs if d.doc_id == doc_id), None)
+    if doc is None or doc.path is None:
+        raise NotFoundError(f"unknown document {doc_id!r}")
+    entries = [e for e in read_manifest(corpus_dir).values() if e["file"] != Path(doc.path).name]
+    _write_manifest(corpus_dir, entries)
+    Path(doc.path).unlink(missing_ok=True)

@@ -1,0 +1,151 @@
+"""What a question asks for: its kind, the years it names, the unit it expects, and follow-up resolution.
+
+Everything here is deterministic and rule-based on question wording (never on known questions): the same
+question always resolves the same way, so answers can be tested and explained.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+_LIST = re.compile(r"哪些|哪几|有几大|包括什么|包括哪|分别是|都有什么|列举|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b", re.I)
+_WHEN = re.compile(r"什么时候|何时|哪一?年|哪天|几月|哪个月|什么时间|\bwhen\b|\bwhat year\b", re.I)
+_QUANTITY = re.compile(
+    r"多少|产能|产量|几个|几家|几项|几条|几天|几倍|多大|多长|多高|多远|多久|比重|占比|百分之|增速|增幅|增长了?几|排第几|第几|"
+    r"\bhow (many|much|large|long|big)\b|\bwhat (percentage|share|proportion)\b|\bwhat was the\b.*\b(rate|value|total|gdp)\b",
+    re.I,
+)
+_COMPARE = re.compile(r"相比|对比|比较|哪个更|哪个多|变化了?多少|增加了多少|\bcompare|\bversus\b|\bvs\.?\b", re.I)
+_YESNO = re.compile(r"是否|是不是|有没有|能不能|可不可以|吗[？?]?$|\b(is|are|does|did|has|have)\b.*\?$", re.I)
+_WHO = re.compile(r"谁|哪家|哪所|哪个|什么(企业|公司|学校|单位|项目|奖|工程|地方|园区|平台)|\bwho\b|\bwhich\b", re.I)
+_LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|latest|current|now|recent", re.I)
+
+# Expected units by cue in the question: the first matching cue wins.
+_UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"多少天|几天|天数|days", re.I), ("天",)),
+    (re.compile(r"比重|占比|百分之|百分比|增速|增幅|增长率|增长了?多少|率|percent|share|rate|growth", re.I), ("%", "个百分点")),
+    (re.compile(r"多少家|几家|企业数|companies|firms", re.I), ("家",)),
+    (re.compile(r"多少户|几户|households", re.I), ("户", "万户")),
+    (re.compile(r"多少吨|产能|产量|tons|tonnes", re.I), ("吨", "万吨")),
+    (re.compile(r"多少公里|多长|长度|km|kilomet", re.I), ("公里", "米", "千米")),
+    (re.compile(r"面积|多少平方|多大|多少亩|公顷|square|area|hectare", re.I), ("平方米", "万平方米", "平方公里", "亩", "万亩", "公顷")),
+    (re.compile(r"多少人|人数|几名|多少名|people|staff", re.I), ("人", "万人", "名", "人次")),
+    (re.compile(r"多少个|几个", re.I), ("个",)),
+    (re.compile(r"多少项|几项", re.I), ("项",)),
+    (re.compile(r"多少钱|多少元|多少亿|金额|产值|总值|生产总值|gdp|投资|收入|营收|规模|income|invest|yuan|output|revenue", re.I),
+     ("亿元", "万元", "元", "亿")),
+)
+
+_FOLLOW_START = re.compile(r"^(那么?|那|还有|另外|而|并且|and|what about|how about)\s*", re.I)
+_FOLLOW_END = re.compile(r"(呢|怎么样|如何|又是多少|是多少|多少)?[？?。!！\s]*$")
+_PRONOUN = re.compile(r"它们?的?|其|该(企业|项目|公司|工程|园区|社区)?|这个|那个|\b(it|its|they|their)\b", re.I)
+_YEARISH = re.compile(r"(?:19|20)\d{2}\s*年?|一季度|二季度|三季度|四季度|上半年|下半年|全年|去年|今年|前年|十[三四五]五(?:时期|期间)?")
+
+
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?")
+_PERIOD = re.compile(r"[一二三四]季度|上半年|下半年|前三季度|十[三四五]五")
+
+
+def parse_year_mentions(text: str) -> tuple[list[int], list[str]]:
+    """Explicit years (2020年, 2020) and named periods (一季度, 十四五) in a question."""
+    years = [int(m.group(1)) for m in _YEAR.finditer(text)]
+    return years, [m.group() for m in _PERIOD.finditer(text)]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The kind of question and its constraints."""
+
+    kind: str  # quantity | when | list | entity | yesno | compare | fact
+    years: tuple[int, ...] = ()
+    periods: tuple[str, ...] = ()
+    latest: bool = False
+    units: tuple[str, ...] = ()
+    english: bool = False
+
+
+def detect_intent(question: str) -> Intent:
+    """Classify a (normalized, resolved) question."""
+    ascii_share = sum(ch.isascii() and ch.isalpha() for ch in question) / max(1, len(question))
+    if _COMPARE.search(question):
+        kind = "compare"
+    elif _LIST.search(question):
+        kind = "list"
+    elif _WHEN.search(question):
+        kind = "when"
+    elif _QUANTITY.search(question):
+        kind = "quantity"
+    elif _YESNO.search(question):
+        kind = "yesno"
+    elif _WHO.search(question):
+        kind = "entity"
+    else:
+        kind = "fact"
+    units: tuple[str, ...] = ()
+    if kind in ("quantity", "compare"):
+        for cue, cue_units in _UNIT_CUES:
+            if cue.search(question):
+                units = cue_units
+                break
+    years, periods = parse_year_mentions(question)
+    return Intent(kind=kind, years=tuple(years), periods=tuple(periods), latest=bool(_LATEST.search(question)),
+                  units=units, english=ascii_share > 0.5)
+
+
+def _subject(question: str) -> str:
+    """The leading noun phrase of a question: what a pronoun in a follow-up points back to."""
+    from qa.lexical import pos_tag
+
+    words = pos_tag(question)
+    phrase: list[str] = []
+    for word, flag in words:
+        if _YEARISH.fullmatch(word) or flag in ("m", "t") and phrase == []:
+            continue
+        if flag[:1] in ("n", "v") and flag not in ("v", "vd") or flag in ("eng", "j", "l", "vn"):
+            phrase.append(word)
+        elif phrase:
+            break
+    return "".join(phrase)
+
+
+def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) -> str:
+    """Rewrite a follow-up (那2025年呢？ / 它的产能呢？) into a stand-alone question, using earlier turns."""
+    if not history:
+        return question
+    previous = ""
+    for turn in history:
+        asked = str(turn.get("question", "")).strip() if isinstance(turn, dict) else ""
+        if asked:
+            previous = resolve_followup(asked, [{"question": previous}] if previous else None)
+    if not previous:
+        return question
+    text = question.strip()
+    core = _FOLLOW_END.sub("", _FOLLOW_START.sub("", text)).strip()
+    starts_like_followup = bool(_FOLLOW_START.match(text)) or text.rstrip("？?。 ").endswith("呢")
+    has_pronoun = bool(_PRONOUN.search(core))
+    if not (starts_like_followup or has_pronoun):
+        return question
+    rest = _YEARISH.sub("", core).strip("，, 的")
+    new_years = [m.group() for m in _YEARISH.finditer(core)]
+    if not rest and new_years:
+        # 那2025年呢: the previous question with its time replaced (or added).
+        if _YEARISH.search(previous):
+            return _YEARISH.sub(new_years[0], previous, count=1)
+        return new_years[0] + previous
+    if has_pronoun:
+        subject = _subject(_YEARISH.sub("", previous)) or previous.rstrip("？?")
+        resolved = _PRONOUN.sub(subject + "的", core, count=1).replace("的的", "的")
+        years = "" if new_years else "".join(m.group() for m in _YEARISH.finditer(previous))
+        return f"{years}{resolved}{_ask_like(question, previous)}"
+    # 那空气质量呢: a new topic asked the same way, in the same place and time.
+    years = "".join(new_years) or "".join(m.group() for m in _YEARISH.finditer(previous))
+    return f"{years}{_YEARISH.sub('', core).strip('，, ')}{_ask_like(question, previous)}"
+
+
+def _ask_like(question: str, previous: str) -> str:
+    """The question tail for a rewritten follow-up: ask for an amount when either turn did."""
+    return "是多少？" if _QUANTITY.search(question) or _QUANTITY.search(previous) else "是什么？"

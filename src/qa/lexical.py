@@ -1,0 +1,124 @@
+"""Lexical retrieval: jieba tokens (with a dictionary of district terms) scored by Okapi BM25."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Protocol
+
+_STOPWORDS = frozenset(
+    "的 了 和 与 及 是 在 为 把 被 对 将 也 等 有 这 那 其 之 于 以 并 而 或 中 上 下 个 年 月 日 "
+    "吗 呢 吧 啊 么 什么 多少 哪些 哪个 哪里 哪 几 怎么 怎样 如何 是否 是不是 请问 请 告诉 我 你 他 "
+    "有没有 没有 一下 一共 总共 现在 目前 最新 情况 关于 呢 啥 谁 "
+    "the a an of in on to is are was were what which who how many much does did do for and".split()
+)
+
+
+class LexicalIndex(Protocol):
+    """A keyword index over chunk rows."""
+
+    def add(self, rows: Sequence[int], tokens: Sequence[list[str]]) -> None: ...
+    def remove(self, rows: Iterable[int]) -> None: ...
+    def search(self, tokens: Sequence[str], k: int) -> list[tuple[int, float]]: ...
+    def __len__(self) -> int: ...
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    import jieba
+
+    jieba.setLogLevel(60)
+    tok = jieba.Tokenizer()
+    with resources.as_file(resources.files("qa") / "data" / "userdict.txt") as path:
+        tok.load_userdict(str(path))
+    return tok
+
+
+_lock = threading.Lock()
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens of ``text``: jieba words and their sub-words, lower-cased, without stopwords."""
+    tok = _tokenizer()
+    with _lock:  # jieba's lazy initialisation is not thread-safe
+        words = list(tok.cut_for_search(text))
+    out = []
+    for word in words:
+        word = word.strip().lower()
+        if not word or word in _STOPWORDS or not any(ch.isalnum() for ch in word):
+            continue
+        out.append(word)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _tagger() -> Any:
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(_tokenizer())
+
+
+def pos_tag(text: str) -> list[tuple[str, str]]:
+    """jieba words of ``text`` with their part-of-speech flags."""
+    tagger = _tagger()
+    with _lock:
+        return [(pair.word, pair.flag) for pair in tagger.cut(text)]
+
+
+class BM25Index:
+    """Okapi BM25 over token lists, with incremental add and remove."""
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.postings: dict[str, dict[int, int]] = defaultdict(dict)
+        self.lengths: dict[int, int] = {}
+        self.terms: dict[int, list[str]] = {}
+        self._total = 0
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def add(self, rows: Sequence[int], tokens: Sequence[list[str]]) -> None:
+        """Index each row's tokens."""
+        for row, toks in zip(rows, tokens, strict=True):
+            counts = Counter(toks)
+            for term, tf in counts.items():
+                self.postings[term][row] = tf
+            self.lengths[row] = len(toks)
+            self.terms[row] = list(counts)
+            self._total += len(toks)
+
+    def remove(self, rows: Iterable[int]) -> None:
+        """Forget the given rows."""
+        for row in rows:
+            for term in self.terms.pop(row, []):
+                self.postings[term].pop(row, None)
+                if not self.postings[term]:
+                    del self.postings[term]
+            self._total -= self.lengths.pop(row, 0)
+
+    def idf(self, term: str) -> float:
+        """BM25 idf (the +1 form, never negative)."""
+        n = len(self.lengths)
+        df = len(self.postings.get(term, ()))
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def search(self, tokens: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """Top ``k`` rows by BM25 score, best first."""
+        if not self.lengths:
+            return []
+        avg = self._total / len(self.lengths) or 1.0
+        scores: dict[int, float] = defaultdict(float)
+        for term, qtf in Counter(tokens).items():
+            posting = self.postings.get(term)
+            if not posting:
+                continue
+            idf = self.idf(term)
+            for row, tf in posting.items():
+                norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[row] / avg)
+                scores[row] += qtf * idf * tf * (self.k1 + 1) / norm
+        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]

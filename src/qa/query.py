@@ -1,0 +1,118 @@
+"""Question intake: validation, width and script folding, and repair of homophone typos.
+
+Residents type 九龍坡 (traditional), 九龙波 or 跳凳河 (a homophone picked by the input method). Each
+window of three to five Chinese characters that never occurs in the corpus is replaced by the corpus
+term that reads the same in pinyin, so both retrievers see the words the reports use.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from qa.errors import QueryError
+from qa.normalize import fold_query, is_cjk
+
+MAX_QUESTION_CHARS = 500
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{3,}")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question ready for retrieval, with the repairs made to it."""
+
+    original: str
+    text: str
+    corrections: tuple[tuple[str, str], ...] = ()
+
+
+def check_question(question: Any, max_chars: int = MAX_QUESTION_CHARS) -> str:
+    """Return the stripped question, or raise QueryError with the exact reason."""
+    if not isinstance(question, str):
+        raise QueryError("question must be a string")
+    question = question.strip()
+    if not question:
+        raise QueryError("question must not be empty")
+    if len(question) > max_chars:
+        raise QueryError(f"question is too long ({len(question)} characters; the limit is {max_chars})")
+    return question
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+_pinyin_lock = threading.Lock()
+
+
+# Sounds an input method or a listener easily confuses (fuzzy pinyin, plus aspirated/unaspirated pairs).
+_FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("p", "b"), ("t", "d"), ("k", "g"), ("q", "j"),
+                   ("l", "n"), ("r", "n"), ("f", "h"))
+_FUZZY_FINALS = (("iang", "ian"), ("uang", "uan"), ("ang", "an"), ("eng", "en"), ("ing", "in"))
+
+
+def _fuzzy(syllable: str) -> str:
+    for full, plain in _FUZZY_INITIALS:
+        if syllable.startswith(full):
+            syllable = plain + syllable[len(full):]
+            break
+    for full, plain in _FUZZY_FINALS:
+        if syllable.endswith(full):
+            return syllable[: -len(full)] + plain
+    return syllable
+
+
+def _reading(text: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    with _pinyin_lock:
+        return " ".join(_fuzzy(s) for s in lazy_pinyin(text))
+
+
+class Speller:
+    """Maps pinyin readings of corpus terms back to the terms, to undo homophone typos."""
+
+    def __init__(self, vocabulary: Iterable[tuple[str, int]], corpus_text: str) -> None:
+        self.corpus_text = corpus_text
+        self.by_reading: dict[str, tuple[str, int]] = {}
+        for term, freq in vocabulary:
+            if 3 <= len(term) <= 5 and all(is_cjk(ch) for ch in term):
+                key = _reading(term)
+                if key not in self.by_reading or freq > self.by_reading[key][1]:
+                    self.by_reading[key] = (term, freq)
+
+    def correct(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        """Text with unknown homophones of corpus terms replaced, and the replacements made."""
+        fixes: list[tuple[str, str]] = []
+        for run in _CJK_RUN.findall(text):
+            for size in (5, 4, 3):
+                for i in range(len(run) - size + 1):
+                    window = run[i : i + size]
+                    if window in self.corpus_text or window in text and any(window in f for _, f in fixes):
+                        continue
+                    hit = self.by_reading.get(_reading(window))
+                    # Only a slip of one character: two different words never count as a typo.
+                    if hit and sum(a != b for a, b in zip(hit[0], window, strict=True)) == 1:
+                        fixes.append((window, hit[0]))
+        for wrong, right in fixes:
+            text = text.replace(wrong, right)
+        return text, fixes
+
+
+def prepare_query(question: str, snapshot: Any = None) -> Query:
+    """Validate and fold a question; with a snapshot, also repair homophone typos against its corpus."""
+    original = check_question(question)
+    text = _t2s().convert(fold_query(original))
+    text = re.sub(r"(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])", "", text)
+    fixes: list[tuple[str, str]] = []
+    speller = getattr(snapshot, "speller", None)
+    if speller is not None:
+        text, fixes = speller.correct(text)
+    return Query(original=original, text=text, corrections=tuple(fixes))

@@ -1,0 +1,91 @@
+"""Hybrid retrieval: dense (e5 through FAISS) and lexical (jieba BM25) candidates, fused into one ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qa.config import Settings
+from qa.errors import QueryError
+from qa.index import Snapshot
+from qa.lexical import tokenize
+from qa.query import prepare_query
+from qa.types import Hit
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the two rankings are combined."""
+
+    method: str = "score"  # "score": weighted, normalized scores; "rrf": reciprocal rank fusion
+    dense_weight: float = 0.6
+    rrf_k: int = 10
+    candidates: int = 50
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Fusion:
+        """The fusion the settings ask for."""
+        return cls(settings.fusion, settings.dense_weight, settings.rrf_k, settings.candidates)
+
+
+def check_k(k: int, max_k: int) -> int:
+    """Validate a requested result count."""
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise QueryError("k must be a positive integer")
+    if k > max_k:
+        raise QueryError(f"k must be at most {max_k}")
+    return k
+
+
+def fuse(dense: Sequence[tuple[int, float]], lexical: Sequence[tuple[int, float]], fusion: Fusion) -> list[
+        tuple[int, float]]:
+    """Combine two best-first (row, score) lists into one best-first list of (row, fused score)."""
+    scores: dict[int, float] = {}
+    if fusion.method == "rrf":
+        for ranking, weight in ((dense, fusion.dense_weight), (lexical, 1 - fusion.dense_weight)):
+            for rank, (row, _) in enumerate(ranking):
+                scores[row] = scores.get(row, 0.0) + 2 * weight / (fusion.rrf_k + rank + 1)
+    else:
+        for ranking, weight in ((dense, fusion.dense_weight), (lexical, 1 - fusion.dense_weight)):
+            if not ranking:
+                continue
+            top = ranking[0][1]
+            floor = ranking[-1][1] if ranking is dense and len(ranking) > 1 else 0.0
+            span = (top - floor) or 1.0
+            for row, score in ranking:
+                scores[row] = scores.get(row, 0.0) + weight * max(0.0, (score - floor) / span)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def search(
+    snapshot: Snapshot,
+    question: str,
+    k: int = 5,
+    fusion: Fusion | None = None,
+    mode: str = "hybrid",
+) -> list[Hit]:
+    """The ``k`` best chunks for ``question``; ``mode`` is hybrid, dense or lexical."""
+    fusion = fusion or Fusion()
+    query = prepare_query(question, snapshot)
+    n = max(fusion.candidates, k)
+    dense: list[tuple[int, float]] = []
+    lexical: list[tuple[int, float]] = []
+    if mode in ("hybrid", "dense"):
+        vector = snapshot.embedder.encode_queries([query.text])[0]
+        dense = snapshot.vectors.search(vector, n)
+    if mode in ("hybrid", "lexical"):
+        lexical = snapshot.lexical.search(tokenize(query.text), n)
+    if mode == "dense":
+        ranked = dense
+    elif mode == "lexical":
+        ranked = lexical
+    else:
+        ranked = fuse(dense, lexical, fusion)
+    ranked = ranked[:k]
+    chunks = snapshot.store.chunks_by_rows([row for row, _ in ranked])
+    dense_by_row, lexical_by_row = dict(dense), dict(lexical)
+    return [
+        Hit(chunk=chunks[row], score=score, dense=dense_by_row.get(row), lexical=lexical_by_row.get(row), rank=i + 1)
+        for i, (row, score) in enumerate(ranked)
+        if row in chunks
+    ]

@@ -1,0 +1,150 @@
+"""SQLite store beside the vector index: documents, chunks and figures (the index holds ids and vectors only)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from qa.types import Chunk, Document, Figure
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source TEXT, date_note TEXT,
+    path TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    row INTEGER PRIMARY KEY AUTOINCREMENT, chunk_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    text TEXT NOT NULL, clean TEXT NOT NULL, tokens TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, start);
+CREATE TABLE IF NOT EXISTS figures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,
+    number TEXT NOT NULL, metric TEXT, year INTEGER, period TEXT, qualifier TEXT, kind TEXT NOT NULL,
+    text TEXT NOT NULL, sentence TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS figures_doc ON figures(doc_id, start);
+"""
+
+_DOC_COLS = "doc_id, title, date, source, date_note, path, sha256, text"
+_CHUNK_COLS = 'row, chunk_id, doc_id, ordinal, start, "end", text, clean'
+_FIGURE_COLS = 'doc_id, start, "end", value, unit, number, metric, year, period, qualifier, kind, text, sentence'
+
+
+def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    """Open the store; read-only connections may be shared across threads."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path)
+        conn.executescript(SCHEMA)
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class Store:
+    """Typed access to one index version's SQLite file."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # -- writing -------------------------------------------------------------------------------------
+    def add_document(self, doc: Document, chunks: Sequence[Chunk], tokens: Sequence[list[str]],
+                     figures: Iterable[Figure]) -> list[int]:
+        """Insert a document with its chunks and figures; returns the chunks' row ids (vector ids)."""
+        self.conn.execute(
+            f"INSERT INTO documents ({_DOC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (doc.doc_id, doc.title, doc.date, doc.source, doc.date_note, doc.path, doc.sha256, doc.text),
+        )
+        rows = []
+        for chunk, toks in zip(chunks, tokens, strict=True):
+            cur = self.conn.execute(
+                'INSERT INTO chunks (chunk_id, doc_id, ordinal, start, "end", text, clean, tokens) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (chunk.chunk_id, chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.text,
+                 chunk.clean, json.dumps(toks, ensure_ascii=False)),
+            )
+            rows.append(int(cur.lastrowid or 0))
+        self.conn.executemany(
+            f"INSERT INTO figures ({_FIGURE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(f.doc_id, f.start, f.end, f.value, f.unit, f.number, f.metric, f.year, f.period,
+              f.qualifier, f.kind, f.text, f.sentence) for f in figures],
+        )
+        return rows
+
+    def remove_document(self, doc_id: str) -> list[int]:
+        """Delete a document with its chunks and figures; returns the removed chunks' row ids."""
+        rows = [r for (r,) in self.conn.execute("SELECT row FROM chunks WHERE doc_id = ?", (doc_id,))]
+        self.conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        self.conn.execute("DELETE FROM figures WHERE doc_id = ?", (doc_id,))
+        self.conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+        return rows
+
+    # -- reading -------------------------------------------------------------------------------------
+    def documents(self, with_text: bool = False) -> list[Document]:
+        """Every document, by id."""
+        cols = _DOC_COLS if with_text else _DOC_COLS.replace(", text", ", ''")
+        rows = self.conn.execute(f"SELECT {cols} FROM documents ORDER BY doc_id").fetchall()
+        return [_document(r) for r in rows]
+
+    def document(self, doc_id: str) -> Document | None:
+        """One document with its raw text, or None."""
+        row = self.conn.execute(f"SELECT {_DOC_COLS} FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return _document(row) if row else None
+
+    def doc_hashes(self) -> dict[str, str]:
+        """Raw-text hash and metadata fingerprint by document id, to diff against the corpus."""
+        rows = self.conn.execute("SELECT doc_id, title, date, source, sha256 FROM documents")
+        return {r[0]: f"{r[1]}|{r[2]}|{r[3]}|{r[4]}" for r in rows}
+
+    def chunks_by_rows(self, rows: Sequence[int]) -> dict[int, Chunk]:
+        """Chunks keyed by their row id."""
+        if not rows:
+            return {}
+        marks = ",".join("?" * len(rows))
+        cur = self.conn.execute(f"SELECT {_CHUNK_COLS} FROM chunks WHERE row IN ({marks})", list(rows))
+        return {r[0]: _chunk(r) for r in cur}
+
+    def all_chunks(self) -> list[tuple[int, Chunk, list[str]]]:
+        """Every chunk with its row id and lexical tokens, in document order."""
+        cur = self.conn.execute(f"SELECT {_CHUNK_COLS}, tokens FROM chunks ORDER BY doc_id, ordinal")
+        return [(r[0], _chunk(r[:8]), json.loads(r[8])) for r in cur]
+
+    def figures(self, doc_id: str | None = None, metric: str | None = None, year: int | None = None,
+                start: int | None = None, end: int | None = None) -> list[Figure]:
+        """Figures filtered by document, metric substring, year and raw span."""
+        where, args = [], []  # type: ignore[var-annotated]
+        if doc_id is not None:
+            where.append("doc_id = ?")
+            args.append(doc_id)
+        if metric:
+            where.append("(metric LIKE ? OR sentence LIKE ?)")
+            args += [f"%{metric}%", f"%{metric}%"]
+        if year is not None:
+            where.append("year = ?")
+            args.append(year)
+        if start is not None and end is not None:
+            where.append('start >= ? AND "end" <= ?')
+            args += [start, end]
+        sql = f"SELECT {_FIGURE_COLS} FROM figures"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [_figure(r) for r in self.conn.execute(sql + " ORDER BY doc_id, start", args)]
+
+
+def _document(r: tuple) -> Document:  # type: ignore[type-arg]
+    return Document(doc_id=r[0], title=r[1], date=r[2], source=r[3], date_note=r[4], path=r[5], text=r[7])
+
+
+def _chunk(r: tuple) -> Chunk:  # type: ignore[type-arg]
+    return Chunk(chunk_id=r[1], doc_id=r[2], ordinal=r[3], start=r[4], end=r[5], text=r[6], clean=r[7])
+
+
+def _figure(r: tuple) -> Figure:  # type: ignore[type-arg]
+    return Figure(doc_id=r[0], start=r[1], end=r[2], value=r[3], unit=r[4], number=r[5], metric=r[6],
+                  year=r[7], period=r[8], qualifier=r[9], kind=r[10], text=r[11], sentence=r[12])

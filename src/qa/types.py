@@ -1,0 +1,120 @@
+"""Typed value objects passed between pipeline stages.
+
+All of them are frozen: a stage never mutates what another stage produced. Offsets are always into the
+*raw* document text, so ``document.text[chunk.start:chunk.end] == chunk.text`` holds everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+def content_hash(*parts: str, length: int = 16) -> str:
+    """Return a short, stable hex id for the given text parts."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:length]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source report: raw text exactly as stored in the corpus, plus its metadata."""
+
+    doc_id: str
+    title: str
+    text: str
+    date: str | None = None  # ISO date, e.g. "2021-04-30"
+    source: str | None = None
+    date_note: str | None = None  # how the date was established
+    path: str | None = None
+
+    @property
+    def year(self) -> int | None:
+        """Publication year, when the date is known."""
+        return int(self.date[:4]) if self.date else None
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the raw text; part of the corpus hash."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage: ``text == raw[start:end]``; ``clean`` is the normalized form that is indexed."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    clean: str
+    ordinal: int = 0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the per-retriever scores behind it."""
+
+    chunk: Chunk
+    score: float
+    dense: float | None = None
+    lexical: float | None = None
+    rank: int = 0
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A numeric fact (数据) mentioned in a document."""
+
+    value: float
+    unit: str
+    text: str  # the mention as it reads in clean text, e.g. "突破1500亿元"
+    doc_id: str = ""
+    start: int = 0  # raw offsets of the mention
+    end: int = 0
+    metric: str | None = None
+    year: int | None = None
+    period: str | None = None  # "一季度", "十三五", "2016-2020", ...
+    qualifier: str | None = None
+    kind: str = "level"  # level | growth | share | target | rank | change
+    sentence: str = ""  # clean sentence that carries the mention
+    number: str = ""  # the number exactly as written, e.g. "1500" or "三分之一"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage cited by an answer, numbered from 1."""
+
+    id: int
+    doc_id: str
+    title: str
+    date: str | None
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class CitedFigure:
+    """A figure tied to the citation it comes from."""
+
+    figure: Figure
+    citation: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `answer()` returns: a short extractive answer, its citations and figures."""
+
+    question: str
+    found: bool
+    text: str
+    citations: tuple[Citation, ...] = ()
+    figures: tuple[CitedFigure, ...] = ()
+    intent: str = "fact"
+    resolved_question: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    took_ms: float = 0.0
