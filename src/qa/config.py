@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     chunk_limit: int = Field(400, ge=80, le=4000)
 
     fusion: Literal["score", "rrf"] = "score"
-    dense_weight: float = Field(0.6, ge=0.0, le=1.0)
+    dense_weight: float = Field(0.4, ge=0.0, le=1.0)
     rrf_k: int = Field(10, ge=1, le=1000)
     candidates: int = Field(50, ge=5, le=1000)
 

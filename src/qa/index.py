@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.chunk import chunk_document
+from qa.chunk import chunk_document, split_sentences
 from qa.config import Settings
 from qa.embed import Embedder
 from qa.errors import IndexNotBuiltError, IndexStoreError
@@ -49,8 +49,12 @@ from qa.vectors import FaissIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "current"
+# Each chunk is embedded as a whole and as windows of two sentences (a fact phrased differently from its
+# surroundings is found by its window); vector id = chunk row * VIEW_SLOTS + view number.
+VIEW_SLOTS = 256
+VIEW_SENTENCES = 2
 Progress = Callable[[str, int, int], None]
 
 
@@ -226,6 +230,19 @@ def index_document(doc: Document, settings: Settings) -> tuple[list[Any], list[l
     return chunks, tokens, figures
 
 
+def chunk_views(clean: str) -> list[str]:
+    """The texts a chunk is embedded as: itself, then each window of two consecutive sentences."""
+    sentences = [clean[x.start : x.end] for x in split_sentences(clean)]
+    windows = ["".join(sentences[i : i + VIEW_SENTENCES]) for i in range(len(sentences))] if len(sentences) > 1 else []
+    return [clean, *windows][:VIEW_SLOTS]
+
+
+def view_ids(rows: Sequence[int], counts: Sequence[int]) -> np.ndarray:
+    """Vector ids of every view of the given chunk rows."""
+    ids = [row * VIEW_SLOTS + j for row, n in zip(rows, counts, strict=True) for j in range(n)]
+    return np.asarray(ids, dtype=np.int64)
+
+
 def build(
     settings: Settings,
     embedder: Embedder,
@@ -291,16 +308,18 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     try:
         with conn:
             for doc_id in stale:
-                vectors.remove(np.asarray(store.remove_document(doc_id), dtype=np.int64))
+                rows = store.remove_document(doc_id)
+                vectors.remove(view_ids(rows, [VIEW_SLOTS] * len(rows)))
                 if doc_id not in wanted:
                     report.removed.append(doc_id)
             for n, doc in enumerate(fresh, 1):
                 chunks, tokens, figures = index_document(doc, settings)
-                rows = store.add_document(doc, chunks, tokens, figures)
-                vecs, new = cache.vectors([c.clean for c in chunks], progress=None)
-                vectors.add(np.asarray(rows, dtype=np.int64), vecs)
+                views = [chunk_views(c.clean) for c in chunks]
+                rows = store.add_document(doc, chunks, tokens, figures, [len(v) for v in views])
+                vecs, new = cache.vectors([t for v in views for t in v], progress=None)
+                vectors.add(view_ids(rows, [len(v) for v in views]), vecs)
                 report.embedded += new
-                report.reused += len(chunks) - new
+                report.reused += len(vecs) - new
                 report.added.append(doc.doc_id)
                 if progress:
                     progress("documents", n, len(fresh))
@@ -309,9 +328,10 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     report.documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
     report.chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     report.figures = conn.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
+    expected = conn.execute("SELECT COALESCE(SUM(views), 0) FROM chunks").fetchone()[0]
     conn.close()
-    if len(vectors) != report.chunks:
-        raise IndexStoreError(f"vector count {len(vectors)} does not match chunk count {report.chunks}")
+    if len(vectors) != expected:
+        raise IndexStoreError(f"vector count {len(vectors)} does not match the {expected} chunk views")
     vectors.save(work / "vectors.faiss")
     meta = {
         "format_version": FORMAT_VERSION,
@@ -346,8 +366,9 @@ def load_snapshot(settings: Settings, embedder: Embedder) -> Snapshot:
     rows = store.all_chunks()
     lexical.add([r for r, _, _ in rows], [t for _, _, t in rows])
     vectors = FaissIndex.load(version / "vectors.faiss")
-    if len(vectors) != len(rows):
-        raise IndexStoreError(f"index at {version} is inconsistent ({len(vectors)} vectors, {len(rows)} chunks)")
+    expected = store.conn.execute("SELECT COALESCE(SUM(views), 0) FROM chunks").fetchone()[0]
+    if len(vectors) != expected:
+        raise IndexStoreError(f"index at {version} is inconsistent ({len(vectors)} vectors, {expected} views)")
     documents = {d.doc_id: d for d in store.documents(with_text=True)}
     return Snapshot(version, meta, store, vectors, lexical, embedder, documents)
 

@@ -162,7 +162,7 @@ def normalize(raw: str) -> Normalized:
             prev = out[-1]
             if _LIST_MARKER.match(stripped) and _ends_sentence(out):
                 hard_break(offset - 1)
-            elif _is_word(prev) and _is_word(first):
+            elif (_is_word(prev) or prev in ",.;:!?") and _is_word(first):
                 emit(" ", offset - 1)
         _emit_line(line, offset, _line_mode(line), emit, hard_break, out)
         after_caption = caption
@@ -208,10 +208,17 @@ def _emit_line(
         if folded == '"':
             folded = "”" if quote_open else "“"
             quote_open = not quote_open
-        elif folded in _FULLWIDTH_PUNCT and not _between_digits(line, i):
+        elif folded in _FULLWIDTH_PUNCT and _in_chinese(line, i) and not _between_digits(line, i):
             folded = _FULLWIDTH_PUNCT[folded]
         emit(unicodedata.normalize("NFC", folded), offset + i)
         i += 1
+
+
+def _in_chinese(line: str, i: int) -> bool:
+    """Punctuation next to a Chinese character (skipping spaces) is Chinese punctuation."""
+    before = line[:i].rstrip()[-1:]
+    after = line[i + 1 :].lstrip()[:1]
+    return any(is_cjk(ch) or ch in "“”" for ch in before + after) or not after and not before.isascii()
 
 
 def _between_digits(line: str, i: int) -> bool:

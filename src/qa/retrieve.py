@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from qa.config import Settings
 from qa.errors import QueryError
-from qa.index import Snapshot
+from qa.index import VIEW_SLOTS, Snapshot
 from qa.lexical import tokenize
 from qa.query import prepare_query
 from qa.types import Hit
@@ -18,7 +18,7 @@ class Fusion:
     """How the two rankings are combined."""
 
     method: str = "score"  # "score": weighted, normalized scores; "rrf": reciprocal rank fusion
-    dense_weight: float = 0.6
+    dense_weight: float = 0.4
     rrf_k: int = 10
     candidates: int = 50
 
@@ -70,9 +70,15 @@ def search(
     n = max(fusion.candidates, k)
     dense: list[tuple[int, float]] = []
     lexical: list[tuple[int, float]] = []
+    views: dict[int, int] = {}
     if mode in ("hybrid", "dense"):
         vector = snapshot.embedder.encode_queries([query.text])[0]
-        dense = snapshot.vectors.search(vector, n)
+        for vid, score in snapshot.vectors.search(vector, n * 8):
+            row = vid // VIEW_SLOTS
+            if row not in views:  # results are best first: the first view of a row is its best
+                views[row] = vid % VIEW_SLOTS
+                dense.append((row, score))
+        dense = dense[:n]
     if mode in ("hybrid", "lexical"):
         lexical = snapshot.lexical.search(tokenize(query.text), n)
     if mode == "dense":
@@ -85,7 +91,8 @@ def search(
     chunks = snapshot.store.chunks_by_rows([row for row, _ in ranked])
     dense_by_row, lexical_by_row = dict(dense), dict(lexical)
     return [
-        Hit(chunk=chunks[row], score=score, dense=dense_by_row.get(row), lexical=lexical_by_row.get(row), rank=i + 1)
+        Hit(chunk=chunks[row], score=score, dense=dense_by_row.get(row), lexical=lexical_by_row.get(row), rank=i + 1,
+            view=views.get(row, 0))
         for i, (row, score) in enumerate(ranked)
         if row in chunks
     ]

@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     row INTEGER PRIMARY KEY AUTOINCREMENT, chunk_id TEXT NOT NULL UNIQUE,
     doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
-    text TEXT NOT NULL, clean TEXT NOT NULL, tokens TEXT NOT NULL
+    text TEXT NOT NULL, clean TEXT NOT NULL, tokens TEXT NOT NULL, views INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, start);
 CREATE TABLE IF NOT EXISTS figures (
@@ -55,19 +55,19 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------------
     def add_document(self, doc: Document, chunks: Sequence[Chunk], tokens: Sequence[list[str]],
-                     figures: Iterable[Figure]) -> list[int]:
+                     figures: Iterable[Figure], views: Sequence[int] | None = None) -> list[int]:
         """Insert a document with its chunks and figures; returns the chunks' row ids (vector ids)."""
         self.conn.execute(
             f"INSERT INTO documents ({_DOC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (doc.doc_id, doc.title, doc.date, doc.source, doc.date_note, doc.path, doc.sha256, doc.text),
         )
         rows = []
-        for chunk, toks in zip(chunks, tokens, strict=True):
+        for chunk, toks, n_views in zip(chunks, tokens, views or [1] * len(chunks), strict=True):
             cur = self.conn.execute(
-                'INSERT INTO chunks (chunk_id, doc_id, ordinal, start, "end", text, clean, tokens) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                'INSERT INTO chunks (chunk_id, doc_id, ordinal, start, "end", text, clean, tokens, views) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (chunk.chunk_id, chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.text,
-                 chunk.clean, json.dumps(toks, ensure_ascii=False)),
+                 chunk.clean, json.dumps(toks, ensure_ascii=False), n_views),
             )
             rows.append(int(cur.lastrowid or 0))
         self.conn.executemany(

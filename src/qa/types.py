@@ -61,6 +61,7 @@ class Hit:
     dense: float | None = None
     lexical: float | None = None
     rank: int = 0
+    view: int = 0  # which embedded view matched best: 0 the whole chunk, i > 0 the window at sentence i-1
 
 
 @dataclass(frozen=True)

