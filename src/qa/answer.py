@@ -1,8 +1,8 @@
 """Extractive, cited answers with figures, honest "not found", time awareness and follow-ups. No LLM.
 
 The answer is built only from sentences of the retrieved passages. Every number in it must occur
-verbatim in the passage its ``[n]`` marker cites; :func:`verify_numbers` checks that in code and a
-sentence that fails is dropped, never emitted.
+verbatim in the passage its ``[n]`` marker cites; :func:`verify_numbers` checks that in code and a part
+that fails is dropped, never emitted.
 """
 
 from __future__ import annotations
@@ -10,33 +10,22 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from qa.chunk import split_sentences
+from qa.evidence import Evidence, FigureMatch, match_figures, rank_evidence, trim
 from qa.index import Snapshot
 from qa.intent import Intent, detect_intent, resolve_followup
 from qa.normalize import normalize
 from qa.query import prepare_query
 from qa.retrieve import Fusion, search
 from qa.support import Support, judge_support, query_terms
-from qa.types import Answer, Citation, CitedFigure, Figure, Hit
+from qa.types import Answer, Citation, CitedFigure, Hit
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _MARKER = re.compile(r"\[(\d+)\]")
-_DATEISH = re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|\d{1,2}日|去年|今年|前年|上半年|下半年|[一二三四]季度|近年来|目前|当前")
 NOT_FOUND = "资料中未找到"
-_CANDIDATES = 8  # passages considered for evidence; the first top_k are cited
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A sentence of a retrieved passage, scored as evidence for the question."""
-
-    hit: Hit
-    text: str  # clean sentence, trimmed to the clauses that matter
-    score: float
-    figures: tuple[Figure, ...]
+_CANDIDATES = 8  # passages searched for evidence; the first top_k are cited
+_CLOSE = 0.15  # figures this close to the best one are shown beside it when they differ
 
 
 def answer(
@@ -51,174 +40,118 @@ def answer(
     query = prepare_query(question, snapshot)
     resolved = resolve_followup(query.text, history)
     intent = detect_intent(resolved)
-    hits = search(snapshot, resolved, k=max(top_k, _CANDIDATES), fusion=fusion)
-    hits = _prefer_time(snapshot, hits, intent)
+    hits = _prefer_time(snapshot, search(snapshot, resolved, k=max(top_k, _CANDIDATES), fusion=fusion), intent)
+    terms = query_terms(resolved, snapshot)
+    evidence = rank_evidence(snapshot, hits, terms, intent)
+    matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []
+    support = judge_support(snapshot, resolved, intent, terms, hits, evidence, matches)
     notes = tuple(f"已将“{a}”按“{b}”理解" for a, b in query.corrections)
     if resolved != query.text:
         notes += (f"结合上文理解为：{resolved}",)
-    terms = query_terms(resolved, snapshot)
-    evidence = _rank_evidence(snapshot, hits, terms, intent)
-    support = judge_support(snapshot, resolved, intent, terms, hits, evidence)
-    shown = hits[:top_k]
-    for ev in evidence[:2]:  # the sentences the answer quotes are always among the citations
-        if ev.hit not in shown:
-            shown = [*shown[: top_k - 1], ev.hit]
-    from qa.service import to_citations
 
-    citations = to_citations(snapshot, shown)
-    by_chunk = {c.chunk_id: c for c in citations}
+    def result(found: bool, text: str, citations: list[Citation], figures: tuple[CitedFigure, ...] = (),
+               extra: tuple[str, ...] = ()) -> Answer:
+        return Answer(question=question, found=found, text=text, citations=tuple(citations), figures=figures,
+                      intent=intent.kind, resolved_question=resolved, notes=notes + extra, took_ms=_ms(started))
+
     if not support.found:
-        text = _not_found_text(support, intent, resolved)
-        return Answer(question=question, found=False, text=text, citations=tuple(citations), figures=(),
-                      intent=intent.kind, resolved_question=resolved, notes=notes + support.reasons,
-                      took_ms=_ms(started))
-    body, used = _compose(evidence, intent, by_chunk)
+        return result(False, _not_found_text(support), _cite(snapshot, hits[:top_k], []), extra=support.reasons)
+    used, figure_matches = _select(snapshot, evidence, matches, intent)
+    citations = _cite(snapshot, hits[:top_k], [ev.hit for ev in used])
+    by_chunk = {c.chunk_id: c.id for c in citations}
+    body = _compose(used, figure_matches, terms, intent, by_chunk)
     body = verify_numbers(body, citations)
     if not body:
-        return Answer(question=question, found=False, text=f"{NOT_FOUND}能够逐字核对的答案。", citations=tuple(citations),
-                      intent=intent.kind, resolved_question=resolved, notes=(*notes, "答案未通过数字核对"),
-                      took_ms=_ms(started))
-    figures = tuple(CitedFigure(f, by_chunk[ev.hit.chunk.chunk_id].id) for ev in used for f in ev.figures
-                    if _figure_wanted(f, intent, terms))
-    return Answer(question=question, found=True, text=body, citations=tuple(citations), figures=figures,
-                  intent=intent.kind, resolved_question=resolved, notes=notes, took_ms=_ms(started))
+        return result(False, f"{NOT_FOUND}能逐字核对的答案。", citations, extra=("答案未通过数字核对",))
+    figures = tuple(CitedFigure(m.figure, by_chunk[m.evidence.hit.chunk.chunk_id]) for m in figure_matches)
+    return result(True, body, citations, figures)
 
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
-# -- evidence -------------------------------------------------------------------------------------------
+def _cite(snapshot: Snapshot, shown: list[Hit], needed: list[Hit]) -> list[Citation]:
+    """Citations for the shown passages, making room for every passage the answer quotes."""
+    from qa.service import to_citations
+
+    shown = list(shown)
+    for hit in needed:
+        if all(h.chunk.chunk_id != hit.chunk.chunk_id for h in shown):
+            keep = [h for h in shown if any(n.chunk.chunk_id == h.chunk.chunk_id for n in needed)]
+            rest = [h for h in shown if h not in keep]
+            shown = keep + rest[: max(0, len(shown) - len(keep) - 1)] + [hit]
+    return to_citations(snapshot, shown)
+
+
 def _prefer_time(snapshot: Snapshot, hits: list[Hit], intent: Intent) -> list[Hit]:
-    """Lift passages that mention the asked year, or (for 最新/目前) come from newer reports."""
+    """Lift passages that mention the asked year or period, or (for 最新/目前) come from newer reports."""
     if not hits:
         return hits
     top = hits[0].score or 1.0
+    years = [d.year for d in snapshot.documents.values() if d.year]
+    newest, oldest = (max(years), min(years)) if years else (0, 0)
 
-    def boost(hit: Hit) -> float:
+    def boosted(hit: Hit) -> float:
         bonus = 0.0
-        if intent.years and any(f"{y}" in hit.chunk.clean for y in intent.years):
-            bonus += 0.15 * top
-        for period in intent.periods:
-            if period in hit.chunk.clean:
-                bonus += 0.1 * top
-        if intent.latest:
-            date = snapshot.documents[hit.chunk.doc_id].date or ""
-            bonus += 0.02 * top * (int(date[:4]) - 2000 if date else 0) / 10
-        return hit.score + bonus
+        if any(str(y) in hit.chunk.clean for y in intent.years):
+            bonus += 0.15
+        if any(p in hit.chunk.clean for p in intent.periods):
+            bonus += 0.1
+        year = snapshot.documents[hit.chunk.doc_id].year
+        if intent.latest and year and newest > oldest:
+            bonus += 0.1 * (year - oldest) / (newest - oldest)
+        return hit.score + bonus * top
 
-    return sorted(hits, key=lambda h: -boost(h))
-
-
-def _sentences(hit: Hit) -> list[str]:
-    clean = hit.chunk.clean
-    return [clean[s.start : s.end] for s in split_sentences(clean, limit=400) if not s.heading]
+    return sorted(hits, key=lambda h: -boosted(h))
 
 
-def _clauses(sentence: str) -> list[str]:
-    return [c for c in re.split(r"(?<=[，；：])", sentence) if c]
-
-
-def _trim(sentence: str, terms: dict[str, float], limit: int = 120) -> str:
-    """The window of clauses that holds the question's terms, when the sentence is long."""
-    if len(sentence) <= limit:
-        return sentence
-    clauses = _clauses(sentence)
-    weights = [sum(w for t, w in terms.items() if t in c) for c in clauses]
-    best_i = max(range(len(clauses)), key=lambda i: (weights[i], -i))
-    lo = hi = best_i
-    while True:
-        grown = False
-        for cand in (lo - 1, hi + 1):
-            if 0 <= cand < len(clauses):
-                length = sum(len(c) for c in clauses[min(lo, cand) : max(hi, cand) + 1])
-                if length <= limit and (weights[cand] > 0 or length <= limit // 3):
-                    lo, hi = min(lo, cand), max(hi, cand)
-                    grown = True
-        if not grown:
+def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMatch],
+            intent: Intent) -> tuple[list[Evidence], list[FigureMatch]]:
+    """The evidence the answer quotes, and the figures it reports."""
+    if not matches:
+        return [evidence[0]], []
+    best = matches[0]
+    chosen = [best]
+    for m in matches[1:]:
+        if m.score < best.score - _CLOSE:
             break
-    out = "".join(clauses[lo : hi + 1]).rstrip("，；：")
-    return out if out.endswith(("。", "！", "？")) else out + "。"
+        if intent.kind == "compare" and m.evidence.sentence != best.evidence.sentence:
+            chosen.append(m)
+        elif (m.figure.unit == best.figure.unit and m.figure.value != best.figure.value
+              and m.figure.doc_id != best.figure.doc_id and m.figure.kind == best.figure.kind
+              and same_metric(m.figure.metric, best.figure.metric)):
+            chosen.append(m)  # another report gives another value: show both, never one silently
+        if len(chosen) == 3:
+            break
+    if len(chosen) > 1 and intent.kind != "compare":
+        chosen.sort(key=lambda m: snapshot.documents[m.figure.doc_id].date or "", reverse=intent.latest)
+    used: list[Evidence] = []
+    for m in chosen:
+        if m.evidence not in used:
+            used.append(m.evidence)
+    return used, chosen
 
 
-def _figures_in(snapshot: Snapshot, hit: Hit, sentence: str) -> tuple[Figure, ...]:
-    figures = snapshot.store.figures(doc_id=hit.chunk.doc_id, start=hit.chunk.start, end=hit.chunk.end)
-    return tuple(f for f in figures if f.text and f.text in sentence)
-
-
-def _rank_evidence(snapshot: Snapshot, hits: list[Hit], terms: dict[str, float], intent: Intent) -> list[Evidence]:
-    total = sum(terms.values()) or 1.0
-    top = hits[0].score if hits else 1.0
-    out: list[Evidence] = []
-    for rank, hit in enumerate(hits):
-        for sentence in _sentences(hit):
-            coverage = sum(w for t, w in terms.items() if t in sentence) / total
-            score = 0.65 * coverage + 0.35 * (hit.score / top if top else 0) - 0.01 * rank
-            text = _trim(sentence, terms)
-            figures = _figures_in(snapshot, hit, text)
-            if intent.kind in ("quantity", "compare"):
-                if any(_unit_fits(f, intent) for f in figures):
-                    score += 0.25
-                elif not figures:
-                    score -= 0.2
-            if intent.kind == "when" and _DATEISH.search(text):
-                score += 0.2
-            if intent.years:
-                score += 0.15 if any(str(y) in text for y in intent.years) else -0.05
-            if intent.kind == "list" and text.count("、") >= 2:
-                score += 0.15
-            out.append(Evidence(hit=hit, text=text, score=score, figures=figures))
-    out.sort(key=lambda e: -e.score)
-    return out
-
-
-def _unit_fits(figure: Figure, intent: Intent) -> bool:
-    return not intent.units or figure.unit in intent.units
-
-
-def _figure_wanted(figure: Figure, intent: Intent, terms: dict[str, float]) -> bool:
-    if intent.years and figure.year is not None and figure.year not in intent.years:
+def same_metric(a: str | None, b: str | None) -> bool:
+    """Two figure metrics name the same thing: most characters of the shorter occur in the longer."""
+    if not a or not b:
         return False
-    if intent.units and figure.unit not in intent.units:
-        return False
-    return True
+    short, long = sorted((a, b), key=len)
+    return sum(ch in long for ch in short) / len(short) >= 0.75
 
 
-# -- composing ------------------------------------------------------------------------------------------
-def _compose(evidence: list[Evidence], intent: Intent, by_chunk: dict[str, Citation]) -> tuple[str, list[Evidence]]:
-    """The answer body: the best evidence sentence, plus differing values from other reports."""
-    if not evidence:
-        return "", []
-    best = evidence[0]
-    used = [best]
-    if intent.kind in ("quantity", "compare", "list", "when") or intent.latest:
-        for ev in evidence[1:6]:
-            if ev.score < best.score - 0.25 or ev.text == best.text:
-                continue
-            other_doc = ev.hit.chunk.doc_id != best.hit.chunk.doc_id
-            conflict = intent.kind in ("quantity", "compare") and other_doc and _conflicts(best, ev, intent)
-            if conflict or intent.kind == "compare":
-                used.append(ev)
-                break
+def _compose(used: list[Evidence], matches: list[FigureMatch], terms: dict[str, float], intent: Intent,
+             by_chunk: dict[str, int]) -> str:
     parts = []
     for ev in used:
-        citation = by_chunk.get(ev.hit.chunk.chunk_id)
-        if citation is None:
-            continue
-        parts.append(f"{ev.text.rstrip('。；，')}[{citation.id}]")
-    if len(used) > 1 and intent.kind != "compare":
-        return "不同报告的数字不同：" + "；".join(parts) + "。", used
-    return "；".join(parts) + "。", used
-
-
-def _conflicts(a: Evidence, b: Evidence, intent: Intent) -> bool:
-    """Two evidence sentences give different values in the same unit for the same kind of figure."""
-    for fa in a.figures:
-        for fb in b.figures:
-            if fa.unit == fb.unit and _unit_fits(fa, intent) and fa.value != fb.value and fa.kind == fb.kind:
-                if fa.metric and fb.metric and (fa.metric in fb.metric or fb.metric in fa.metric):
-                    return True
-    return False
+        anchor = next((m.figure.text for m in matches if m.evidence is ev), None)
+        text = trim(ev.sentence, terms, anchor=anchor) if anchor else ev.text
+        parts.append(f"{text.rstrip('。；，')}[{by_chunk[ev.hit.chunk.chunk_id]}]")
+    distinct_docs = {ev.hit.chunk.doc_id for ev in used}
+    if len(parts) > 1 and len(distinct_docs) > 1 and intent.kind != "compare":
+        return "不同报告的数字不同：" + "；".join(parts) + "。"
+    return "；".join(parts) + "。"
 
 
 def verify_numbers(body: str, citations: Sequence[Citation]) -> str:
@@ -238,9 +171,9 @@ def verify_numbers(body: str, citations: Sequence[Citation]) -> str:
     return text if text.endswith("。") else text + "。"
 
 
-def _not_found_text(support: Support, intent: Intent, question: str) -> str:
-    subject = support.missing or "这个问题"
-    return f"{NOT_FOUND}关于“{subject}”的信息。下面是资料中最接近的段落，供参考。"
+def _not_found_text(support: Support) -> str:
+    subject = f"关于“{support.missing}”的信息" if support.missing else "能回答这个问题的内容"
+    return f"{NOT_FOUND}{subject}。下面是资料中最接近的段落，供参考。"
 
 
 def answer_to_dict(result: Answer) -> dict[str, Any]:
@@ -259,5 +192,3 @@ def answer_to_dict(result: Answer) -> dict[str, Any]:
         "resolved_question": result.resolved_question,
         "notes": list(result.notes),
     }
-
-

@@ -15,13 +15,14 @@ from typing import Any
 _LIST = re.compile(r"哪些|哪几|有几大|包括什么|包括哪|分别是|都有什么|列举|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b", re.I)
 _WHEN = re.compile(r"什么时候|何时|哪一?年|哪天|几月|哪个月|什么时间|\bwhen\b|\bwhat year\b", re.I)
 _QUANTITY = re.compile(
-    r"多少|产能|产量|几个|几家|几项|几条|几天|几倍|多大|多长|多高|多远|多久|比重|占比|百分之|增速|增幅|增长了?几|排第几|第几|"
+    r"多少|产能|产量|什么规模|多大规模|什么水平|几个|几家|几项|几条|几天|几倍|多大|多长|多高|多远|多久|比重|占比|百分之|增速|增幅|增长了?几|排第几|第几|"
     r"\bhow (many|much|large|long|big)\b|\bwhat (percentage|share|proportion)\b|\bwhat was the\b.*\b(rate|value|total|gdp)\b",
     re.I,
 )
 _COMPARE = re.compile(r"相比|对比|比较|哪个更|哪个多|变化了?多少|增加了多少|\bcompare|\bversus\b|\bvs\.?\b", re.I)
 _YESNO = re.compile(r"是否|是不是|有没有|能不能|可不可以|吗[？?]?$|\b(is|are|does|did|has|have)\b.*\?$", re.I)
 _WHO = re.compile(r"谁|哪家|哪所|哪个|什么(企业|公司|学校|单位|项目|奖|工程|地方|园区|平台)|\bwho\b|\bwhich\b", re.I)
+_TARGET = re.compile(r"目标|计划|规划|预计|力争|到20\d\d|要达到|要控制|将要|\btarget|\bplan", re.I)
 _LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|latest|current|now|recent", re.I)
 
 # Expected units by cue in the question: the first matching cue wins.
@@ -66,6 +67,7 @@ class Intent:
     latest: bool = False
     units: tuple[str, ...] = ()
     english: bool = False
+    target: bool = False  # asks for a goal or plan rather than what was achieved
 
 
 def detect_intent(question: str) -> Intent:
@@ -93,7 +95,7 @@ def detect_intent(question: str) -> Intent:
                 break
     years, periods = parse_year_mentions(question)
     return Intent(kind=kind, years=tuple(years), periods=tuple(periods), latest=bool(_LATEST.search(question)),
-                  units=units, english=ascii_share > 0.5)
+                  units=units, english=ascii_share > 0.5, target=bool(_TARGET.search(question)))
 
 
 def _subject(question: str) -> str:

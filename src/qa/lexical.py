@@ -45,7 +45,8 @@ def tokenize(text: str) -> list[str]:
     """Search tokens of ``text``: jieba words and their sub-words, lower-cased, without stopwords."""
     tok = _tokenizer()
     with _lock:  # jieba's lazy initialisation is not thread-safe
-        words = list(tok.cut_for_search(text))
+        # HMM off: new-word guessing glues question words to terms (多少棚户区), breaking matches.
+        words = list(tok.cut_for_search(text, HMM=False))
     out = []
     for word in words:
         word = word.strip().lower()

@@ -218,7 +218,8 @@ def _in_chinese(line: str, i: int) -> bool:
     """Punctuation next to a Chinese character (skipping spaces) is Chinese punctuation."""
     before = line[:i].rstrip()[-1:]
     after = line[i + 1 :].lstrip()[:1]
-    return any(is_cjk(ch) or ch in "“”" for ch in before + after) or not after and not before.isascii()
+    chinese_line = any(is_cjk(ch) for ch in line)
+    return any(is_cjk(ch) or ch in "“”" for ch in before + after) or not after and chinese_line
 
 
 def _between_digits(line: str, i: int) -> bool:

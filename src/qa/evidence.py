@@ -1,0 +1,198 @@
+"""Evidence for an answer: the sentences of retrieved passages, and the figures in them, scored.
+
+A sentence is good evidence when it holds the question's terms (weighted by idf), sits in the passage
+window that the dense retriever matched best, and carries what the question asks for: a figure in the
+expected unit and year for "how much", a date for "when", an enumeration for "which ones".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qa.chunk import split_sentences
+from qa.index import Snapshot, chunk_views
+from qa.intent import Intent
+from qa.types import Figure, Hit
+
+DATEISH = re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|\d{1,2}日|去年|今年|前年|上半年|下半年|[一二三四]季度|近年来|目前|当前")
+_CLAUSE = re.compile(r"(?<=[，；：])")
+DENSE_STRONG = 0.89  # e5 cosine of a question and a two-sentence window that answers it (measured)
+TRIM_LIMIT = 120
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A sentence of a retrieved passage, scored as evidence for the question."""
+
+    hit: Hit
+    text: str  # clean sentence, trimmed to the clauses that matter
+    sentence: str  # the whole clean sentence
+    score: float
+    coverage: float  # share of the question's idf weight found in the sentence
+    in_window: bool  # inside the two-sentence window the dense retriever matched best
+    figures: tuple[Figure, ...]
+
+
+@dataclass(frozen=True)
+class FigureMatch:
+    """A figure that may answer a "how much" question, with how well its sentence matches."""
+
+    figure: Figure
+    evidence: Evidence
+    score: float
+
+
+def coverage(text: str, terms: dict[str, float]) -> float:
+    """Share of the terms' weight that occurs in ``text`` (1.0 when there are no terms).
+
+    A word that is not there whole earns half credit for the share of its characters that are (港口
+    against 黄磏港), since Chinese words are often shortened or recombined.
+    """
+    total = sum(terms.values())
+    if not total:
+        return 1.0
+    found = 0.0
+    for term, weight in terms.items():
+        if term in text:
+            found += weight
+        elif len(term) > 1:
+            found += 0.5 * weight * sum(ch in text for ch in term) / len(term)
+    return found / total
+
+
+def trim(sentence: str, terms: dict[str, float], anchor: str | None = None, limit: int = TRIM_LIMIT) -> str:
+    """The clauses of a long sentence around its question terms (or around ``anchor``), ending in 。."""
+    if len(sentence) > limit:
+        clauses = [c for c in _CLAUSE.split(sentence) if c]
+        weights = [sum(w for t, w in terms.items() if t in c) for c in clauses]
+        if anchor:
+            best = next((i for i, c in enumerate(clauses) if anchor in c), None)
+        else:
+            best = None
+        if best is None:
+            best = max(range(len(clauses)), key=lambda i: (weights[i], -i))
+        lo = hi = best
+        # Grow towards the clauses that carry question terms; a figure's subject usually comes before it.
+        while True:
+            options = [c for c in (lo - 1, hi + 1) if 0 <= c < len(clauses)]
+            options.sort(key=lambda c: (-weights[c], c != lo - 1))
+            grown = False
+            for cand in options:
+                length = sum(len(c) for c in clauses[min(lo, cand) : max(hi, cand) + 1])
+                if length <= limit and (weights[cand] > 0 or (cand == lo - 1 and length <= limit // 2)):
+                    lo, hi = min(lo, cand), max(hi, cand)
+                    grown = True
+                    break
+            if not grown:
+                break
+        sentence = "".join(clauses[lo : hi + 1])
+    sentence = sentence.strip().rstrip("，；：、")
+    return sentence if sentence.endswith(("。", "！", "？", "”", "…")) else sentence + "。"
+
+
+def _window_text(hit: Hit) -> str:
+    if hit.view <= 0:
+        return ""
+    views = chunk_views(hit.chunk.clean)
+    return views[hit.view] if hit.view < len(views) else ""
+
+
+def _doc_year(snapshot: Snapshot, figure_or_hit_doc: str) -> int | None:
+    doc = snapshot.documents.get(figure_or_hit_doc)
+    return doc.year if doc else None
+
+
+def figure_years(figure: Figure, doc_year: int | None) -> set[int]:
+    """Years a figure can be taken to describe: its own, else the report's year or the one before."""
+    if figure.year is not None:
+        return {figure.year}
+    years = {int(y) for y in re.findall(r"((?:19|20)\d{2})年", figure.sentence)}
+    if doc_year is not None:
+        years |= {doc_year, doc_year - 1}
+    return years
+
+
+def time_fits(figure: Figure, doc_year: int | None, intent: Intent) -> bool:
+    """Whether a figure is for the year and period the question names."""
+    if intent.years and not set(intent.years) & figure_years(figure, doc_year):
+        return False
+    for period in intent.periods:
+        if period == "全年":
+            if figure.period:
+                return False
+        elif figure.period != period and period not in figure.sentence:
+            return False
+    return True
+
+
+def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, float], intent: Intent) -> list[Evidence]:
+    """Every sentence of the hits, best evidence first."""
+    top = hits[0].score if hits and hits[0].score else 1.0
+    out: list[Evidence] = []
+    for rank, hit in enumerate(hits):
+        window = _window_text(hit)
+        strong = (hit.dense or 0.0) >= DENSE_STRONG
+        figures_here = snapshot.store.figures(doc_id=hit.chunk.doc_id, start=hit.chunk.start, end=hit.chunk.end)
+        clean = hit.chunk.clean
+        for s in split_sentences(clean, limit=400):
+            sentence = clean[s.start : s.end]
+            cov = coverage(sentence, terms)
+            in_window = bool(window) and sentence in window
+            text = trim(sentence, terms)
+            figures = tuple(f for f in figures_here if f.text and f.text in sentence)
+            window_bonus = 0.15 if in_window and strong and cov >= 0.3 else 0.0
+            score = 0.6 * cov + 0.3 * (hit.score / top) - 0.02 * rank + window_bonus
+            if intent.kind in ("quantity", "compare"):
+                score += 0.2 if any(not intent.units or f.unit in intent.units for f in figures) else -0.2
+            elif intent.kind == "when" and DATEISH.search(text):
+                score += 0.2
+            elif intent.kind == "list" and text.count("、") >= 2:
+                score += 0.15
+            if intent.years:
+                score += 0.1 if any(str(y) in sentence for y in intent.years) else -0.05
+            out.append(Evidence(hit, text, sentence, score, cov, in_window and strong, figures))
+    out.sort(key=lambda e: -e.score)
+    return out
+
+
+def _context(fig: Figure) -> str:
+    """The words a figure can be about: its sentence up to the end of the clause that holds it."""
+    at = fig.sentence.find(fig.text)
+    if at < 0:
+        return fig.sentence
+    end = at + len(fig.text)
+    stop = re.search(r"[，；。！？、]", fig.sentence[end:])
+    return fig.sentence[: end + (stop.start() if stop else len(fig.sentence) - end)]
+
+
+def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[str, float],
+                  intent: Intent) -> list[FigureMatch]:
+    """Figures of the evidence sentences that fit the question's unit, year and period, best first."""
+    matches: list[FigureMatch] = []
+    seen: set[tuple[str, int]] = set()
+    for ev in evidence:
+        for fig in ev.figures:
+            key = (fig.doc_id, fig.start)
+            if key in seen:
+                continue
+            seen.add(key)
+            if intent.units and fig.unit not in intent.units:
+                continue
+            if not time_fits(fig, _doc_year(snapshot, fig.doc_id), intent):
+                continue
+            cov = max(coverage(_context(fig), terms), 0.8 * ev.coverage)
+            score = 0.8 * cov + 0.4 * coverage(fig.metric or "", terms) + 0.1 * ev.hit.score / (
+                evidence[0].hit.score or 1.0)
+            if ev.in_window and cov >= 0.3:
+                score += 0.2
+            if intent.years and fig.year in intent.years:
+                score += 0.2  # stated for that year, not only reported then
+            if fig.period and not intent.periods:
+                score -= 0.15  # a quarter's figure answers a question about a quarter
+            if fig.kind == "target" and not intent.target:
+                score -= 0.15
+            matches.append(FigureMatch(fig, ev, score))
+    matches.sort(key=lambda m: -m.score)
+    return matches
