@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from qa.chunk import split_sentences
 from qa.evidence import Evidence, FigureMatch, match_figures, rank_evidence, trim
 from qa.index import Snapshot
 from qa.intent import Intent, detect_intent, resolve_followup
@@ -147,11 +148,30 @@ def _compose(used: list[Evidence], matches: list[FigureMatch], terms: dict[str, 
     for ev in used:
         anchor = next((m.figure.text for m in matches if m.evidence is ev), None)
         text = trim(ev.sentence, terms, anchor=anchor) if anchor else ev.text
+        if intent.kind == "list" and text.count("、") < 2:
+            text = _with_following(ev, text)
         parts.append(f"{text.rstrip('。；，')}[{by_chunk[ev.hit.chunk.chunk_id]}]")
     distinct_docs = {ev.hit.chunk.doc_id for ev in used}
     if len(parts) > 1 and len(distinct_docs) > 1 and intent.kind != "compare":
         return "不同报告的数字不同：" + "；".join(parts) + "。"
     return "；".join(parts) + "。"
+
+
+def _with_following(ev: Evidence, text: str, limit: int = 220) -> str:
+    """A list question's sentence that only announces the list (…两个“千亿工业”——) plus what follows."""
+    clean = ev.hit.chunk.clean
+    at = clean.find(ev.sentence)
+    if at < 0:
+        return text
+    following = [clean[s.start : s.end] for s in split_sentences(clean[at + len(ev.sentence) :])]
+    out = ev.sentence
+    for sentence in following[:3]:
+        if len(out) + len(sentence) > limit:
+            break
+        out += sentence
+        if out.count("、") >= 2 or sentence.startswith("另"):
+            break
+    return out
 
 
 def verify_numbers(body: str, citations: Sequence[Citation]) -> str:

@@ -19,6 +19,7 @@ from qa.types import Figure, Hit
 DATEISH = re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|\d{1,2}日|去年|今年|前年|上半年|下半年|[一二三四]季度|近年来|目前|当前")
 _CLAUSE = re.compile(r"(?<=[，；：])")
 DENSE_STRONG = 0.89  # e5 cosine of a question and a two-sentence window that answers it (measured)
+DENSE_STRONG_ENGLISH = 0.76  # the same across languages: English question, Chinese window
 TRIM_LIMIT = 120
 
 
@@ -53,6 +54,7 @@ def coverage(text: str, terms: dict[str, float]) -> float:
     total = sum(terms.values())
     if not total:
         return 1.0
+    text = text.lower()
     found = 0.0
     for term, weight in terms.items():
         if term in text:
@@ -114,13 +116,20 @@ def figure_years(figure: Figure, doc_year: int | None) -> set[int]:
     return years
 
 
-def time_fits(figure: Figure, doc_year: int | None, intent: Intent) -> bool:
-    """Whether a figure is for the year and period the question names."""
+def time_fits(figure: Figure, doc_year: int | None, intent: Intent, passage: str = "") -> bool:
+    """Whether a figure is for the year and period the question names.
+
+    Plan periods (十三五, 十四五) span five years and are named once for a whole section, so the
+    passage naming them is enough; a quarter or half-year must be the figure's own.
+    """
     if intent.years and not set(intent.years) & figure_years(figure, doc_year):
         return False
     for period in intent.periods:
         if period == "全年":
             if figure.period:
+                return False
+        elif period.startswith("十"):
+            if figure.period != period and period not in passage:
                 return False
         elif figure.period != period and period not in figure.sentence:
             return False
@@ -133,7 +142,7 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
     out: list[Evidence] = []
     for rank, hit in enumerate(hits):
         window = _window_text(hit)
-        strong = (hit.dense or 0.0) >= DENSE_STRONG
+        strong = (hit.dense or 0.0) >= (DENSE_STRONG_ENGLISH if intent.english else DENSE_STRONG)
         figures_here = snapshot.store.figures(doc_id=hit.chunk.doc_id, start=hit.chunk.start, end=hit.chunk.end)
         clean = hit.chunk.clean
         for s in split_sentences(clean, limit=400):
@@ -142,7 +151,7 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
             in_window = bool(window) and sentence in window
             text = trim(sentence, terms)
             figures = tuple(f for f in figures_here if f.text and f.text in sentence)
-            window_bonus = 0.15 if in_window and strong and cov >= 0.3 else 0.0
+            window_bonus = 0.15 if in_window and strong and (cov >= 0.3 or intent.english) else 0.0
             score = 0.6 * cov + 0.3 * (hit.score / top) - 0.02 * rank + window_bonus
             if intent.kind in ("quantity", "compare"):
                 score += 0.2 if any(not intent.units or f.unit in intent.units for f in figures) else -0.2
@@ -178,14 +187,14 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
             if key in seen:
                 continue
             seen.add(key)
-            if intent.units and fig.unit not in intent.units:
+            if intent.units and fig.unit not in intent.units and not (fig.unit == "" and "%" in intent.units):
                 continue
-            if not time_fits(fig, _doc_year(snapshot, fig.doc_id), intent):
+            if not time_fits(fig, _doc_year(snapshot, fig.doc_id), intent, ev.hit.chunk.clean):
                 continue
             cov = max(coverage(_context(fig), terms), 0.8 * ev.coverage)
             score = 0.8 * cov + 0.4 * coverage(fig.metric or "", terms) + 0.1 * ev.hit.score / (
                 evidence[0].hit.score or 1.0)
-            if ev.in_window and cov >= 0.3:
+            if ev.in_window and (cov >= 0.3 or intent.english):
                 score += 0.2
             if intent.years and fig.year in intent.years:
                 score += 0.2  # stated for that year, not only reported then

@@ -50,6 +50,9 @@ from qa.vectors import FaissIndex
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
+# Bumped whenever normalization, chunking, tokenization or figure extraction change what is stored:
+# an index built by another pipeline is rebuilt (the embedding cache keeps that cheap).
+PIPELINE_VERSION = 3
 CURRENT = "current"
 # Each chunk is embedded as a whole and as windows of two sentences (a fact phrased differently from its
 # surroundings is found by its window); vector id = chunk row * VIEW_SLOTS + view number.
@@ -156,9 +159,10 @@ def read_meta(version: Path) -> dict[str, Any]:
 
 def check_meta(meta: dict[str, Any], embedder: Embedder) -> None:
     """Refuse an index written in another format or with another model."""
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") != FORMAT_VERSION or meta.get("pipeline_version") != PIPELINE_VERSION:
         raise IndexStoreError(
-            f"index format {meta.get('format_version')} is not the supported format {FORMAT_VERSION}; "
+            f"index format {meta.get('format_version')}.{meta.get('pipeline_version')} is not the supported "
+            f"format {FORMAT_VERSION}.{PIPELINE_VERSION}; "
             "run `qa build --rebuild`"
         )
     if meta.get("model") != embedder.name or meta.get("dim") != embedder.dim:
@@ -335,6 +339,7 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     vectors.save(work / "vectors.faiss")
     meta = {
         "format_version": FORMAT_VERSION,
+        "pipeline_version": PIPELINE_VERSION,
         "model": embedder.name,
         "dim": embedder.dim,
         "corpus_hash": corpus_hash(docs),

@@ -27,23 +27,24 @@ _LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|latest|c
 
 # Expected units by cue in the question: the first matching cue wins.
 _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"第几|排名|排在|名列|什么水平|\brank", re.I), ("位",)),
     (re.compile(r"多少天|几天|天数|days", re.I), ("天",)),
     (re.compile(r"比重|占比|百分之|百分比|增速|增幅|增长率|增长了?多少|率|percent|share|rate|growth", re.I), ("%", "个百分点")),
     (re.compile(r"多少家|几家|企业数|companies|firms", re.I), ("家",)),
     (re.compile(r"多少户|几户|households", re.I), ("户", "万户")),
     (re.compile(r"多少吨|产能|产量|tons|tonnes", re.I), ("吨", "万吨")),
     (re.compile(r"多少公里|多长|长度|km|kilomet", re.I), ("公里", "米", "千米")),
-    (re.compile(r"面积|多少平方|多大|多少亩|公顷|square|area|hectare", re.I), ("平方米", "万平方米", "平方公里", "亩", "万亩", "公顷")),
-    (re.compile(r"多少人|人数|几名|多少名|people|staff", re.I), ("人", "万人", "名", "人次")),
+    (re.compile(r"面积|多少平方|多少亩|公顷|square|area|hectare", re.I), ("平方米", "万平方米", "平方公里", "亩", "万亩", "公顷")),
+    (re.compile(r"多少人|人数|几名|多少名|people|staff|visits", re.I), ("人", "万人", "名", "人次", "万人次")),
     (re.compile(r"多少个|几个", re.I), ("个",)),
     (re.compile(r"多少项|几项", re.I), ("项",)),
     (re.compile(r"多少钱|多少元|多少亿|金额|产值|总值|生产总值|gdp|投资|收入|营收|规模|income|invest|yuan|output|revenue", re.I),
      ("亿元", "万元", "元", "亿")),
 )
 
-_FOLLOW_START = re.compile(r"^(那么?|那|还有|另外|而|并且|and|what about|how about)\s*", re.I)
+_FOLLOW_START = re.compile(r"^(那么?|那|还有|另外|其中|而|并且|and|what about|how about)\s*", re.I)
 _FOLLOW_END = re.compile(r"(呢|怎么样|如何|又是多少|是多少|多少)?[？?。!！\s]*$")
-_PRONOUN = re.compile(r"它们?的?|其|该(企业|项目|公司|工程|园区|社区)?|这个|那个|\b(it|its|they|their)\b", re.I)
+_PRONOUN = re.compile(r"它们?的?|其(?!中)|该(企业|项目|公司|工程|园区|社区)?|这个|那个|\b(it|its|they|their)\b", re.I)
 _YEARISH = re.compile(r"(?:19|20)\d{2}\s*年?|一季度|二季度|三季度|四季度|上半年|下半年|全年|去年|今年|前年|十[三四五]五(?:时期|期间)?")
 
 
@@ -114,6 +115,13 @@ def _subject(question: str) -> str:
     return "".join(phrase)
 
 
+def _has_subject(question: str) -> bool:
+    """Whether a question names something of its own (a noun of two or more characters)."""
+    from qa.lexical import pos_tag
+
+    return any(flag[:1] == "n" and len(word) >= 2 for word, flag in pos_tag(question)) or len(question) > 14
+
+
 def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) -> str:
     """Rewrite a follow-up (那2025年呢？ / 它的产能呢？) into a stand-alone question, using earlier turns."""
     if not history:
@@ -130,7 +138,12 @@ def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) ->
     starts_like_followup = bool(_FOLLOW_START.match(text)) or text.rstrip("？?。 ").endswith("呢")
     has_pronoun = bool(_PRONOUN.search(core))
     if not (starts_like_followup or has_pronoun):
-        return question
+        if _has_subject(text):
+            return question
+        # 同比增长了多少？ — no subject of its own: it asks about the previous question's subject.
+        subject = _subject(_YEARISH.sub("", previous))
+        years = "".join(m.group() for m in _YEARISH.finditer(previous)) if not _YEARISH.search(text) else ""
+        return f"{years}{subject}{text}" if subject else question
     rest = _YEARISH.sub("", core).strip("，, 的")
     new_years = [m.group() for m in _YEARISH.finditer(core)]
     if not rest and new_years:

@@ -67,7 +67,7 @@ def pos_tag(text: str) -> list[tuple[str, str]]:
     """jieba words of ``text`` with their part-of-speech flags."""
     tagger = _tagger()
     with _lock:
-        return [(pair.word, pair.flag) for pair in tagger.cut(text)]
+        return [(pair.word, pair.flag) for pair in tagger.cut(text, HMM=False)]
 
 
 class BM25Index:

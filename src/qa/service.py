@@ -13,7 +13,7 @@ from typing import Any
 
 from qa.config import Settings, get_settings
 from qa.embed import Embedder, load_embedder
-from qa.errors import IndexNotBuiltError, NotFoundError, QueryError
+from qa.errors import IndexNotBuiltError, IndexStoreError, NotFoundError, QueryError
 from qa.index import BuildReport, Snapshot, build, is_stale, load_snapshot
 from qa.ingest import add_document, check_doc_id, remove_document
 from qa.query import check_question
@@ -54,9 +54,10 @@ class Service:
                 log.warning("corpus changed since the index was built; updating the index")
                 snapshot.close()
                 raise IndexNotBuiltError("stale")
-        except IndexNotBuiltError:
+        except IndexStoreError as exc:
             if not auto_build:
                 raise
+            log.warning("%s; building the index", exc)
             build(settings, embedder)
             snapshot = load_snapshot(settings, embedder)
         return cls(settings, embedder, snapshot)

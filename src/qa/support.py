@@ -33,7 +33,7 @@ _GENERIC = frozenset(
     "指的是 指 叫 叫做 称为 算 属于 情况 方面 分别 分别是 有没有 是不是 不是 多不多 能不能 可以 现在 目前 "
     "全年 一季度 二季度 三季度 四季度 上半年 下半年 去年 今年".split()
 )
-_PLACE = re.compile(r"[\u4e00-\u9fff]{2,4}?(?:区|县)(?![\u4e00-\u9fff]*(?:建设|改造|治理|项目))")
+_AREA_WORDS = frozenset("园区 社区 城区 片区 景区 辖区 街区 厂区 新区 商区 湾区 主城区 半岛区 示范区".split())
 MIN_COVERAGE = 0.5
 MIN_WINDOW_COVERAGE = 0.25
 MIN_FIGURE_SCORE = 0.55
@@ -71,14 +71,12 @@ def query_terms(question: str, snapshot: Snapshot) -> dict[str, float]:
     return terms
 
 
-def other_place(question: str, hits: Sequence[Hit]) -> str | None:
-    """A district or county the question names that the passages never mention (not 九龙坡区 itself)."""
-    for match in _PLACE.finditer(question):
-        name = match.group()
-        if "九龙坡" in name or name in ("全区", "城区", "园区", "片区", "社区", "辖区", "景区", "商圈区"):
-            continue
-        if not any(name in h.chunk.clean for h in hits):
-            return name
+def other_place(question: str, corpus_text: str) -> str | None:
+    """A district or county the question names that the reports never mention (渝中区, 大渡口区)."""
+    for word, flag in pos_tag(question):
+        if len(word) >= 3 and word[-1] in "区县" and flag[:1] == "n" and "九龙坡" not in word \
+                and word[-2:] not in _AREA_WORDS and word not in corpus_text:
+            return word
     return None
 
 
@@ -103,7 +101,7 @@ def judge_support(
     def no(reason: str, subject: str | None = missing) -> Support:
         return Support(False, best.coverage, dense, missing=subject, reasons=(reason,))
 
-    place = other_place(question, hits[:5])
+    place = other_place(question, snapshot.speller.corpus_text)
     if place:
         return no(f"资料只涉及九龙坡区，没有{place}的内容", place)
     if intent.kind in ("quantity", "compare"):

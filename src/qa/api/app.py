@@ -1,20 +1,22 @@
 """FastAPI application: the ``/v1`` routes, error bodies, keys, limits and the chat UI mount."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: the routes' dependencies (``Svc``, ``Reader``, ``Admin``)
+# are ``Annotated`` aliases local to ``create_app``, and FastAPI resolves string annotations against the
+# module globals only, so postponed annotations would turn them into required query parameters.
 
 import json
 import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +31,7 @@ from qa.errors import (
     QAError,
     QueryError,
 )
+from qa.query import check_question
 from qa.service import Service
 
 log = logging.getLogger("qa.api")
@@ -57,7 +60,12 @@ _LIBRARY_ERRORS: tuple[tuple[type[QAError], int, str], ...] = (
 
 
 class BodyLimit:
-    """Refuse request bodies over the limit (413) before they are read into memory."""
+    """Refuse request bodies over the limit (413) before the application reads them.
+
+    A declared ``Content-Length`` over the limit is refused at once. A body without one (chunked) is read
+    here up to the limit and replayed to the application, because an error raised inside ``receive`` would
+    reach FastAPI's body parser, which turns every exception into a 400.
+    """
 
     def __init__(self, app: ASGIApp, limit: int, upload_limit: int) -> None:
         self.app, self.limit, self.upload_limit = app, limit, upload_limit
@@ -70,24 +78,86 @@ class BodyLimit:
         limit = self.upload_limit if is_upload else self.limit
         if not scope["path"].startswith(("/v1/", "/healthz", "/readyz")):
             limit = max(limit, self.upload_limit)
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
         too_big = error_response(413, "payload_too_large", f"request body is larger than {limit} bytes")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await too_big(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > limit:
+                await too_big(scope, receive, send)
+                return
+            await self.app(scope, receive, send)  # the server holds the body to the declared length
             return
+        chunks: list[bytes] = []
         seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise ApiError(413, "payload_too_large", f"request body is larger than {limit} bytes")
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > limit:
+                await too_big(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        await self.app(scope, limited, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def request_id_of(scope: Scope) -> str:
+    """The client's ``X-Request-ID`` when it is short and plain ASCII, else a fresh one."""
+    incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+    plain = incoming.replace("-", "").replace("_", "")
+    if 0 < len(incoming) <= 64 and plain.isascii() and plain.isalnum():
+        return incoming
+    return uuid.uuid4().hex
+
+
+class RequestId:
+    """Outermost layer: an ``X-Request-ID`` on every response, an access log line, and a JSON 500.
+
+    It sits outside every other layer so that the 413 of :class:`BodyLimit` and the 500 of an unhandled
+    error carry the id too (Starlette answers unhandled errors outside all user middleware otherwise).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = request_id_of(scope)
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                message = {**message, "headers": [*headers, (b"x-request-id", rid.encode("latin-1"))]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("%s unhandled error on %s %s", rid, scope["method"], scope["path"])
+            if status:  # the response had started; nothing sane can be sent any more
+                raise
+            crash = error_response(500, "internal_error",
+                                   "internal error; the request id is in the X-Request-ID header")
+            await crash(scope, receive, send_with_id)
+        log.info("%s %s %s %d %.1fms", rid, scope["method"], scope["path"], status,
+                 (time.perf_counter() - started) * 1000)
 
 
 def create_app(settings: Settings | None = None, service: Service | None = None, ui: bool = True) -> FastAPI:
@@ -173,28 +243,10 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
 
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s", request.url.path)
-        return error_response(500, "internal_error", "internal error; the request id is in the X-Request-ID header")
-
-    @app.middleware("http")
-    async def _request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        incoming = request.headers.get("x-request-id", "")
-        rid = incoming if 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum() else uuid.uuid4().hex
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        except ApiError as exc:  # raised while the body was streamed in (size limit)
-            response = error_response(exc.status, exc.code, exc.message, exc.headers)
-        response.headers["X-Request-ID"] = rid
-        log.info("%s %s %s %d %.1fms", rid, request.method, request.url.path, response.status_code,
-                 (time.perf_counter() - started) * 1000)
-        return response
-
+    # Unhandled errors become a JSON 500 in RequestId, the outermost layer, so they carry the request id.
     # -- routes ------------------------------------------------------------------------------------------
     @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -207,7 +259,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         """Ready once the index is loaded."""
         svc: Service | None = state["service"]
         if svc is None:
-            return error_response(503, "not_ready", state["error"] or "the index is still loading")
+            return error_response(503, "not_ready", state["error"] or "the index is still loading",
+                                  {"Retry-After": "5"})
         meta = svc.snapshot.meta
         return {"status": "ready", "index": svc.snapshot.path.name, "documents": meta.get("documents", 0),
                 "chunks": meta.get("chunks", 0), "model": meta.get("model", "")}
@@ -217,8 +270,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         """Answer a question with citations and figures."""
         from qa.answer import answer_to_dict
 
+        # Checked here against the service's settings, not in the schema: a validator there can only see the
+        # process-wide settings, which need not be the ones this app was built with.
+        question = check_question(body.question, svc.settings.max_question_chars)
         history = [turn.model_dump() for turn in body.history]
-        return answer_to_dict(svc.ask(body.question, top_k=body.top_k, history=history))
+        return answer_to_dict(svc.ask(question, top_k=body.top_k, history=history))
 
     @app.get("/v1/search", response_model=list[schemas.Citation], tags=["answers"], responses=schemas.ERRORS)
     def search(svc: Svc, _: Reader, q: Annotated[str, Query(description="the question")],
@@ -280,10 +336,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         return {"index": report.version, "documents": report.documents, "chunks": report.chunks,
                 "added": report.added, "removed": report.removed, "seconds": round(report.seconds, 3)}
 
+    # The last added is the outermost: RequestId, then CORS (so a 413 still carries CORS headers), then BodyLimit.
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes)
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
                        expose_headers=["X-Request-ID", "Retry-After"])
-    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes)
+    app.add_middleware(RequestId)
 
     if ui:
         from ui.chat import mount_ui

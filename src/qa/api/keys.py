@@ -93,7 +93,8 @@ class KeyStore:
     def feedback(self) -> list[dict[str, Any]]:
         """All feedback, oldest first."""
         with self._lock:
-            cur = self._conn.execute("SELECT id, created_at, question, answer, rating, comment, source FROM feedback")
+            cur = self._conn.execute(
+                "SELECT id, created_at, question, answer, rating, comment, source, key_name FROM feedback ORDER BY id")
             cols = [d[0] for d in cur.description]
             return [dict(zip(cols, r, strict=True)) for r in cur]
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError
 
-from qa.errors import DocumentParseError, QueryError
-from qa.ingest import decode
+from qa.errors import CorpusError, DocumentParseError, NotFoundError, QueryError
+from qa.ingest import check_date, check_doc_id, decode
 from qa.types import Document, Figure
 
 
@@ -35,20 +35,10 @@ class Turn(BaseModel):
 
 
 class AskRequest(BaseModel):
-    question: str
+    # Emptiness and length are checked by the route against the app's settings (max_question_chars).
+    question: str = Field(description="the question, at most max_question_chars (500) characters")
     top_k: int = Field(5, ge=1, le=20)
     history: list[Turn] = Field(default_factory=list, max_length=20)
-
-    @field_validator("question")
-    @classmethod
-    def _question(cls, value: str) -> str:
-        from qa.config import get_settings
-        from qa.query import check_question
-
-        try:
-            return check_question(value, get_settings().max_question_chars)
-        except QueryError as exc:
-            raise ValueError(str(exc)) from None
 
 
 class Citation(BaseModel):
@@ -209,9 +199,9 @@ async def read_upload(request: Request) -> UploadFields:
         if suffix not in (".txt", ".md"):
             raise DocumentParseError(f"{name}: only .txt and .md documents are supported")
         text = decode(await upload.read(), name)
-        title = str(form.get("title") or "")
-        return UploadFields(text, title, _opt(form.get("doc_id")), _opt(form.get("date")),
-                            _opt(form.get("source")), suffix)
+        title = _opt(form.get("title")) or ""
+        return _checked(UploadFields(text, title, _opt(form.get("doc_id")), _opt(form.get("date")),
+                                     _opt(form.get("source")), suffix))
     try:
         payload = json.loads(await request.body())
         body = UploadJson.model_validate(payload)
@@ -221,12 +211,28 @@ async def read_upload(request: Request) -> UploadFields:
         raise QueryError(describe_validation(exc.errors())) from None
     if not body.text.strip():
         raise DocumentParseError("empty document")
-    return UploadFields(body.text, body.title, body.doc_id, body.date, body.source,
-                        ".md" if body.text.lstrip().startswith("#") else ".txt")
+    return _checked(UploadFields(body.text, body.title, body.doc_id, body.date, body.source,
+                                 ".md" if body.text.lstrip().startswith("#") else ".txt"))
+
+
+def _checked(fields: UploadFields) -> UploadFields:
+    """Refuse a bad id or date as a bad request (422) before anything is written.
+
+    The library reports them as NotFoundError and CorpusError, which mean 404 and 409 on a lookup or a
+    clash; for an upload they are invalid input.
+    """
+    try:
+        if fields.doc_id is not None:
+            check_doc_id(fields.doc_id)
+        check_date(fields.date)
+    except (NotFoundError, CorpusError) as exc:
+        raise QueryError(str(exc)) from None
+    return fields
 
 
 def _opt(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
+    """A form field as text; files and empty strings count as absent."""
+    return value if isinstance(value, str) and value != "" else None
 
 
 def describe_validation(errors: Sequence[Any]) -> str:
@@ -236,7 +242,11 @@ def describe_validation(errors: Sequence[Any]) -> str:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         if err.get("type") == "json_invalid":
-            msg = "body is not valid JSON"
+            # loc is ("body", <character position>); say it the way read_upload does
+            reason = (err.get("ctx") or {}).get("error", "invalid JSON")
+            where = next((p for p in err.get("loc", ()) if isinstance(p, int)), None)
+            parts.append(f"body is not valid JSON: {reason}" + (f" at position {where}" if where is not None else ""))
+            continue
         parts.append(f"{loc}: {msg}")
     return "; ".join(parts) or "invalid request"
 
