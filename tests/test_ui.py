@@ -1,4 +1,4 @@
-"""The chat UI without a browser: HTML rendering (escaping, exact highlights, tables) and the event handlers."""
+"""The chat UI without a browser: HTML (escaping, exact highlights, tables) and the event handlers."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import gradio as gr
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from ui import render
+from ui.chat import EXAMPLES, SUGGESTIONS, ChatController, friendly_error, mount_ui
 
 from qa.errors import NotFoundError
 from qa.query import check_question
 from qa.types import Answer, Citation, CitedFigure, Document, Figure
-from ui import render
-from ui.chat import EXAMPLES, SUGGESTIONS, ChatController, friendly_error, mount_ui
 
 ATTACK = "<img src=x onerror=alert(1)>"
 TEXT = (
@@ -36,8 +36,8 @@ def span_of(needle: str) -> tuple[int, int]:
 
 def make_citation(cid: int, needle: str) -> Citation:
     start, end = span_of(needle)
-    return Citation(id=cid, doc_id=DOC.doc_id, title=DOC.title, date=DOC.date, chunk_id=f"c{cid}", start=start,
-                    end=end, text=TEXT[start:end], score=0.9)
+    return Citation(id=cid, doc_id=DOC.doc_id, title=DOC.title, date=DOC.date, chunk_id=f"c{cid}",
+                    start=start, end=end, text=TEXT[start:end], score=0.9)
 
 
 def make_figure(mention: str, value: float, unit: str, number: str, metric: str | None, year: int | None,
@@ -58,12 +58,13 @@ def found_answer(question: str = "九龙坡2020年地区生产总值是多少？
     return Answer(question=question, found=True, text="2020年，全区地区生产总值突破1500亿元[1]；见[9]。",
                   citations=(CITE_GDP, CITE_RIVER),
                   figures=(CitedFigure(GDP, 1), CitedFigure(GROWTH, 1), CitedFigure(GDP, 1)),
-                  notes=("结合上文理解为：九龙坡2020年地区生产总值是多少？", "问题的关键词覆盖率 0.90 低于 0.55"))
+                  notes=(f"结合上文理解为：{question}", "问题的关键词覆盖率 0.90 低于 0.55"))
 
 
 def not_found_answer(question: str) -> Answer:
-    return Answer(question=question, found=False, text="资料中未找到关于“房价”的信息。下面是资料中最接近的段落，供参考。",
-                  citations=(CITE_RIVER, CITE_GDP), notes=("问题的关键词覆盖率 0.10 低于 0.55",))
+    text = "资料中未找到关于“房价”的信息。下面是资料中最接近的段落，供参考。"
+    return Answer(question=question, found=False, text=text, citations=(CITE_RIVER, CITE_GDP),
+                  notes=("问题的关键词覆盖率 0.10 低于 0.55",))
 
 
 def mark_text(fragment: str, mark_id: str | None = None) -> str:
@@ -74,10 +75,11 @@ def mark_text(fragment: str, mark_id: str | None = None) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", match.group(1)))
 
 
-# -- escaping -------------------------------------------------------------------------------------------------
+# -- escaping ---------------------------------------------------------------------------------------
 def test_esc_neutralizes_markup_and_template_placeholders() -> None:
     assert render.esc(ATTACK) == "&lt;img src=x onerror=alert(1)&gt;"
-    assert render.esc('"a" & {{x}} ${y}') == "&quot;a&quot; &amp; &#123;&#123;x&#125;&#125; &#36;&#123;y&#125;"
+    escaped = "&quot;a&quot; &amp; &#123;&#123;x&#125;&#125; &#36;&#123;y&#125;"
+    assert render.esc('"a" & {{x}} ${y}') == escaped
     assert html.unescape(render.esc('"a" & {{x}} ${y}')) == '"a" & {{x}} ${y}'
 
 
@@ -95,7 +97,7 @@ def test_messages_have_no_blank_lines_for_markdown_to_break_on() -> None:
         assert "\n" not in out
 
 
-# -- answer text, notes and cards -------------------------------------------------------------------------------
+# -- answer text, notes and cards -------------------------------------------------------------------
 def test_markers_become_links_only_for_real_citations() -> None:
     body = render.answer_body(found_answer(), turn=3)
     assert '<a class="qa-ref" href="#cite-3-1" title="查看来源 [1]">[1]</a>' in body
@@ -133,7 +135,7 @@ def test_parse_ref_round_trips_and_refuses_junk() -> None:
         assert render.parse_ref(junk) is None
 
 
-# -- figures ------------------------------------------------------------------------------------------------------
+# -- figures ----------------------------------------------------------------------------------------
 def test_figure_rows() -> None:
     rows = render.figure_rows(found_answer())
     assert [(r.metric, r.value, r.unit, r.year, r.citation) for r in rows] == [
@@ -145,7 +147,8 @@ def test_figure_rows() -> None:
 
 def test_figure_row_without_metric_or_year_falls_back_to_the_mention() -> None:
     bare = Figure(value=3.0, unit="个", text="三个", number="三")
-    answer = Answer(question="q", found=True, text="t[1]", citations=(CITE_GDP,), figures=(CitedFigure(bare, 1),))
+    answer = Answer(question="q", found=True, text="t[1]", citations=(CITE_GDP,),
+                    figures=(CitedFigure(bare, 1),))
     [row] = render.figure_rows(answer)
     assert (row.metric, row.value, row.unit, row.year) == ("三个", "三", "个", "—")
 
@@ -168,7 +171,7 @@ def test_chart_needs_two_years_and_escapes_labels() -> None:
     assert render.render_chart("x", "亿元", points[:1]) == ""
 
 
-# -- not found ------------------------------------------------------------------------------------------------------
+# -- not found --------------------------------------------------------------------------------------
 def test_not_found_says_so_and_offers_the_closest_passages() -> None:
     out = render.render_answer(not_found_answer("九龙坡区的房价是多少？"), turn=5)
     assert "资料中未找到" in out and "资料中最接近的段落" in out
@@ -183,7 +186,7 @@ def test_suggestions_are_answerable_examples_only() -> None:
     assert EXAMPLES[1] not in render.suggestions(EXAMPLES[1], EXAMPLES)
 
 
-# -- the source panel --------------------------------------------------------------------------------------------
+# -- the source panel -------------------------------------------------------------------------------
 def test_passage_highlights_exactly_the_cited_span() -> None:
     out = render.render_passage(DOC, CITE_RIVER, [FUND])
     assert mark_text(out) == TEXT[CITE_RIVER.start:CITE_RIVER.end]
@@ -226,7 +229,7 @@ def test_source_panel_has_title_date_and_the_document_button() -> None:
     assert 'id="qa-doc-span"' in full and 'data-close-doc="cite-0-1"' in full
 
 
-# -- the controller with a fake service ----------------------------------------------------------------------------------
+# -- the controller with a fake service -------------------------------------------------------------
 class FakeStore:
     def __init__(self, figures: Sequence[Figure]) -> None:
         self.all = list(figures)
@@ -258,7 +261,8 @@ class FakeService:
             raise NotFoundError(f"unknown document {doc_id!r}")
         return self.docs[doc_id]
 
-    def figures(self, metric: str | None = None, year: int | None = None, doc_id: str | None = None) -> list[Figure]:
+    def figures(self, metric: str | None = None, year: int | None = None,
+                doc_id: str | None = None) -> list[Figure]:
         return self.snapshot.store.figures(metric=metric)
 
 
@@ -318,7 +322,7 @@ def test_errors_never_leak_internals() -> None:
     def loading() -> Any:
         raise Loading("the index is still loading; retry shortly")
 
-    messages, _, turns, _ = ChatController(loading, FakeKeys()).ask("九龙坡的GDP？", [], [])
+    messages, *_ = ChatController(loading, FakeKeys()).ask("九龙坡的GDP？", [], [])
     assert "正在加载" in texts(messages)[-1] and "retry" not in messages[-1]["content"]
 
     class Broken(FakeService):
@@ -346,7 +350,8 @@ def test_feedback_goes_to_the_keystore_with_source_ui() -> None:
     chat.feedback(turns, gr.LikeData(None, {"index": 1, "value": messages[1]["content"], "liked": True}))
     chat.feedback(turns, gr.LikeData(None, {"index": 1, "value": "", "liked": False}))
     chat.feedback(turns, gr.LikeData(None, {"index": 0, "value": "", "liked": True}))  # the question itself
-    assert keys.rows == [(first.question, first.text, 1, None, "ui"), (first.question, first.text, -1, None, "ui")]
+    stored = [(first.question, first.text, rating, None, "ui") for rating in (1, -1)]
+    assert keys.rows == stored
 
 
 def test_source_for_a_citation_and_for_stale_refs() -> None:
@@ -373,18 +378,19 @@ def test_trend_takes_one_value_per_year_from_the_newest_report() -> None:
     old = Document(doc_id="old", title="旧报告", text=TEXT, date="2020-01-01")
     new = Document(doc_id="new", title="新报告", text=TEXT, date="2022-01-01")
 
-    def fig(value: float, year: int, doc_id: str, kind: str = "level", metric: str = "地区生产总值") -> Figure:
-        return Figure(value=value, unit="亿元", text=f"{value:g}亿元", doc_id=doc_id, metric=metric, year=year,
-                      kind=kind, number=f"{value:g}")
+    def fig(value: float, year: int, doc_id: str, kind: str = "level", metric: str = "地区生产总值",
+            ) -> Figure:
+        return Figure(value=value, unit="亿元", text=f"{value:g}亿元", doc_id=doc_id, metric=metric,
+                      year=year, kind=kind, number=f"{value:g}")
 
-    figures = [fig(1300, 2019, "old"), fig(1310, 2019, "new"), fig(1500, 2020, "new"), fig(9, 2021, "new", "growth"),
-               fig(50, 2021, "new", metric="地区生产总值占比")]
+    figures = [fig(1300, 2019, "old"), fig(1310, 2019, "new"), fig(1500, 2020, "new"),
+               fig(9, 2021, "new", "growth"), fig(50, 2021, "new", metric="地区生产总值占比")]
     service = FakeService({}, figures=figures, docs=(old, new, DOC))
     points = ChatController.trend_points(service, fig(1500, 2020, "new"))
     assert [(p.year, p.value, p.title) for p in points] == [(2019, 1310, "新报告"), (2020, 1500, "新报告")]
     answer = Answer(question="q", found=True, text="t[1]", citations=(CITE_GDP,),
                     figures=(CitedFigure(fig(1500, 2020, "new"), 1),))
-    assert 'class="qa-bar"' in controller_for(service).trend_chart(service, answer)  # type: ignore[arg-type]
+    assert 'class="qa-bar"' in controller_for(service).trend_chart(service, answer)
 
 
 def test_reset_clears_everything() -> None:
@@ -392,7 +398,7 @@ def test_reset_clears_everything() -> None:
     assert (messages, box, turns) == ([], "", []) and "qa-source-empty" in panel
 
 
-# -- mounting ----------------------------------------------------------------------------------------------------------
+# -- mounting ---------------------------------------------------------------------------------------
 def test_mount_at_root_leaves_api_paths_to_the_api() -> None:
     app = FastAPI()
 
@@ -404,7 +410,7 @@ def test_mount_at_root_leaves_api_paths_to_the_api() -> None:
     def ask() -> dict[str, str]:
         return {"answer": "x"}
 
-    app = mount_ui(app, lambda: FakeService({}), FakeKeys())  # type: ignore[arg-type,return-value]
+    app = mount_ui(app, lambda: FakeService({}), FakeKeys())
     with TestClient(app) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         assert client.get("/v1/ask").status_code == 405  # the API's answer, not the UI's page

@@ -25,7 +25,7 @@ from qa.types import Answer, Citation, CitedFigure, Hit
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _MARKER = re.compile(r"\[(\d+)\]")
 NOT_FOUND = "资料中未找到"
-_CANDIDATES = 8  # passages searched for evidence; the first top_k are cited
+_CANDIDATES = 12  # passages searched for evidence; the first top_k are cited
 _CLOSE = 0.15  # figures this close to the best one are shown beside it when they differ
 
 

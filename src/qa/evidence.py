@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from qa.chunk import split_sentences
 from qa.index import Snapshot, chunk_views
 from qa.intent import Intent
+from qa.lexical import synonyms
 from qa.types import Figure, Hit
 
 DATEISH = re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|\d{1,2}日|去年|今年|前年|上半年|下半年|[一二三四]季度|近年来|目前|当前")
@@ -56,8 +57,9 @@ def coverage(text: str, terms: dict[str, float]) -> float:
         return 1.0
     text = text.lower()
     found = 0.0
+    aliases = synonyms()
     for term, weight in terms.items():
-        if term in text:
+        if term in text or any(alt in text for alt in aliases.get(term, ())):
             found += weight
         elif len(term) > 1:
             found += 0.5 * weight * sum(ch in text for ch in term) / len(term)

@@ -262,6 +262,8 @@ def build(
     if docs is None:
         docs, problems = load_corpus(settings.corpus_dir)
     with build_lock(index_dir):
+        for stale_build in index_dir.glob(".build-*"):  # left by a build that was killed: we hold the lock
+            shutil.rmtree(stale_build, ignore_errors=True)
         base = current_version(index_dir)
         if base is not None and not rebuild:
             try:

@@ -70,6 +70,25 @@ def pos_tag(text: str) -> list[tuple[str, str]]:
         return [(pair.word, pair.flag) for pair in tagger.cut(text, HMM=False)]
 
 
+@lru_cache(maxsize=1)
+def synonyms() -> dict[str, tuple[str, ...]]:
+    """Each listed term (lower-cased) with the other terms of its group."""
+    groups: dict[str, tuple[str, ...]] = {}
+    text = (resources.files("qa") / "data" / "synonyms.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        terms = [t.lower() for t in line.split() if not line.startswith("#")]
+        for term in terms:
+            groups[term] = tuple(t for t in terms if t != term)
+    return groups
+
+
+def expand(text: str) -> str:
+    """``text`` plus the synonyms of the listed terms it contains (for retrieval, not for display)."""
+    lowered = text.lower()
+    extra = [alt for term, alts in synonyms().items() if term in lowered for alt in alts if alt not in lowered]
+    return text + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
+
+
 class BM25Index:
     """Okapi BM25 over token lists, with incremental add and remove."""
 

@@ -34,9 +34,9 @@ _GENERIC = frozenset(
     "全年 一季度 二季度 三季度 四季度 上半年 下半年 去年 今年".split()
 )
 _AREA_WORDS = frozenset("园区 社区 城区 片区 景区 辖区 街区 厂区 新区 商区 湾区 主城区 半岛区 示范区".split())
-MIN_COVERAGE = 0.5
+MIN_COVERAGE = 0.4
 MIN_WINDOW_COVERAGE = 0.25
-MIN_FIGURE_SCORE = 0.55
+MIN_FIGURE_SCORE = 0.45
 MIN_DENSE_ENGLISH = 0.76
 
 

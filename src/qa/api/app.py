@@ -16,8 +16,11 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.datastructures import Headers
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.api import schemas
@@ -110,6 +113,17 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class JsonCors(CORSMiddleware):
+    """Starlette's CORS layer, with its refusal of a preflight in the one error body (it sends plain text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        reason = bytes(response.body).decode("utf-8", "replace")  # e.g. "Disallowed CORS origin"
+        return error_response(response.status_code, "cors_rejected", reason)
 
 
 def request_id_of(scope: Scope) -> str:
@@ -244,7 +258,14 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
-        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette lists the methods of the first route whose path matches; a path served by several
+            # routes (GET and POST /v1/documents) must list them all.
+            methods = {m for r in app.router.routes if isinstance(r, Route) and r.path_regex.match(request.url.path)
+                       for m in r.methods or ()}
+            headers["Allow"] = ", ".join(sorted(methods))
+        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), headers)
 
     # Unhandled errors become a JSON 500 in RequestId, the outermost layer, so they carry the request id.
     # -- routes ------------------------------------------------------------------------------------------
@@ -277,7 +298,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         return answer_to_dict(svc.ask(question, top_k=body.top_k, history=history))
 
     @app.get("/v1/search", response_model=list[schemas.Citation], tags=["answers"], responses=schemas.ERRORS)
-    def search(svc: Svc, _: Reader, q: Annotated[str, Query(description="the question")],
+    def search(svc: Svc, _: Reader,
+               q: Annotated[str, Query(description="the question", json_schema_extra=schemas.QUESTION_SCHEMA)],
                k: Annotated[int, Query(ge=1, le=50)] = 5) -> list[dict[str, Any]]:
         """Cited passages only."""
         return [c.__dict__ for c in svc.search(q, k=min(k, settings.max_top_k))]
@@ -338,10 +360,25 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
 
     # The last added is the outermost: RequestId, then CORS (so a 413 still carries CORS headers), then BodyLimit.
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes)
-    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+    app.add_middleware(JsonCors, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
                        expose_headers=["X-Request-ID", "Retry-After"])
     app.add_middleware(RequestId)
+
+    def openapi() -> dict[str, Any]:
+        """The generated document, with this app's question length limit in it."""
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, description=app.description,
+                                   routes=app.routes)
+            limit = settings.max_question_chars
+            document["components"]["schemas"]["AskRequest"]["properties"]["question"]["maxLength"] = limit
+            for param in document["paths"]["/v1/search"]["get"]["parameters"]:
+                if param["name"] == "q":
+                    param["schema"]["maxLength"] = limit
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     if ui:
         from ui.chat import mount_ui

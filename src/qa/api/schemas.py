@@ -5,14 +5,36 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationError
 
 from qa.errors import CorpusError, DocumentParseError, NotFoundError, QueryError
 from qa.ingest import check_date, check_doc_id, decode
+from qa.query import MAX_QUESTION_CHARS
 from qa.types import Document, Figure
+
+
+def _unicode(value: str) -> str:
+    """Refuse lone surrogates: JSON can carry them (``"\\ud800"``) but no encoder downstream can."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"must be valid Unicode text (lone surrogate at position {exc.start})") from None
+    return value
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's integer: 5 and 5.0 are, true and "5" are not (pydantic's lax mode takes all four)."""
+    if isinstance(value, bool | str):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+# Every free-text field of a request body is Text, every count or rating Integer.
+Text = Annotated[str, AfterValidator(_unicode)]
+Integer = Annotated[int, BeforeValidator(_json_integer)]
 
 
 class ErrorDetail(BaseModel):
@@ -30,14 +52,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class Turn(BaseModel):
-    question: str = Field(max_length=2000)
-    answer: str = Field("", max_length=10000)
+    question: Text = Field(max_length=MAX_QUESTION_CHARS)
+    answer: Text = Field("", max_length=10000)
+
+
+# What a question must be, for the OpenAPI document only: the route checks it with check_question, whose
+# messages are exact, against the app's own max_question_chars (create_app puts that number in the document).
+QUESTION_SCHEMA: dict[str, Any] = {"minLength": 1, "maxLength": 500, "pattern": r"\S"}
 
 
 class AskRequest(BaseModel):
-    # Emptiness and length are checked by the route against the app's settings (max_question_chars).
-    question: str = Field(description="the question, at most max_question_chars (500) characters")
-    top_k: int = Field(5, ge=1, le=20)
+    question: Text = Field(description="the question; not blank, at most max_question_chars characters",
+                          json_schema_extra=QUESTION_SCHEMA)
+    top_k: Integer = Field(5, ge=1, le=20)
     history: list[Turn] = Field(default_factory=list, max_length=20)
 
 
@@ -102,10 +129,10 @@ class FigureOut(BaseModel):
 
 
 class FeedbackIn(BaseModel):
-    question: str = Field(min_length=1, max_length=2000)
-    answer: str = Field("", max_length=20000)
-    rating: int = Field(ge=-1, le=1, description="1 helpful, -1 not helpful, 0 neutral")
-    comment: str | None = Field(None, max_length=2000)
+    question: Text = Field(min_length=1, max_length=2000)
+    answer: Text = Field("", max_length=20000)
+    rating: Integer = Field(ge=-1, le=1, description="1 helpful, -1 not helpful, 0 neutral")
+    comment: Text | None = Field(None, max_length=2000)
 
 
 class FeedbackOut(BaseModel):
@@ -146,11 +173,11 @@ class Ready(BaseModel):
 
 
 class UploadJson(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    text: str = Field(min_length=1)
-    doc_id: str | None = Field(None, max_length=64)
-    date: str | None = Field(None, max_length=10)
-    source: str | None = Field(None, max_length=500)
+    title: Text = Field(min_length=1, max_length=200)
+    text: Text = Field(min_length=1)
+    doc_id: Text | None = Field(None, max_length=64)
+    date: Text | None = Field(None, max_length=10)
+    source: Text | None = Field(None, max_length=500)
 
 
 UPLOAD_OPENAPI: dict[str, Any] = {
@@ -207,6 +234,8 @@ async def read_upload(request: Request) -> UploadFields:
         body = UploadJson.model_validate(payload)
     except json.JSONDecodeError as exc:
         raise QueryError(f"body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    except UnicodeDecodeError as exc:  # json.loads decodes bytes itself, and that is not a JSONDecodeError
+        raise QueryError(f"body is not valid JSON: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except ValidationError as exc:
         raise QueryError(describe_validation(exc.errors())) from None
     if not body.text.strip():

@@ -1,0 +1,78 @@
+import re
+
+import pytest
+
+from qa.answer import answer_to_dict, verify_numbers
+from qa.normalize import normalize
+from qa.types import Citation
+
+
+def cite(i, text):
+    return Citation(id=i, doc_id="d", title="t", date=None, chunk_id=f"c{i}", start=0, end=len(text), text=text, score=1.0)
+
+
+def test_verify_numbers_keeps_only_parts_whose_numbers_are_in_their_passage():
+    citations = [cite(1, "2020年地区生 产总值突破1500亿元"), cite(2, "空气优良天数达63天")]
+    assert verify_numbers("地区生产总值突破1500亿元[1]；优良天数达63天[2]。", citations) == \
+        "地区生产总值突破1500亿元[1]；优良天数达63天[2]。"
+    assert verify_numbers("地区生产总值突破1600亿元[1]；优良天数达63天[2]。", citations) == "优良天数达63天[2]。"
+    assert verify_numbers("优良天数达63天[1]。", citations) == ""  # right number, wrong passage
+    assert verify_numbers("优良天数达63天。", citations) == ""  # no citation at all
+
+
+def test_every_number_in_an_answer_is_in_the_passage_it_cites(hash_service):
+    for question in ["九龙坡2020年地区生产总值是多少？", "跳磴河治理累计投入了多少资金？", "一季度空气优良天数是多少？",
+                     "西彭园区铝加工年总产能是多少？", "九龙坡有多少个公园游园？"]:
+        result = hash_service.ask(question)
+        assert result.found, question
+        by_id = {c.id: normalize(c.text).text for c in result.citations}
+        for part in re.split(r"(?<=\])[；。]", result.text):
+            ids = [int(i) for i in re.findall(r"\[(\d+)\]", part)]
+            for number in re.findall(r"\d+(?:\.\d+)?", re.sub(r"\[\d+\]", "", part)):
+                assert any(number in by_id[i] for i in ids), (question, number, part)
+
+
+def test_gdp_answer_gives_the_figure_with_citation(hash_service):
+    result = hash_service.ask("九龙坡2020年地区生产总值是多少？")
+    assert result.found and "突破1500亿元" in result.text
+    figure = next(cf for cf in result.figures if cf.figure.unit == "亿元")
+    assert figure.figure.value == 1500 and figure.figure.year == 2020 and figure.figure.qualifier == "突破"
+    citation = next(c for c in result.citations if c.id == figure.citation)
+    assert "1500" in citation.text
+
+
+@pytest.mark.parametrize("question", ["九龙坡区现任区长是谁？", "渝中区2020年地区生产总值是多少？",
+                                      "2019年九龙坡区地区生产总值是多少？", "杨家坪二手房均价多少钱一平米？"])
+def test_questions_the_reports_do_not_answer_are_not_found(hash_service, question):
+    result = hash_service.ask(question)
+    assert not result.found
+    assert result.text.startswith("资料中未找到")
+    assert result.citations  # the closest passages are still shown
+
+
+def test_values_that_differ_between_reports_are_shown_side_by_side(hash_service):
+    result = hash_service.ask("九龙坡全体居民人均可支配收入是多少？")
+    assert result.found
+    assert "4.5万元" in result.text and "4.4万元" in result.text
+    assert result.text.startswith("不同报告的数字不同")
+
+
+def test_follow_up_uses_history(hash_service):
+    history = [{"question": "九龙坡2020年地区生产总值是多少？", "answer": "突破1500亿元"}]
+    result = hash_service.ask("那一季度呢？", history=history)
+    assert "一季度" in result.resolved_question and "地区生产总值" in result.resolved_question
+    assert "381.0" in result.text
+
+
+def test_typos_are_repaired_and_noted(hash_service):
+    result = hash_service.ask("跳凳河综合整治工程什么时候完工？")
+    assert result.found and "2019年1月" in result.text
+    assert any("跳磴河" in note for note in result.notes)
+
+
+def test_answer_dict_matches_the_api_contract(hash_service):
+    data = answer_to_dict(hash_service.ask("九龙坡2020年地区生产总值是多少？"))
+    assert set(data) >= {"question", "found", "answer", "citations", "figures", "took_ms"}
+    ids = {c["id"] for c in data["citations"]}
+    assert all(f["citation"] in ids for f in data["figures"])
+    assert set(data["citations"][0]) == {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score"}

@@ -1,0 +1,62 @@
+import pytest
+
+from qa.errors import QueryError
+from qa.intent import detect_intent, resolve_followup
+from qa.query import check_question, prepare_query
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "question must not be empty"), ("   \n", "question must not be empty"),
+     ("问" * 501, "question is too long (501 characters; the limit is 500)"), (123, "question must be a string")],
+)
+def test_bad_questions_are_refused_with_exact_messages(question, message):
+    with pytest.raises(QueryError) as err:
+        check_question(question)
+    assert str(err.value) == message
+
+
+def test_traditional_characters_and_spaces_are_folded():
+    assert prepare_query("九龍坡 地區生產總值").text == "九龙坡地区生产总值"
+
+
+def test_homophone_typos_are_repaired_against_the_corpus(hash_service):
+    query = prepare_query("九龙波的跳凳河治理投入了多少", hash_service.snapshot)
+    assert "九龙坡" in query.text and "跳磴河" in query.text
+    assert ("跳凳河", "跳磴河") in query.corrections
+
+
+def test_words_in_the_corpus_are_never_changed(hash_service):
+    question = "西彭园区铝加工产能是多少"
+    assert prepare_query(question, hash_service.snapshot).text == question
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [("九龙坡2020年地区生产总值是多少", "quantity"), ("五大千亿级产业集群有哪些", "list"),
+     ("跳磴河综合整治工程什么时候完工", "when"), ("哪所学校获得中国质量奖", "entity"),
+     ("2020年和2025年的地区生产总值相比如何", "compare"), ("How many days of good air quality?", "quantity")],
+)
+def test_intent_kinds(question, kind):
+    assert detect_intent(question).kind == kind
+
+
+def test_intent_reads_years_units_and_latest():
+    intent = detect_intent("最新的2020年空气质量优良天数有多少天")
+    assert intent.years == (2020,) and intent.units == ("天",) and intent.latest
+
+
+@pytest.mark.parametrize(
+    ("history", "question", "resolved"),
+    [
+        ("九龙坡2020年地区生产总值是多少？", "那2025年呢？", "九龙坡2025年地区生产总值是多少？"),
+        ("西南铝汽车轻量化生产线什么时候投产？", "它的产能呢？", "西南铝汽车轻量化生产线的产能是多少？"),
+        ("九龙坡2020年地区生产总值是多少？", "九龙坡有哪些千亿级产业？", "九龙坡有哪些千亿级产业？"),
+    ],
+)
+def test_follow_ups_are_resolved_against_the_previous_question(history, question, resolved):
+    assert resolve_followup(question, [{"question": history, "answer": "…"}]) == resolved
+
+
+def test_no_history_leaves_the_question_alone():
+    assert resolve_followup("那2025年呢？", None) == "那2025年呢？"
