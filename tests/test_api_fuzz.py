@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from conftest import make_settings
 from hypothesis import HealthCheck, settings
 
+from conftest import make_settings
 from qa.api.app import create_app
 from qa.api.keys import KeyStore
 

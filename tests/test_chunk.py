@@ -1,3 +1,4 @@
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def test_chunks_cover_every_document_in_order_with_bounded_size():
         chunks = chunk_document(doc)
         assert chunks[0].start <= 5
         assert doc.text[chunks[-1].end :].strip() == ""
-        for a, b in zip(chunks, chunks[1:], strict=False):
+        for a, b in pairwise(chunks):
             assert a.start < b.start  # in order; overlapping by at most the carried sentence
             assert doc.text[a.end : b.start].strip() == ""  # and nothing between them is lost
         assert max(len(c.clean) for c in chunks) <= 400

@@ -59,7 +59,7 @@ def test_missing_index_is_a_clear_error(mini_settings):
 
 def test_index_of_another_model_is_refused(mini_settings):
     build(mini_settings, HashEmbedder())
-    with pytest.raises(IndexStoreError, match="built with model .hash-256. \\(dim 256\\)"):
+    with pytest.raises(IndexStoreError, match=r"built with model 'hash-256' \(dim 256\)"):
         load_snapshot(mini_settings, HashEmbedder(dim=64))
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from conftest import make_settings
 from qa.chunk import chunk_document
-from qa.embed import load_embedder
 from qa.ingest import load_corpus
 from qa.retrieve import search
 from qa.service import Service

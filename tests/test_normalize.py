@@ -80,7 +80,7 @@ def test_every_clean_character_comes_from_its_raw_character(path):
         if ch in "\n ":
             continue
         source = raw[at]
-        assert ch == source or ch in "，；：？！（）“”" or ord(source) >= 0xFF00 and ord(ch) < 0x80, (ch, source, at)
+        assert ch == source or ch in "，；：？！（）“”" or (ord(source) >= 0xFF00 and ord(ch) < 0x80), (ch, source, at)
 
 
 def test_fold_query_flattens_lines():

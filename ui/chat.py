@@ -55,32 +55,35 @@ class Turn:
     answer: Answer | None = None
 
 
-# -- friendly errors ---------------------------------------------------------------------------------------
+# -- friendly errors --------------------------------------------------------------------------------
 _TOO_LONG = re.compile(r"too long \((\d+) characters; the limit is (\d+)\)")
 
 
 def friendly_error(exc: BaseException) -> str:
     """A polite Chinese message for an error; never a stack trace."""
     message = str(exc)
-    if getattr(exc, "status", None) == 503:  # the API's "still loading" error from get_service()
-        return "资料库正在加载，请稍等半分钟再提问。"
+    if getattr(exc, "status", None) == 503:  # the API's error from get_service() before the index is up
+        if "loading" in message:
+            return "资料库正在加载，请稍等半分钟再提问。"
+        return "资料库暂时不可用，请稍后再试。"
     if isinstance(exc, QueryError):
+        # QueryError carries English text for API clients; residents get the known cases in Chinese.
         if "must not be empty" in message:
             return "请先输入您的问题。"
         if too_long := _TOO_LONG.search(message):
             return f"问题有 {too_long.group(1)} 个字，超过了 {too_long.group(2)} 字的上限，请精简后再问。"
-        return f"这个问题暂时无法回答，请换个说法再试。（{message}）"
+        return "这个问题暂时无法回答，请换个说法再试。"
     if isinstance(exc, QAError):
         return "资料库暂时不可用，请稍后再试。"
     return "抱歉，系统出了点问题，请稍后再试。"
 
 
-# -- the controller: event handlers, no Gradio layout -----------------------------------------------------------
+# -- the controller: event handlers, no Gradio layout -----------------------------------------------
 class ChatController:
     """Turns UI events into service calls and rendered HTML."""
 
-    def __init__(self, get_service: Callable[[], Service], keystore: Any, examples: tuple[str, ...] = EXAMPLES,
-                 suggestions: tuple[str, ...] = SUGGESTIONS):
+    def __init__(self, get_service: Callable[[], Service], keystore: Any,
+                 examples: tuple[str, ...] = EXAMPLES, suggestions: tuple[str, ...] = SUGGESTIONS) -> None:
         self.get_service = get_service
         self.keystore = keystore
         self.examples = examples
@@ -93,7 +96,7 @@ class ChatController:
         messages, turns = list(messages or []), list(turns or [])
         panel: Any = gr.skip()
         if not question:
-            note = "请先输入您的问题，或点击上方的示例问题。"
+            note = f"请先输入您的问题，例如：{self.examples[0]}"
             messages.append({"role": "assistant", "content": render.render_error(note)})
             turns.append(Turn("", note, len(messages) - 1))
             return messages, "", turns, panel
@@ -113,7 +116,8 @@ class ChatController:
         turn = len(turns)
         reply: dict[str, Any] = {"role": "assistant", "content": render.render_answer(answer, turn, trend)}
         if not answer.found:
-            reply["options"] = [{"value": q, "label": q} for q in render.suggestions(question, self.suggestions)]
+            picked = render.suggestions(question, self.suggestions)
+            reply["options"] = [{"value": q, "label": q} for q in picked]
         messages.append(reply)
         turns.append(Turn(question, answer.text, len(messages) - 1, answer))
         first = render.cited_ids(answer)
@@ -167,7 +171,7 @@ class ChatController:
         parsed = render.parse_ref(ref or "")
         turns = turns or []
         if parsed is None or parsed[0] >= len(turns) or turns[parsed[0]].answer is None:
-            return render.render_source_message("这条引用已经失效（对话可能已重新开始），请点击最新回答中的编号。")
+            return render.render_source_message(STALE_REF)
         answer = turns[parsed[0]].answer
         assert answer is not None
         citation = next((c for c in answer.citations if c.id == parsed[1]), None)
@@ -176,7 +180,8 @@ class ChatController:
         try:
             service = self.get_service()
             doc = service.document(citation.doc_id)
-            figures = service.snapshot.store.figures(doc_id=doc.doc_id, start=citation.start, end=citation.end)
+            store = service.snapshot.store
+            figures = store.figures(doc_id=doc.doc_id, start=citation.start, end=citation.end)
         except NotFoundError:
             return render.render_source_message("这篇报告已从资料库中移除，无法显示原文。")
         except Exception as exc:
@@ -206,8 +211,7 @@ class ChatController:
         except Exception:
             log.exception("could not store feedback")
             gr.Warning("反馈没有保存成功，请稍后再试。")
-            return
-        gr.Info("感谢您的反馈！" if evt.liked else "感谢反馈，我们会改进。")
+        # On success the thumb stays highlighted; Gradio's toast would add an English "Info" header.
 
     @staticmethod
     def reset() -> tuple[Messages, str, list[Turn], str]:
@@ -220,15 +224,41 @@ def _event_ref(evt: gr.EventData) -> str:
     return str(data.get("ref", "")) if isinstance(data, dict) else ""
 
 
-# -- layout ----------------------------------------------------------------------------------------------------
-EMPTY_PANEL = "点击回答中的编号（如 [1]）或回答下方的来源卡片，这里会显示原文段落：引用的内容以黄色标出，其中的数据以蓝色标出。"
+# -- layout -----------------------------------------------------------------------------------------
+EMPTY_PANEL = ("点击回答中的编号（如 [1]）或回答下方的来源卡片，这里会显示原文段落："
+               "引用的内容以黄色标出，其中的数据以蓝色标出。")
 NOT_FOUND_PANEL = "资料中没有找到这个问题的答案。点击回答里“最接近的段落”的卡片，可以在这里查看原文。"
+STALE_REF = "这条引用已经失效（对话可能已重新开始），请点击最新回答中的编号。"
 HEADER = (f'<header class="qa-header"><h1>{TITLE}</h1>'
           "<p>回答只摘自九龙坡区公开发布的报告，每句话都标明出处，可点开核对原文；资料里没有的，会如实告诉您。</p>"
           "</header>")
 WELCOME = "**您好！** 请直接提问，或点击下面的示例问题："
 FOOTER = ('<footer class="qa-footer">资料来源：九龙坡区公开报告。回答由系统从原文摘录，不代表官方解释；'
           '重要事项请以政府正式发布为准。 · <a href="/docs">开发者 API</a></footer>')
+
+
+# Show the newest question at the top of the chat, so a long answer is read from its start (Gradio's own
+# autoscroll would jump to the end of the source cards).
+SHOW_LATEST_JS = """() => { setTimeout(() => {
+  const all = [...document.querySelectorAll('#qa-chat .message')];
+  const last = all[all.length - 1], prev = all[all.length - 2];
+  const target = prev && prev.classList.contains('user') ? prev : last;
+  let box = target && target.parentElement;
+  const scrolls = (el) => el.scrollHeight > el.clientHeight
+    && /auto|scroll/.test(getComputedStyle(el).overflowY);
+  while (box && !scrolls(box)) box = box.parentElement;
+  if (!box || box === document.body || box === document.documentElement) return;
+  const offset = target.getBoundingClientRect().top - box.getBoundingClientRect().top;
+  box.scrollTo({ top: box.scrollTop + offset - 8, behavior: 'smooth' });
+}, 60); }"""
+
+
+def _head() -> str:
+    # The style sheet goes in as is: Gradio would scope css= rules under .contain, out of reach of the
+    # page frame that the phone layout has to tighten.
+    css = (HERE / "style.css").read_text(encoding="utf-8")
+    return ('<meta name="description" content="九龙坡区资料问答：答案摘自九龙坡区公开报告，并注明出处。">'
+            f"<style>{css}</style>")
 
 
 def _panel_js() -> str:
@@ -246,10 +276,10 @@ def build_blocks(controller: ChatController) -> gr.Blocks:
                     value=[], elem_id="qa-chat", show_label=False, height="64vh", min_height=360,
                     placeholder=WELCOME, examples=[{"text": q} for q in controller.examples],
                     sanitize_html=True, latex_delimiters=[], buttons=[], group_consecutive_messages=False,
-                    feedback_options=("Like", "Dislike"), layout="bubble", autoscroll=True,
+                    feedback_options=("Like", "Dislike"), layout="bubble", autoscroll=False,
                 )
                 question = gr.Textbox(
-                    show_label=False, placeholder="请输入问题，例如：跳磴河综合整治投入了多少资金？", lines=1,
+                    show_label=False, placeholder="请输入问题，例如：跳磴河治理累计投入了多少资金？", lines=1,
                     max_lines=4, submit_btn="提问", elem_id="qa-input", autofocus=True,
                 )
                 with gr.Row(elem_id="qa-tools"):
@@ -261,16 +291,18 @@ def build_blocks(controller: ChatController) -> gr.Blocks:
         gr.HTML(FOOTER, js_on_load=None, elem_id="qa-footer")
 
         outputs = [chatbot, question, turns, panel]
-        question.submit(controller.ask, [question, chatbot, turns], outputs, show_progress="minimal")
-        chatbot.example_select(controller.ask_selected, [chatbot, turns], outputs, show_progress="minimal")
-        chatbot.option_select(controller.ask_selected, [chatbot, turns], outputs, show_progress="minimal")
+        selected = [chatbot, turns]
+        asked = (question.submit(controller.ask, [question, *selected], outputs, show_progress="minimal"),
+                 chatbot.example_select(controller.ask_selected, selected, outputs, show_progress="minimal"),
+                 chatbot.option_select(controller.ask_selected, selected, outputs, show_progress="minimal"))
+        for event in asked:
+            event.then(None, js=SHOW_LATEST_JS)
         chatbot.like(controller.feedback, [turns], None, show_progress="hidden")
         reset.click(controller.reset, None, outputs, show_progress="hidden")
         chatbot.clear(controller.reset, None, outputs, show_progress="hidden")
-        panel.cite(controller.on_cite, [turns], panel, show_progress="hidden")  # type: ignore[attr-defined]
-        panel.open_doc(controller.on_open_document, [turns], panel,  # type: ignore[attr-defined]
-                       show_progress="hidden")
-        panel.close_doc(controller.on_cite, [turns], panel, show_progress="hidden")  # type: ignore[attr-defined]
+        panel.cite(controller.on_cite, [turns], panel, show_progress="hidden")
+        panel.open_doc(controller.on_open_document, [turns], panel, show_progress="hidden")
+        panel.close_doc(controller.on_cite, [turns], panel, show_progress="hidden")
     return demo
 
 
@@ -299,9 +331,8 @@ def mount_ui(app: FastAPI, get_service: Callable[[], Service], keystore: Any) ->
     demo = build_blocks(ChatController(get_service, keystore))
     demo.queue(default_concurrency_limit=8)
     app = gr.mount_gradio_app(
-        app, demo, path="/", theme=theme(), css_paths=[HERE / "style.css"], footer_links=[], run_history=False,
-        ssr_mode=False, show_error=False, pwa=False, mcp_server=False, enable_monitoring=False,
-        head='<meta name="description" content="九龙坡区资料问答：答案摘自九龙坡区公开报告，并注明出处。">',
+        app, demo, path="/", theme=theme(), head=_head(), footer_links=[], run_history=False, ssr_mode=False,
+        show_error=False, pwa=False, mcp_server=False, enable_monitoring=False,
     )
     mount = app.router.routes[-1]
     if isinstance(mount, Mount) and mount.path == "":

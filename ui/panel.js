@@ -1,15 +1,36 @@
 // Runs once when the source panel loads (Gradio's js_on_load): `element`, `trigger` and `watch` are given.
 // Citation links live inside sanitized chat messages, which keep only href and class, so one listener on
 // the document turns a click on <a href="#cite-T-N"> into the panel's "cite" event.
-window.__qaTrigger = trigger;
+const reveal = (kind) => {
+  if (kind === "document") {
+    const span = element.querySelector("#qa-doc-span");
+    if (span) span.scrollIntoView({ block: "center" });
+    return;
+  }
+  const box = element.querySelector(".qa-source");
+  if (!box) return;
+  const top = box.getBoundingClientRect().top;
+  if (top < 0 || top > window.innerHeight * 0.6) box.scrollIntoView({ block: "start", behavior: "smooth" });
+};
+const showing = (ref) => {
+  const box = element.querySelector(".qa-source");
+  return box && box.dataset.ref === ref && !element.querySelector("#qa-doc-span");
+};
+window.__qaCite = (ref) => {
+  if (showing(ref)) {
+    reveal("passage"); // already on screen: Gradio would not re-render, so nothing else would scroll
+    return;
+  }
+  window.__qaReveal = "passage";
+  trigger("cite", { ref });
+};
 if (!window.__qaCitationClicks) {
   window.__qaCitationClicks = true;
   document.addEventListener("click", (event) => {
     const link = event.target.closest && event.target.closest('a[href^="#cite-"]');
     if (!link) return;
     event.preventDefault();
-    window.__qaReveal = "passage";
-    window.__qaTrigger("cite", { ref: link.getAttribute("href").slice(1) });
+    window.__qaCite(link.getAttribute("href").slice(1));
   });
 }
 element.addEventListener("click", (event) => {
@@ -26,15 +47,7 @@ element.addEventListener("click", (event) => {
   }
 });
 watch("value", () => {
-  const reveal = window.__qaReveal;
+  const kind = window.__qaReveal;
   window.__qaReveal = null;
-  if (reveal === "document") {
-    const span = element.querySelector("#qa-doc-span");
-    if (span) span.scrollIntoView({ block: "center" });
-  } else if (reveal === "passage") {
-    const box = element.querySelector(".qa-source");
-    if (!box) return;
-    const top = box.getBoundingClientRect().top;
-    if (top < 0 || top > window.innerHeight * 0.7) box.scrollIntoView({ block: "start", behavior: "smooth" });
-  }
+  if (kind) reveal(kind);
 });

@@ -67,7 +67,7 @@ def _number(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
 
 
-# -- chat messages ------------------------------------------------------------------------------------
+# -- chat messages ----------------------------------------------------------------------------------
 def render_question(question: str) -> str:
     """A resident's question as a chat message: shown literally, never interpreted."""
     return f'<div class="qa-question">{esc(question)}</div>'
@@ -147,7 +147,8 @@ def figure_rows(answer: Answer) -> list[FigureRow]:
         year = f"{f.year}年" if f.year else (f.period or "—")
         if f.year and f.period:
             year = f"{year}{f.period}" if not f.period.startswith(str(f.year)) else f.period
-        rows.append(FigureRow(metric, value, f.unit or "—", year, cited.citation, titles.get(cited.citation, "")))
+        source = titles.get(cited.citation, "")
+        rows.append(FigureRow(metric, value, f.unit or "—", year, cited.citation, source))
     return rows
 
 
@@ -192,11 +193,12 @@ def render_chart(metric: str, unit: str, points: Sequence[TrendPoint]) -> str:
         y = 80 - height
         middle = i * slot + slot / 2
         bars.append(
-            f'<rect class="qa-bar" x="{x:.2f}%" y="{y:.2f}%" width="{width:.2f}%" height="{height:.2f}%" rx="3"/>'
-            f'<text class="qa-bar-value" x="{middle:.2f}%" y="{y - 3:.2f}%" text-anchor="middle">{esc(p.label)}</text>'
-            f'<text class="qa-bar-year" x="{middle:.2f}%" y="93%" text-anchor="middle">{p.year}</text>')
-    sources = "".join(f"<li>{p.year}年：{esc(p.label)}{esc(unit)}，见《{esc(p.title)}》（{esc(_date(p.date))}）</li>"
-                      for p in points)
+            f'<rect class="qa-bar" x="{x:.2f}%" y="{y:.2f}%" width="{width:.2f}%" height="{height:.2f}%"'
+            f' rx="3"/><text class="qa-bar-value" x="{middle:.2f}%" y="{y - 3:.2f}%" text-anchor="middle">'
+            f'{esc(p.label)}</text><text class="qa-bar-year" x="{middle:.2f}%" y="93%" text-anchor="middle">'
+            f"{p.year}</text>")
+    sources = "".join(f"<li>{p.year}年：{esc(p.label)}{esc(unit)}，"
+                      f"见《{esc(p.title)}》（{esc(_date(p.date))}）</li>" for p in points)
     caption = f"{esc(metric)}（{esc(unit) or '数值'}），各年数字摘自不同报告"
     return (f'<div class="qa-block-title">历年变化</div><figure class="qa-chart">'
             f'<svg class="qa-chart-svg" width="100%" height="170" role="img">'
@@ -229,8 +231,9 @@ def render_not_found(answer: Answer, turn: int, notes: str = "") -> str:
     """An honest "not found": what is missing, the closest passages, and a pointer to suggestions."""
     closest = (f'<div class="qa-block-title">资料中最接近的段落</div><div class="qa-cards">'
                f"{render_cards(answer.citations[:3], turn)}</div>") if answer.citations else ""
-    return (f'<div class="qa-answer qa-not-found">{notes}<p class="qa-text"><strong>{esc(answer.text)}</strong></p>'
-            f'{closest}<p class="qa-hint">可以换个说法再问，或者试试下面这些资料里有答案的问题：</p></div>')
+    return (f'<div class="qa-answer qa-not-found">{notes}'
+            f'<p class="qa-text"><strong>{esc(answer.text)}</strong></p>{closest}'
+            f'<p class="qa-hint">可以换个说法再问，或者试试下面这些资料里有答案的问题：</p></div>')
 
 
 def suggestions(question: str, examples: Sequence[str], count: int = 3) -> list[str]:
@@ -240,7 +243,7 @@ def suggestions(question: str, examples: Sequence[str], count: int = 3) -> list[
     return ranked[:count]
 
 
-# -- the source panel -----------------------------------------------------------------------------------
+# -- the source panel -------------------------------------------------------------------------------
 def _mark_figures(text: str, offset: int, figures: Iterable[Figure]) -> str:
     """``text`` (which starts at raw offset ``offset``) escaped, with each figure inside it wrapped."""
     out, pos = [], 0
@@ -307,8 +310,9 @@ def render_source(doc: Document, citation: Citation, figures: Sequence[Figure], 
     else:
         body = ""
         button = f'<button class="qa-button" type="button" data-open-doc="{esc(ref)}">查看原文</button>'
-    return (f'<div class="qa-source" data-ref="{esc(ref)}">{head}{legend}'
-            f"{render_passage(doc, citation, figures)}<div class=\"qa-source-actions\">{button}</div>{body}</div>")
+    passage = render_passage(doc, citation, figures)
+    return (f'<div class="qa-source" data-ref="{esc(ref)}">{head}{legend}{passage}'
+            f'<div class="qa-source-actions">{button}</div>{body}</div>')
 
 
 def render_source_message(message: str) -> str:

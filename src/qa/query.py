@@ -95,7 +95,7 @@ class Speller:
             for size in (5, 4, 3):
                 for i in range(len(run) - size + 1):
                     window = run[i : i + size]
-                    if window in self.corpus_text or window in text and any(window in f for _, f in fixes):
+                    if window in self.corpus_text or (window in text and any(window in f for _, f in fixes)):
                         continue
                     hit = self.by_reading.get(_reading(window))
                     # Only a slip of one character: two different words never count as a typo.

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from qa.types import Chunk, Document, Figure
 
@@ -118,7 +119,8 @@ class Store:
     def figures(self, doc_id: str | None = None, metric: str | None = None, year: int | None = None,
                 start: int | None = None, end: int | None = None) -> list[Figure]:
         """Figures filtered by document, metric substring, year and raw span."""
-        where, args = [], []  # type: ignore[var-annotated]
+        where: list[str] = []
+        args: list[object] = []
         if doc_id is not None:
             where.append("doc_id = ?")
             args.append(doc_id)
@@ -137,14 +139,14 @@ class Store:
         return [_figure(r) for r in self.conn.execute(sql + " ORDER BY doc_id, start", args)]
 
 
-def _document(r: tuple) -> Document:  # type: ignore[type-arg]
+def _document(r: tuple[Any, ...]) -> Document:
     return Document(doc_id=r[0], title=r[1], date=r[2], source=r[3], date_note=r[4], path=r[5], text=r[7])
 
 
-def _chunk(r: tuple) -> Chunk:  # type: ignore[type-arg]
+def _chunk(r: tuple[Any, ...]) -> Chunk:
     return Chunk(chunk_id=r[1], doc_id=r[2], ordinal=r[3], start=r[4], end=r[5], text=r[6], clean=r[7])
 
 
-def _figure(r: tuple) -> Figure:  # type: ignore[type-arg]
+def _figure(r: tuple[Any, ...]) -> Figure:
     return Figure(doc_id=r[0], start=r[1], end=r[2], value=r[3], unit=r[4], number=r[5], metric=r[6],
                   year=r[7], period=r[8], qualifier=r[9], kind=r[10], text=r[11], sentence=r[12])

@@ -27,13 +27,9 @@ if TYPE_CHECKING:
 
 # Words that name the place every report is about, or only shape the question: no evidence either way.
 _GENERIC = frozenset(
-    "九龙坡 九龙坡区 九龙 坡区 重庆 重庆市 全区 该区 本区 区里 区内 地区 jiulongpo district chongqing "
-    "数据 信息 资料 报告 报道 具体 主要 相关 哪年 哪一年 一年 时候 什么 时间 年份 期间 时期 是多少 几个 几条 "
-    "几种 几项 几家 几大 哪几 哪几个 有多 多大 多长 多高 多少 哪家 哪所 哪些 哪个 意思 一般 怎么样 如何 为什么 "
-    "指的是 指 叫 叫做 称为 算 属于 情况 方面 分别 分别是 有没有 是不是 不是 多不多 能不能 可以 现在 目前 "
-    "全年 一季度 二季度 三季度 四季度 上半年 下半年 去年 今年".split()
+    ["九龙坡", "九龙坡区", "九龙", "坡区", "重庆", "重庆市", "全区", "该区", "本区", "区里", "区内", "地区", "jiulongpo", "district", "chongqing", "数据", "信息", "资料", "报告", "报道", "具体", "主要", "相关", "哪年", "哪一年", "一年", "时候", "什么", "时间", "年份", "期间", "时期", "是多少", "几个", "几条", "几种", "几项", "几家", "几大", "哪几", "哪几个", "有多", "多大", "多长", "多高", "多少", "哪家", "哪所", "哪些", "哪个", "意思", "一般", "怎么样", "如何", "为什么", "指的是", "指", "叫", "叫做", "称为", "算", "属于", "情况", "方面", "分别", "分别是", "有没有", "是不是", "不是", "多不多", "能不能", "可以", "现在", "目前", "全年", "一季度", "二季度", "三季度", "四季度", "上半年", "下半年", "去年", "今年"]
 )
-_AREA_WORDS = frozenset("园区 社区 城区 片区 景区 辖区 街区 厂区 新区 商区 湾区 主城区 半岛区 示范区".split())
+_AREA_WORDS = frozenset(["园区", "社区", "城区", "片区", "景区", "辖区", "街区", "厂区", "新区", "商区", "湾区", "主城区", "半岛区", "示范区"])
 MIN_COVERAGE = 0.4
 MIN_WINDOW_COVERAGE = 0.25
 MIN_FIGURE_SCORE = 0.45
@@ -53,7 +49,7 @@ class Support:
 
 # Parts of speech that carry content: nouns, verbs, adjectives, idioms, abbreviations, Latin words.
 _CONTENT_POS = ("n", "v", "a", "i", "j", "l", "eng", "vn", "an", "nz", "ns", "nt", "nr")
-_LIGHT_VERBS = frozenset("是 有 要 在 会 能 可 可以 进行 属于 叫 做 让 把 被 给 到 达到 成 为 称 想 算 搞 弄 拿 花".split())
+_LIGHT_VERBS = frozenset(["是", "有", "要", "在", "会", "能", "可", "可以", "进行", "属于", "叫", "做", "让", "把", "被", "给", "到", "达到", "成", "为", "称", "想", "算", "搞", "弄", "拿", "花"])
 
 
 def query_terms(question: str, snapshot: Snapshot) -> dict[str, float]:
@@ -108,7 +104,7 @@ def judge_support(
         if not matches:
             what = f"{intent.years[0]}年的相关数据" if intent.years else (missing or "相关数据")
             return no("段落中没有单位、年份都相符的数据", what)
-        strong = matches[0].score >= MIN_FIGURE_SCORE or intent.english and matches[0].evidence.in_window
+        strong = matches[0].score >= MIN_FIGURE_SCORE or (intent.english and matches[0].evidence.in_window)
         if not strong:
             return no(f"最相符的数据与问题的匹配度 {matches[0].score:.2f} 低于 {MIN_FIGURE_SCORE}")
         return Support(True, best.coverage, dense)
@@ -118,6 +114,6 @@ def judge_support(
         if dense >= MIN_DENSE_ENGLISH:
             return Support(True, best.coverage, dense)
         return no(f"语义匹配度 {dense:.2f} 低于 {MIN_DENSE_ENGLISH}")
-    if best.coverage >= MIN_COVERAGE or best.in_window and best.coverage >= MIN_WINDOW_COVERAGE:
+    if best.coverage >= MIN_COVERAGE or (best.in_window and best.coverage >= MIN_WINDOW_COVERAGE):
         return Support(True, best.coverage, dense)
     return no(f"问题的关键词覆盖率 {best.coverage:.2f} 低于 {MIN_COVERAGE}")

@@ -58,7 +58,8 @@ class FaissIndex:
 
     def remove(self, ids: np.ndarray) -> None:
         """Remove the given ids (unknown ids are ignored)."""
-        self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+        # The SWIG wrapper takes an int64 array and builds the IDSelector; the stubs only know the latter.
+        self._index.remove_ids(np.asarray(ids, dtype=np.int64))  # type: ignore[arg-type]
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest ids with their inner products, best first."""

@@ -1,0 +1,182 @@
+"""The real server: ``qa serve --no-ui`` in a subprocess on a free loopback port, spoken to over HTTP.
+
+What the in-process tests cannot show: the CLI wiring, settings from ``QA_*`` variables, the background
+index load behind /readyz, uvicorn's handling of real sockets (chunked bodies, Content-Length), and a clean
+shutdown on SIGINT.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import CORPUS
+
+from qa.api.keys import KeyStore
+
+STARTUP_SECONDS = 90
+
+
+@dataclass
+class Server:
+    """A running server: its base URL, process, log file and an admin key."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    admin_key: str
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> int:
+    """SIGINT (what Ctrl+C sends) and wait; kill only if it does not stop."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+            raise
+    return int(process.returncode)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("server")
+    shutil.copytree(CORPUS, root / "corpus")
+    admin_key = KeyStore.open(root / "var").create("ops", admin=True)
+    port = free_port()
+    env = {**os.environ, "QA_MODEL": "hash", "QA_CORPUS_DIR": str(root / "corpus"),
+           "QA_INDEX_DIR": str(root / "index"), "QA_STATE_DIR": str(root / "var"),
+           "QA_RATE_LIMIT_PER_MINUTE": "100000", "PYTHONUNBUFFERED": "1"}
+    log = root / "server.log"
+    with log.open("wb") as sink:
+        # cwd is the temporary folder, so no .env of the developer's is read
+        process = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--no-ui", "--port", str(port)],
+                                   cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    running = Server(f"http://127.0.0.1:{port}", process, log, admin_key)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            assert process.poll() is None, f"the server exited early:\n{running.log_text()}"
+            try:
+                if httpx.get(f"{running.url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"not ready after {STARTUP_SECONDS} s:\n{running.log_text()}"
+            time.sleep(0.2)
+        yield running
+    finally:
+        if process.poll() is None:
+            stop(process)
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+def test_ready_over_http(client: httpx.Client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert ready["documents"] == 5
+    assert ready["model"].startswith("hash")
+
+
+def test_ask_over_http(client: httpx.Client) -> None:
+    response = client.post("/v1/ask", json={"question": "九龙坡2020年地区生产总值是多少"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["found"] is True
+    assert "1500亿元" in body["answer"]
+    for cite in body["citations"]:
+        raw = client.get(f"/v1/documents/{cite['doc_id']}").json()["text"]
+        assert cite["text"] == raw[cite["start"]:cite["end"]]
+    cited = {c["id"] for c in body["citations"]}
+    assert all(f["citation"] in cited for f in body["figures"])
+
+
+def test_search_over_http(client: httpx.Client) -> None:
+    response = client.get("/v1/search", params={"q": "跳磴河综合整治", "k": 2})
+    assert response.status_code == 200, response.text
+    hits = response.json()
+    assert 1 <= len(hits) <= 2
+    assert {"id", "doc_id", "start", "end", "text", "score"} <= set(hits[0])
+
+
+def test_errors_over_http(client: httpx.Client) -> None:
+    empty = client.post("/v1/ask", json={"question": "  "}, headers={"X-Request-ID": "over-http-1"})
+    assert empty.status_code == 422
+    assert empty.json() == {"error": {"code": "invalid_request", "message": "question must not be empty"}}
+    assert empty.headers["x-request-id"] == "over-http-1"
+    missing = client.get("/v1/documents/no-such-doc")
+    assert missing.status_code == 404
+    assert missing.json() == {"error": {"code": "not_found", "message": "unknown document 'no-such-doc'"}}
+    unauthorised = client.post("/v1/reindex")
+    assert unauthorised.status_code == 401
+    assert unauthorised.json()["error"]["code"] == "missing_key"
+
+
+def test_body_limits_over_real_sockets(client: httpx.Client) -> None:
+    declared = client.post("/v1/ask", content=b"x" * 70_000, headers={"Content-Type": "application/json"})
+    assert declared.status_code == 413
+    assert declared.json() == {"error": {"code": "payload_too_large",
+                                         "message": "request body is larger than 65536 bytes"}}
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"question": "'
+        for _ in range(80):
+            yield b"x" * 1024
+        yield b'"}'
+
+    streamed = client.post("/v1/ask", content=chunks(), headers={"Content-Type": "application/json"})
+    assert streamed.request.headers["transfer-encoding"] == "chunked"
+    assert streamed.status_code == 413
+    assert streamed.json()["error"]["code"] == "payload_too_large"
+    # the connection is still good for the next request
+    assert client.get("/healthz").status_code == 200
+
+
+def test_upload_and_ask_over_http(server: Server, client: httpx.Client) -> None:
+    admin = {"Authorization": f"Bearer {server.admin_key}"}
+    text = "测试区2030年新建了987座风车。"
+    created = client.post("/v1/documents", headers=admin,
+                          files={"file": ("windmills.txt", text.encode("utf-8"), "text/plain")},
+                          data={"title": "测试区风车", "doc_id": "windmills"})
+    assert created.status_code == 201, created.text
+    answer = client.post("/v1/ask", json={"question": "测试区2030年新建了多少座风车？"}).json()
+    assert answer["citations"][0]["doc_id"] == "windmills"
+    assert client.delete("/v1/documents/windmills", headers=admin).status_code == 200
+
+
+def test_shuts_down_cleanly(server: Server) -> None:
+    code = stop(server.process)
+    assert code == 0, server.log_text()
+    log = server.log_text()
+    assert "Application shutdown complete" in log
+    assert "Traceback" not in log
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{server.url}/healthz", timeout=2)
