@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from qa.chunk import split_sentences
-from qa.evidence import Evidence, FigureMatch, match_figures, rank_evidence, trim
+from qa.evidence import Evidence, FigureMatch, is_enumeration, match_figures, rank_evidence, trim
 from qa.index import Snapshot
 from qa.intent import Intent, detect_intent, resolve_followup
 from qa.normalize import normalize
@@ -148,7 +148,7 @@ def _compose(used: list[Evidence], matches: list[FigureMatch], terms: dict[str, 
     for ev in used:
         anchor = next((m.figure.text for m in matches if m.evidence is ev), None)
         text = trim(ev.sentence, terms, anchor=anchor) if anchor else ev.text
-        if intent.kind == "list" and text.count("、") < 2:
+        if intent.kind == "list" and not is_enumeration(text):
             text = _with_following(ev, text)
         parts.append(f"{text.rstrip('。；，')}[{by_chunk[ev.hit.chunk.chunk_id]}]")
     distinct_docs = {ev.hit.chunk.doc_id for ev in used}
@@ -169,7 +169,7 @@ def _with_following(ev: Evidence, text: str, limit: int = 220) -> str:
         if len(out) + len(sentence) > limit:
             break
         out += sentence
-        if out.count("、") >= 2 or sentence.startswith("另"):
+        if is_enumeration(out) or sentence.startswith("另"):
             break
     return out
 

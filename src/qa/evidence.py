@@ -93,6 +93,11 @@ def trim(sentence: str, terms: dict[str, float], anchor: str | None = None, limi
     return sentence if sentence.endswith(("。", "！", "？", "”", "…")) else sentence + "。"
 
 
+def is_enumeration(text: str) -> bool:
+    """A sentence that lists things: 甲、乙、丙 or “甲”“乙”“丙”."""
+    return text.count("、") >= 2 or text.count("”“") >= 1 or text.count("；") >= 2
+
+
 def _window_text(hit: Hit) -> str:
     if hit.view <= 0:
         return ""
@@ -156,7 +161,7 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
                 score += 0.2 if any(not intent.units or f.unit in intent.units for f in figures) else -0.2
             elif intent.kind == "when" and DATEISH.search(text):
                 score += 0.2
-            elif intent.kind == "list" and text.count("、") >= 2:
+            elif intent.kind == "list" and is_enumeration(sentence):
                 score += 0.15
             if intent.years:
                 score += 0.1 if any(str(y) in sentence for y in intent.years) else -0.05
@@ -201,6 +206,8 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
                 score -= 0.15  # a quarter's figure answers a question about a quarter
             if fig.kind == "target" and not intent.target:
                 score -= 0.15
+            if fig.qualifier and fig.qualifier in intent.question:
+                score += 0.1  # 超过多少 asks for the figure stated as 超过…
             matches.append(FigureMatch(fig, ev, score))
     matches.sort(key=lambda m: -m.score)
     return matches

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_LIST = re.compile(r"哪些|哪几|有几大|包括什么|包括哪|分别是|都有什么|列举|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b", re.I)
+_LIST = re.compile(r"[两二三四五六七八九十][个大项类种条张座岛金区园化心]\S{0,12}(?:是什么|是哪|有什么|指什么|指的是)|"
+                   r"(?:哪|什么)\S{0,2}[“\"]?[两二三四五六七八九十][个大项类种条张座岛金区园化心]|哪些|哪几|有几大|包括什么|包括哪|分别是|都有什么|列举|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b", re.I)
 _WHEN = re.compile(r"什么时候|何时|哪一?年|哪天|几月|哪个月|什么时间|\bwhen\b|\bwhat year\b", re.I)
 _QUANTITY = re.compile(
     r"多少|产能|产量|什么规模|多大规模|什么水平|几个|几家|几项|几条|几天|几倍|多大|多长|多高|多远|多久|比重|占比|百分之|增速|增幅|增长了?几|排第几|第几|"
@@ -28,7 +29,7 @@ _LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|latest|c
 _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"第几|排名|排在|名列|什么水平|\brank", re.I), ("位",)),
     (re.compile(r"多少天|几天|天数|days", re.I), ("天",)),
-    (re.compile(r"比重|占比|百分之|百分比|增速|增幅|增长率|增长了?多少|率|percent|share|rate|growth", re.I), ("%", "个百分点")),
+    (re.compile(r"比重|占比|比例|百分之|百分比|增速|增幅|增长率|增长了?多少|率|percent|share|rate|growth", re.I), ("%", "个百分点")),
     (re.compile(r"多少家|几家|企业数|companies|firms", re.I), ("家",)),
     (re.compile(r"多少户|几户|households", re.I), ("户", "万户")),
     (re.compile(r"多少吨|产能|产量|tons|tonnes", re.I), ("吨", "万吨")),
@@ -41,6 +42,9 @@ _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
      ("亿元", "万元", "元", "亿")),
 )
 
+_NAMED_UNIT = re.compile(r"(?:多少|几)(公顷|平方公里|平方米|公里|千米|万元|亿元|元|万吨|吨|万亩|亩|万户|户|万人次|人次|万人|"
+                         r"家|个|项|座|张|条|所|台|辆|件|名|天|年|倍|米)")
+_TEN_THOUSANDS = frozenset("元 吨 亩 户 人次 人 平方米 个 家 公顷".split())  # units also counted in 万
 _FOLLOW_START = re.compile(r"^(那么?|那|还有|另外|其中|而|并且|and|what about|how about)\s*", re.I)
 _FOLLOW_END = re.compile(r"(呢|怎么样|如何|又是多少|是多少|多少)?[？?。!！\s]*$")
 _PRONOUN = re.compile(r"它们?的?|其(?!中)|该(企业|项目|公司|工程|园区|社区)?|这个|那个|\b(it|its|they|their)\b", re.I)
@@ -68,6 +72,7 @@ class Intent:
     units: tuple[str, ...] = ()
     english: bool = False
     target: bool = False  # asks for a goal or plan rather than what was achieved
+    question: str = ""
 
 
 def detect_intent(question: str) -> Intent:
@@ -89,13 +94,19 @@ def detect_intent(question: str) -> Intent:
         kind = "fact"
     units: tuple[str, ...] = ()
     if kind in ("quantity", "compare"):
-        for cue, cue_units in _UNIT_CUES:
-            if cue.search(question):
-                units = cue_units
-                break
+        named = _NAMED_UNIT.search(question)
+        if named:  # 多少公顷: exactly the unit asked for (and its 万 form)
+            unit = named.group(1)
+            units = (unit, "万" + unit) if unit in _TEN_THOUSANDS else (unit,)
+        else:
+            for cue, cue_units in _UNIT_CUES:
+                if cue.search(question):
+                    units = cue_units
+                    break
     years, periods = parse_year_mentions(question)
     return Intent(kind=kind, years=tuple(years), periods=tuple(periods), latest=bool(_LATEST.search(question)),
-                  units=units, english=ascii_share > 0.5, target=bool(_TARGET.search(question)))
+                  units=units, english=ascii_share > 0.5, target=bool(_TARGET.search(question)),
+                  question=question)
 
 
 def _subject(question: str) -> str:
