@@ -113,6 +113,11 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
     if not matches:
         return [evidence[0]], []
     best = matches[0]
+    if intent.latest and not intent.years:
+        # 最新/目前: the newest report's figure among those that answer about as well.
+        close = [m for m in matches if m.score >= best.score - 2 * _CLOSE]
+        best = max(close, key=lambda m: (snapshot.documents[m.figure.doc_id].date or "", m.score))
+        matches = [best] + [m for m in matches if m is not best]
     chosen = [best]
     for m in matches[1:]:
         if m.score < best.score - _CLOSE:

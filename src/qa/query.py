@@ -106,10 +106,44 @@ class Speller:
         return text, fixes
 
 
+@lru_cache(maxsize=1)
+def _glossary() -> list[tuple[re.Pattern[str], str]]:
+    from importlib import resources
+
+    pairs = []
+    text = (resources.files("qa") / "data" / "glossary_en.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            english, chinese = line.split("\t")
+            pairs.append((english.strip(), chinese.strip()))
+    pairs.sort(key=lambda p: -len(p[0]))
+    return [(re.compile(rf"\b{re.escape(e)}\b", re.I), c) for e, c in pairs]
+
+
+def translate_terms(text: str) -> str:
+    """Chinese report terms for the English words of a question (a glossary, longest phrase first)."""
+    found: list[str] = []
+    rest = text
+    for pattern, chinese in _glossary():
+        if pattern.search(rest):
+            found.append(chinese)
+            rest = pattern.sub(" ", rest)
+    years = re.findall(r"\b((?:19|20)\d{2})\b", text)
+    return " ".join(dict.fromkeys(found + [f"{y}年" for y in years]))
+
+
 def prepare_query(question: str, snapshot: Any = None) -> Query:
-    """Validate and fold a question; with a snapshot, also repair homophone typos against its corpus."""
+    """Validate and fold a question; with a snapshot, also repair homophone typos against its corpus.
+
+    An English question gets the Chinese report terms of its words appended, so both retrievers and
+    the evidence checks can match the Chinese text.
+    """
     original = check_question(question)
     text = _t2s().convert(fold_query(original))
+    if sum(ch.isascii() and ch.isalpha() for ch in text) > len(text) / 2:
+        chinese = translate_terms(text)
+        if chinese:
+            text = f"{text} （{chinese}）"
     text = re.sub(r"(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])", "", text)
     fixes: list[tuple[str, str]] = []
     speller = getattr(snapshot, "speller", None)

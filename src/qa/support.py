@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qa.lexical import pos_tag, tokenize
+from qa.normalize import is_cjk
 
 if TYPE_CHECKING:
     from qa.evidence import Evidence, FigureMatch
@@ -33,7 +34,7 @@ _AREA_WORDS = frozenset(["园区", "社区", "城区", "片区", "景区", "辖�
 MIN_COVERAGE = 0.4
 MIN_WINDOW_COVERAGE = 0.25
 MIN_FIGURE_SCORE = 0.45
-MIN_DENSE_ENGLISH = 0.76
+MIN_DENSE_ENGLISH = 0.80
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ def query_terms(question: str, snapshot: Snapshot) -> dict[str, float]:
         if word.isdigit() or re.fullmatch(r"(19|20)\d{2}年?|[\d.]+", word):
             continue
         terms[word] = snapshot.lexical.idf(word)
+    if any(is_cjk(ch) for t in terms for ch in t):
+        # An English question carries its Chinese glossary terms: judge it on those alone.
+        terms = {t: w for t, w in terms.items() if any(is_cjk(ch) for ch in t)}
     if not terms:  # a question of function words only: fall back to its search tokens
         terms = {t: snapshot.lexical.idf(t) for t in tokenize(question) if t not in _GENERIC}
     return terms
@@ -110,7 +114,7 @@ def judge_support(
         return Support(True, best.coverage, dense)
     if intent.years and not any(str(y) in ev.sentence for ev in evidence[:8] for y in intent.years):
         return no("段落中没有所问年份的内容", f"{intent.years[0]}年的相关情况")
-    if intent.english:
+    if intent.english and not any(is_cjk(ch) for t in terms for ch in t):
         if dense >= MIN_DENSE_ENGLISH:
             return Support(True, best.coverage, dense)
         return no(f"语义匹配度 {dense:.2f} 低于 {MIN_DENSE_ENGLISH}")
