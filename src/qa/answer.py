@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from qa.chunk import split_sentences
@@ -29,6 +30,19 @@ _CANDIDATES = 12  # passages searched for evidence; the first top_k are cited
 _CLOSE = 0.15  # figures this close to the best one are shown beside it when they differ
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One (sub-)question worked through: its hits, the decision, and what the answer would quote."""
+
+    question: str
+    intent: Intent
+    terms: dict[str, float]
+    hits: list[Hit]
+    support: Support
+    used: list[Evidence]
+    matches: list[FigureMatch]
+
+
 def answer(
     snapshot: Snapshot,
     question: str,
@@ -40,32 +54,81 @@ def answer(
     started = time.perf_counter()
     query = prepare_query(question, snapshot)
     resolved = resolve_followup(query.text, history)
-    intent = detect_intent(resolved)
-    hits = _prefer_time(snapshot, search(snapshot, resolved, k=max(top_k, _CANDIDATES), fusion=fusion), intent)
-    terms = query_terms(resolved, snapshot)
-    evidence = rank_evidence(snapshot, hits, terms, intent)
-    matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []
-    support = judge_support(snapshot, resolved, intent, terms, hits, evidence, matches)
+    pieces = split_question(resolved)
+    # A later part may point back at an earlier one (166舰是什么型号？它要变成什么？).
+    pieces = [pieces[0]] + [resolve_followup(q, [{"question": pieces[0]}]) for q in pieces[1:]]
+    parts = [_work(snapshot, q, top_k, fusion) for q in pieces]
     notes = tuple(f"已将“{a}”按“{b}”理解" for a, b in query.corrections)
     if resolved != query.text:
         notes += (f"结合上文理解为：{resolved}",)
+    answered = [p for p in parts if p.support.found]
+    reasons = tuple(r for p in parts for r in p.support.reasons)
+    kind = parts[0].intent.kind if len(parts) == 1 else "multi"
 
     def result(found: bool, text: str, citations: list[Citation], figures: tuple[CitedFigure, ...] = (),
                extra: tuple[str, ...] = ()) -> Answer:
         return Answer(question=question, found=found, text=text, citations=tuple(citations), figures=figures,
-                      intent=intent.kind, resolved_question=resolved, notes=notes + extra, took_ms=_ms(started))
+                      intent=kind, resolved_question=resolved, notes=notes, reasons=extra, took_ms=_ms(started))
 
-    if not support.found:
-        return result(False, _not_found_text(support), _cite(snapshot, hits[:top_k], []), extra=support.reasons)
-    used, figure_matches = _select(snapshot, evidence, matches, intent)
-    citations = _cite(snapshot, hits[:top_k], [ev.hit for ev in used])
+    shown = _interleave([p.hits for p in parts], top_k)
+    if not answered:
+        return result(False, _not_found_text(parts[0].support), _cite(snapshot, shown, []), extra=reasons)
+    citations = _cite(snapshot, shown, [ev.hit for p in answered for ev in p.used])
     by_chunk = {c.chunk_id: c.id for c in citations}
-    body = _compose(used, figure_matches, terms, intent, by_chunk)
-    body = verify_numbers(body, citations)
+    bodies: list[str] = []
+    quoted: set[str] = set()
+    for p in parts:
+        if p.support.found:
+            fresh = [ev for ev in p.used if ev.sentence not in quoted]  # never quote one sentence twice
+            quoted |= {ev.sentence for ev in p.used}
+            composed = _compose(fresh, p.matches, p.terms, p.intent, by_chunk) if fresh else ""
+            bodies.append(verify_numbers(composed, citations) if composed else "")
+        else:
+            bodies.append(_not_found_text(p.support).split("。")[0] + "。")
+    body = "".join(b for b in bodies if b) if any(p.support.found and b for p, b in zip(parts, bodies, strict=True)) \
+        else ""
     if not body:
-        return result(False, f"{NOT_FOUND}能逐字核对的答案。", citations, extra=("答案未通过数字核对",))
-    figures = tuple(CitedFigure(m.figure, by_chunk[m.evidence.hit.chunk.chunk_id]) for m in figure_matches)
-    return result(True, body, citations, figures)
+        return result(False, f"{NOT_FOUND}能逐字核对的答案。", citations, extra=(*reasons, "答案未通过数字核对"))
+    figures = tuple(CitedFigure(m.figure, by_chunk[m.evidence.hit.chunk.chunk_id])
+                    for p in answered for m in p.matches if m.evidence.hit.chunk.chunk_id in by_chunk)
+    return result(True, body, citations, figures, extra=reasons)
+
+
+_SPLIT_BOTH = re.compile(r"^(?P<a>.+?)(?:和|与|以及|、)(?P<b>[^和与]+?)(?:分别|各)(?P<tail>是多少|有多少|是什么|是哪些|为多少|多少)")
+
+
+def split_question(question: str) -> list[str]:
+    """A question that asks two things (…是多少？…是什么？ / 甲和乙分别是多少) as its parts."""
+    pieces = [p.strip() for p in re.split(r"(?<=[？?])", question) if len(p.strip(" ？?，,")) >= 4]
+    if len(pieces) > 1:
+        return pieces[:3]
+    both = _SPLIT_BOTH.match(question)
+    if both:
+        return [both["a"] + both["tail"], both["b"] + both["tail"]]
+    return [question]
+
+
+def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None) -> _Part:
+    intent = detect_intent(question)
+    hits = _prefer_time(snapshot, search(snapshot, question, k=max(top_k, _CANDIDATES), fusion=fusion), intent)
+    terms = query_terms(question, snapshot)
+    evidence = rank_evidence(snapshot, hits, terms, intent)
+    matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []
+    support = judge_support(snapshot, question, intent, terms, hits, evidence, matches)
+    used, chosen = _select(snapshot, evidence, matches, intent) if support.found else ([], [])
+    return _Part(question, intent, terms, hits, support, used, chosen)
+
+
+def _interleave(rankings: list[list[Hit]], top_k: int) -> list[Hit]:
+    """The passages to show: the best of each part's ranking in turn, without repeats."""
+    out: list[Hit] = []
+    seen: set[str] = set()
+    for i in range(max(len(r) for r in rankings)):
+        for ranking in rankings:
+            if i < len(ranking) and ranking[i].chunk.chunk_id not in seen:
+                seen.add(ranking[i].chunk.chunk_id)
+                out.append(ranking[i])
+    return out[:top_k]
 
 
 def _ms(started: float) -> float:
@@ -216,4 +279,5 @@ def answer_to_dict(result: Answer) -> dict[str, Any]:
         "took_ms": result.took_ms,
         "resolved_question": result.resolved_question,
         "notes": list(result.notes),
+        "reasons": list(result.reasons),
     }

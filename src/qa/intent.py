@@ -16,7 +16,7 @@ _LIST = re.compile(r"[两二三四五六七八九十][个大项类种条张座�
 _WHEN = re.compile(r"什么时候|何时|哪一?年|哪天|几月|哪个月|什么时间|\bwhen\b|\bwhat year\b", re.I)
 _QUANTITY = re.compile(
     r"多少|产能|产量|什么规模|多大规模|什么水平|几个|几家|几项|几条|几天|几倍|多大|多长|多高|多远|多久|比重|占比|百分之|增速|增幅|增长了?几|排第几|第几|"
-    r"\bhow (many|much|large|long|big)\b|\bwhat (percentage|share|proportion)\b|\bwhat was the\b.*\b(rate|value|total|gdp)\b",
+    r"\bhow (many|much|large|long|big|fast|quickly|high)\b|\bby how much\b|\bwhat (percentage|share|proportion)\b|\bwhat was the\b.*\b(rate|value|total|gdp)\b",
     re.I,
 )
 _COMPARE = re.compile(r"相比|对比|比较|哪个更|哪个多|变化了?多少|增加了多少|\bcompare|\bversus\b|\bvs\.?\b", re.I)
@@ -27,9 +27,9 @@ _LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|latest|c
 
 # Expected units by cue in the question: the first matching cue wins.
 _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (re.compile(r"第几|排名|排在|名列|什么水平|\brank", re.I), ("位",)),
+    (re.compile(r"排第几|第几名|第几位|[居列]第几|排名|排在|名列|什么水平|\brank", re.I), ("位",)),
     (re.compile(r"多少天|几天|天数|days", re.I), ("天",)),
-    (re.compile(r"比重|占比|比例|百分之|百分比|增速|增幅|增长率|增长了?多少|率|percent|share|rate|growth", re.I), ("%", "个百分点")),
+    (re.compile(r"比重|占比|比例|百分之|百分比|增速|增幅|增长率|增长了?多少|率|percent|share|rate|growth|grow|how fast", re.I), ("%", "个百分点")),
     (re.compile(r"多少家|几家|企业数|companies|firms", re.I), ("家",)),
     (re.compile(r"多少户|几户|households", re.I), ("户", "万户")),
     (re.compile(r"多少吨|产能|产量|tons|tonnes", re.I), ("吨", "万吨")),
@@ -80,6 +80,8 @@ def detect_intent(question: str) -> Intent:
     ascii_share = sum(ch.isascii() and ch.isalpha() for ch in question) / max(1, len(question))
     if _COMPARE.search(question):
         kind = "compare"
+    elif "多少" in question and _QUANTITY.search(question):
+        kind = "quantity"  # 分别是多少: amounts, even when several are asked for
     elif _LIST.search(question):
         kind = "list"
     elif _WHEN.search(question):

@@ -117,5 +117,6 @@ class Answer:
     figures: tuple[CitedFigure, ...] = ()
     intent: str = "fact"
     resolved_question: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)  # for the reader: typo repairs, follow-up reading
+    reasons: tuple[str, ...] = field(default_factory=tuple)  # diagnostics: why an answer was (not) given
     took_ms: float = 0.0

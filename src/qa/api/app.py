@@ -53,6 +53,8 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
+NO_ROUTE = "/v1/{rest:path}"  # the catch-all after the real /v1 routes
+
 _LIBRARY_ERRORS: tuple[tuple[type[QAError], int, str], ...] = (
     (DocumentParseError, 422, "unparseable_document"),
     (NotFoundError, 404, "not_found"),
@@ -235,6 +237,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
             raise ApiError(403, "forbidden", "this key may not change documents; an admin key is required")
         return info
 
+    def allowed_methods(path: str) -> list[str]:
+        """Every method some API route serves at ``path``."""
+        return sorted({m for r in app.router.routes
+                       if isinstance(r, Route) and r.path != NO_ROUTE and r.path_regex.match(path)
+                       for m in r.methods or ()})
+
     Svc = Annotated[Service, Depends(get_service)]
     Reader = Annotated[KeyInfo | None, Depends(reader)]
     Admin = Annotated[KeyInfo, Depends(admin)]
@@ -262,9 +270,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         if exc.status_code == 405:
             # Starlette lists the methods of the first route whose path matches; a path served by several
             # routes (GET and POST /v1/documents) must list them all.
-            methods = {m for r in app.router.routes if isinstance(r, Route) and r.path_regex.match(request.url.path)
-                       for m in r.methods or ()}
-            headers["Allow"] = ", ".join(sorted(methods))
+            headers["Allow"] = ", ".join(allowed_methods(request.url.path))
         return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), headers)
 
     # Unhandled errors become a JSON 500 in RequestId, the outermost layer, so they carry the request id.
@@ -364,6 +370,18 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
                        allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
                        expose_headers=["X-Request-ID", "Retry-After"])
     app.add_middleware(RequestId)
+
+    @app.api_route(NO_ROUTE, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                   include_in_schema=False)
+    def no_such_route(request: Request) -> JSONResponse:
+        """Any other /v1 request: 405 on a known path, else 404, in the error body.
+
+        Without it such requests fall through to the chat UI mounted at ``/``, which answers in its own format.
+        """
+        allowed = allowed_methods(request.url.path)
+        if allowed:
+            return error_response(405, "method_not_allowed", "Method Not Allowed", {"Allow": ", ".join(allowed)})
+        return error_response(404, "not_found", "Not Found")
 
     def openapi() -> dict[str, Any]:
         """The generated document, with this app's question length limit in it."""

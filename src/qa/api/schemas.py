@@ -99,6 +99,7 @@ class AskResponse(BaseModel):
     took_ms: float
     resolved_question: str = ""
     notes: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
 
 
 class DocumentMeta(BaseModel):
