@@ -3,7 +3,7 @@
 Loopback only: any host but ``localhost``, 127.0.0.0/8 or ``[::1]`` is refused. Every level is bounded both
 in time (``--seconds``) and in requests (``--max-requests``), so the run always stops by itself.
 
-The server limits each client to ``rate_limit_per_minute`` requests (120 by default), so start it with a
+The server limits each client to ``rate_limit_per_minute`` requests a minute (600 by default), so start it with a
 limit the run cannot reach, or every level measures 429s::
 
     QA_RATE_LIMIT_PER_MINUTE=1000000 qa serve --no-ui --port 8765
@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import httpx
@@ -67,7 +68,7 @@ class Level:
                 f"{self.throughput:6.1f} req/s  errors={self.error_count} ({errors})")
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Print the reason and exit with status 2 (bad usage), before any request is sent."""
     print(f"load.py: {message}", file=sys.stderr)
     raise SystemExit(2)

@@ -11,10 +11,10 @@ own background loader, as in production, and the test waits for it.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,8 @@ from qa.api.app import create_app
 from qa.api.keys import KeyStore
 
 WORKDIR = Path(tempfile.mkdtemp(prefix="qa-fuzz-"))
+# Removed at exit, after schemathesis has stopped the app (atexit runs handlers last-registered first).
+atexit.register(shutil.rmtree, WORKDIR, ignore_errors=True)
 CONFIG = make_settings(WORKDIR, rate_limit_per_minute=1_000_000)
 ADMIN = KeyStore.open(CONFIG.state_dir).create("fuzz", admin=True)
 APP = create_app(CONFIG, ui=False)
@@ -34,14 +36,12 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _ready() -> Iterator[None]:
-    """Wait for the background loader, then remove the folder when the module is done."""
+def _ready() -> None:
+    """Wait for the background loader."""
     deadline = time.monotonic() + 120
     while APP.state.qa["service"] is None and APP.state.qa["error"] is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert APP.state.qa["service"] is not None, APP.state.qa["error"] or "the index did not load in 120 s"
-    yield
-    shutil.rmtree(WORKDIR, ignore_errors=True)
 
 
 @schema.parametrize()

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CORPUS
 
+from conftest import CORPUS
 from qa.api.keys import KeyStore
 
 STARTUP_SECONDS = 90

@@ -52,7 +52,7 @@ def answer(
 ) -> Answer:
     """Answer ``question`` (with earlier ``history`` turns) from the snapshot's reports."""
     started = time.perf_counter()
-    query = prepare_query(question, snapshot)
+    query = prepare_query(question, snapshot, max_chars=100_000)  # the caller (Service) enforces its limit
     resolved = resolve_followup(query.text, history)
     pieces = split_question(resolved)
     # A later part may point back at an earlier one (166舰是什么型号？它要变成什么？).

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     state_dir: Path = Path("var")
     model: str = DEFAULT_MODEL
     model_cache: Path = Field(default_factory=lambda: Path.home() / ".cache" / "qa" / "models")
+    serve_threads: int = Field(1, ge=1, le=64)  # torch threads per process when answering requests
 
     chunk_target: int = Field(240, ge=50, le=2000)
     chunk_limit: int = Field(400, ge=80, le=4000)

@@ -132,13 +132,13 @@ def translate_terms(text: str) -> str:
     return " ".join(dict.fromkeys(found + [f"{y}年" for y in years]))
 
 
-def prepare_query(question: str, snapshot: Any = None) -> Query:
+def prepare_query(question: str, snapshot: Any = None, max_chars: int = MAX_QUESTION_CHARS) -> Query:
     """Validate and fold a question; with a snapshot, also repair homophone typos against its corpus.
 
     An English question gets the Chinese report terms of its words appended, so both retrievers and
     the evidence checks can match the Chinese text.
     """
-    original = check_question(question)
+    original = check_question(question, max_chars)
     text = _t2s().convert(fold_query(original))
     if sum(ch.isascii() and ch.isalpha() for ch in text) > len(text) / 2:
         chinese = translate_terms(text)

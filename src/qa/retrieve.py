@@ -66,7 +66,8 @@ def search(
 ) -> list[Hit]:
     """The ``k`` best chunks for ``question``; ``mode`` is hybrid, dense or lexical."""
     fusion = fusion or Fusion()
-    query = prepare_query(question, snapshot)
+    # Callers validate the user's question; what arrives here may be a longer rewritten follow-up.
+    query = prepare_query(question, snapshot, max_chars=100_000)
     n = max(fusion.candidates, k)
     dense: list[tuple[int, float]] = []
     lexical: list[tuple[int, float]] = []

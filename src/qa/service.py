@@ -47,7 +47,7 @@ class Service:
                       auto_build: bool = True) -> Service:
         """Load the model and the current index, building or refreshing it first when needed."""
         settings = settings or get_settings()
-        embedder = embedder or load_embedder(settings.model, settings.model_cache)
+        embedder = embedder or load_embedder(settings.model, settings.model_cache, threads=settings.serve_threads)
         try:
             snapshot = load_snapshot(settings, embedder)
             if auto_build and is_stale(snapshot, settings):

@@ -125,8 +125,9 @@ class Store:
             where.append("doc_id = ?")
             args.append(doc_id)
         if metric:
-            where.append("(metric LIKE ? OR sentence LIKE ?)")
-            args += [f"%{metric}%", f"%{metric}%"]
+            pattern = "%" + metric.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append("(metric LIKE ? ESCAPE '\\' OR sentence LIKE ? ESCAPE '\\')")
+            args += [pattern, pattern]
         if year is not None:
             where.append("year = ?")
             args.append(year)

@@ -1,0 +1,23 @@
+from qa.embed import HashEmbedder
+from qa.index import build, load_snapshot
+from qa.normalize import normalize
+
+
+def test_figure_filters_treat_like_wildcards_literally(mini_settings):
+    build(mini_settings, HashEmbedder())
+    store = load_snapshot(mini_settings, HashEmbedder()).store
+    assert store.figures(metric="_") == []
+    percent = store.figures(metric="%")
+    assert percent and all("%" in (f.metric or "") + f.sentence for f in percent)
+    assert len(percent) < len(store.figures())
+    assert store.figures(metric="优良天数")[0].value == 308
+
+
+def test_figures_keep_raw_offsets(mini_settings):
+    build(mini_settings, HashEmbedder())
+    snapshot = load_snapshot(mini_settings, HashEmbedder())
+    figures = snapshot.store.figures()
+    assert len(figures) >= 5
+    for fig in figures:
+        raw = snapshot.documents[fig.doc_id].text[fig.start : fig.end]
+        assert fig.number in normalize(raw).text.replace(" ", "")
