@@ -24,7 +24,7 @@ def test_build_reports_counts_and_is_idempotent(env):
     assert first.exit_code == 0, first.output
     assert "5 documents" in first.output and "chunks/s" in first.output
     second = runner.invoke(main, ["build"])
-    assert "already up to date" in second.output and "0 chunks embedded" in second.output
+    assert "already up to date" in second.output and "0 passages embedded" in second.output
 
 
 def test_search_json_gives_exact_offsets(env):

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from qa.chunk import split_sentences
@@ -242,9 +243,14 @@ def _with_following(ev: Evidence, text: str, limit: int = 220) -> str:
     return out
 
 
+@lru_cache(maxsize=4096)
+def _clean(passage: str) -> str:
+    return normalize(passage).text
+
+
 def verify_numbers(body: str, citations: Sequence[Citation]) -> str:
     """Keep only the parts of ``body`` whose numbers all occur verbatim in the passage they cite."""
-    clean = {c.id: normalize(c.text).text for c in citations}
+    clean = {c.id: _clean(c.text) for c in citations}
     kept = []
     for part in re.split(r"(?<=\])[；。]", body):
         if not part.strip():

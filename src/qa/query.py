@@ -69,6 +69,7 @@ def _fuzzy(syllable: str) -> str:
     return syllable
 
 
+@lru_cache(maxsize=65536)
 def _reading(text: str) -> str:
     from pypinyin import lazy_pinyin
 
