@@ -178,7 +178,7 @@ def keys_list() -> None:
     from qa.api.keys import KeyStore
     from qa.config import get_settings
 
-    for row in KeyStore.open(get_settings().state_dir).keys():
+    for row in KeyStore.open(get_settings().state_dir).list_keys():
         click.echo(f"{row['id']}\t{row['name']}\t{'admin' if row['admin'] else 'read'}\t{row['created_at']}")
 
 

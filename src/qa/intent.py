@@ -44,7 +44,7 @@ _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 
 _NAMED_UNIT = re.compile(r"(?:多少|几)(公顷|平方公里|平方米|公里|千米|万元|亿元|元|万吨|吨|万亩|亩|万户|户|万人次|人次|万人|"
                          r"家|个|项|座|张|条|所|台|辆|件|名|天|年|倍|米)")
-_TEN_THOUSANDS = frozenset("元 吨 亩 户 人次 人 平方米 个 家 公顷".split())  # units also counted in 万
+_TEN_THOUSANDS = frozenset(["元", "吨", "亩", "户", "人次", "人", "平方米", "个", "家", "公顷"])  # units also counted in 万
 _FOLLOW_START = re.compile(r"^(那么?|那|还有|另外|其中|而|并且|and|what about|how about)\s*", re.I)
 _FOLLOW_END = re.compile(r"(呢|怎么样|如何|又是多少|是多少|多少)?[？?。!！\s]*$")
 _PRONOUN = re.compile(r"它们?的?|其(?!中)|该(企业|项目|公司|工程|园区|社区)?|这个|那个|\b(it|its|they|their)\b", re.I)

@@ -75,7 +75,7 @@ class KeyStore:
                                      (hash_key(key),)).fetchone()
         return KeyInfo(row[0], row[1], bool(row[2])) if row else None
 
-    def keys(self) -> list[dict[str, Any]]:
+    def list_keys(self) -> list[dict[str, Any]]:
         """Every key's id, name, role and creation time."""
         with self._lock:
             rows = self._conn.execute("SELECT id, name, admin, created_at FROM api_keys WHERE revoked = 0 ORDER BY id")
