@@ -91,9 +91,11 @@ def search(question: str, k: int, mode: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([c.__dict__ for c in citations], ensure_ascii=False, indent=2))
         return
+    from qa.normalize import normalize
+
     for c in citations:
         click.echo(f"[{c.id}] {c.doc_id} {c.start}-{c.end} score={c.score:.3f}  {c.title} ({c.date or '日期不详'})")
-        click.echo("    " + " ".join(c.text.split())[:300])
+        click.echo("    " + normalize(c.text).text.replace("\n", " "))  # whole passage, wraps repaired
 
 
 @main.command()
