@@ -185,6 +185,9 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
     """Figures of the evidence sentences that fit the question's unit, year and period, best first."""
     matches: list[FigureMatch] = []
     seen: set[tuple[str, int]] = set()
+    total = sum(terms.values())
+    heaviest = max(terms, key=lambda t: terms[t]) if terms else None
+    head = heaviest if heaviest and total and terms[heaviest] >= 0.4 * total else None
     for ev in evidence:
         for fig in ev.figures:
             key = (fig.doc_id, fig.start)
@@ -195,7 +198,11 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
                 continue
             if not time_fits(fig, _doc_year(snapshot, fig.doc_id), intent, ev.hit.chunk.clean):
                 continue
-            cov = max(coverage(_context(fig), terms), 0.8 * ev.coverage)
+            context = _context(fig)
+            if head and not ev.in_window and not coverage(context, {head: 1.0}) \
+                    and not coverage(ev.sentence, {head: 1.0}):
+                continue  # about something else than the word the question turns on, and not a strong dense match
+            cov = max(coverage(context, terms), 0.8 * ev.coverage)
             score = 0.8 * cov + 0.4 * coverage(fig.metric or "", terms) + 0.1 * ev.hit.score / (
                 evidence[0].hit.score or 1.0)
             if ev.in_window and (cov >= 0.3 or intent.english):

@@ -143,8 +143,8 @@ def prepare_query(question: str, snapshot: Any = None, max_chars: int = MAX_QUES
     text = _t2s().convert(fold_query(original))
     if sum(ch.isascii() and ch.isalpha() for ch in text) > len(text) / 2:
         chinese = translate_terms(text)
-        if chinese:
-            text = f"{text} （{chinese}）"
+        if chinese:  # in front, so that a question mark still ends the question
+            text = f"（{chinese}） {text}"
     text = re.sub(r"(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])", "", text)
     fixes: list[tuple[str, str]] = []
     speller = getattr(snapshot, "speller", None)

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 _GENERIC = frozenset(
     ["九龙坡", "九龙坡区", "九龙", "坡区", "重庆", "重庆市", "全区", "该区", "本区", "区里", "区内", "地区", "jiulongpo", "district", "chongqing", "数据", "信息", "资料", "报告", "报道", "具体", "主要", "相关", "哪年", "哪一年", "一年", "时候", "什么", "时间", "年份", "期间", "时期", "是多少", "几个", "几条", "几种", "几项", "几家", "几大", "哪几", "哪几个", "有多", "多大", "多长", "多高", "多少", "哪家", "哪所", "哪些", "哪个", "意思", "一般", "怎么样", "如何", "为什么", "指的是", "指", "叫", "叫做", "称为", "算", "属于", "情况", "方面", "分别", "分别是", "有没有", "是不是", "不是", "多不多", "能不能", "可以", "现在", "目前", "全年", "一季度", "二季度", "三季度", "四季度", "上半年", "下半年", "去年", "今年"]
 )
+# Units and measure words say how a thing is counted, not what it is (多少万人 asks about people only by way
+# of the unit).
+_UNIT_WORDS = frozenset("人 万人 人次 名 家 个 户 万户 元 万元 亿元 亿 万 天 年 吨 万吨 亩 万亩 米 公里 平方米 公顷 项 座 张 条 所 台 "
+                        "辆 件 位 倍 批 处".split())
 _AREA_WORDS = frozenset(["园区", "社区", "城区", "片区", "景区", "辖区", "街区", "厂区", "新区", "商区", "湾区", "主城区", "半岛区", "示范区"])
 MIN_COVERAGE = 0.4
 MIN_WINDOW_COVERAGE = 0.25
@@ -60,7 +64,7 @@ def query_terms(question: str, snapshot: Snapshot) -> dict[str, float]:
         word = word.strip().lower()
         if not word or word in _GENERIC or word in _LIGHT_VERBS or not flag.startswith(_CONTENT_POS):
             continue
-        if word.isdigit() or re.fullmatch(r"(19|20)\d{2}年?|[\d.]+", word):
+        if word.isdigit() or re.fullmatch(r"(19|20)\d{2}年?|[\d.]+", word) or word in _UNIT_WORDS:
             continue
         terms[word] = snapshot.lexical.idf(word)
     if any(is_cjk(ch) for t in terms for ch in t):
