@@ -32,8 +32,7 @@ _GENERIC = frozenset(
 )
 # Units and measure words say how a thing is counted, not what it is (多少万人 asks about people only by way
 # of the unit).
-_UNIT_WORDS = frozenset("人 万人 人次 名 家 个 户 万户 元 万元 亿元 亿 万 天 年 吨 万吨 亩 万亩 米 公里 平方米 公顷 项 座 张 条 所 台 "
-                        "辆 件 位 倍 批 处".split())
+_UNIT_WORDS = frozenset(["人", "万人", "人次", "名", "家", "个", "户", "万户", "元", "万元", "亿元", "亿", "万", "天", "年", "吨", "万吨", "亩", "万亩", "米", "公里", "平方米", "公顷", "项", "座", "张", "条", "所", "台", "辆", "件", "位", "倍", "批", "处"])
 _AREA_WORDS = frozenset(["园区", "社区", "城区", "片区", "景区", "辖区", "街区", "厂区", "新区", "商区", "湾区", "主城区", "半岛区", "示范区"])
 MIN_COVERAGE = 0.4
 MIN_WINDOW_COVERAGE = 0.25
