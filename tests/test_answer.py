@@ -76,3 +76,10 @@ def test_answer_dict_matches_the_api_contract(hash_service):
     ids = {c["id"] for c in data["citations"]}
     assert all(f["citation"] in ids for f in data["figures"])
     assert set(data["citations"][0]) == {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score"}
+
+
+def test_a_list_announced_in_one_sentence_is_answered_with_the_items_that_follow(hash_service):
+    result = hash_service.ask("九龙坡要加速崛起的两个“千亿工业”是什么？")
+    assert result.found
+    assert "以“铝”为重点的新材料产业" in result.text
+    assert result.text.count("加速崛起两个") == 1 and "\n" not in result.text

@@ -232,9 +232,10 @@ def _with_following(ev: Evidence, text: str, limit: int = 220) -> str:
     at = clean.find(ev.sentence)
     if at < 0:
         return text
-    following = [clean[s.start : s.end] for s in split_sentences(clean[at + len(ev.sentence) :])]
-    out = ev.sentence
-    for sentence in following[:3]:
+    rest = clean[at + len(ev.sentence) :]
+    out = ev.sentence.strip()
+    for s in split_sentences(rest):
+        sentence = rest[s.start : s.end].strip()
         if len(out) + len(sentence) > limit:
             break
         out += sentence
