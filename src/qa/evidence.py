@@ -17,6 +17,7 @@ from qa.intent import Intent
 from qa.lexical import synonyms
 from qa.types import Figure, Hit
 
+_ENDS = ("。", "！", "？", "；", "…")
 DATEISH = re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|\d{1,2}日|去年|今年|前年|上半年|下半年|[一二三四]季度|近年来|目前|当前")
 _CLAUSE = re.compile(r"(?<=[，；：])")
 DENSE_STRONG = 0.89  # e5 cosine of a question and a two-sentence window that answers it (measured)
@@ -35,6 +36,7 @@ class Evidence:
     coverage: float  # share of the question's idf weight found in the sentence
     in_window: bool  # inside the two-sentence window the dense retriever matched best
     figures: tuple[Figure, ...]
+    reach: str = ""  # the sentence plus its continuation when a line break cut it
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,8 @@ def figure_years(figure: Figure, doc_year: int | None) -> set[int]:
 def time_fits(figure: Figure, doc_year: int | None, intent: Intent, passage: str = "") -> bool:
     """Whether a figure is for the year and period the question names.
 
-    Plan periods (十三五, 十四五) span five years and are named once for a whole section, so the
-    passage naming them is enough; a quarter or half-year must be the figure's own.
+    Plan periods (十三五, 十四五) span five years and are named once for a whole report or section, so
+    the report naming them is enough; a quarter or half-year must be the figure's own.
     """
     if intent.years and not set(intent.years) & figure_years(figure, doc_year):
         return False
@@ -149,11 +151,16 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
         strong = (hit.dense or 0.0) >= (DENSE_STRONG_ENGLISH if intent.english else DENSE_STRONG)
         figures_here = snapshot.store.figures(doc_id=hit.chunk.doc_id, start=hit.chunk.start, end=hit.chunk.end)
         clean = hit.chunk.clean
-        for s in split_sentences(clean, limit=400):
+        sentences = split_sentences(clean, limit=400)
+        for i, s in enumerate(sentences):
             sentence = clean[s.start : s.end]
-            cov = coverage(sentence, terms)
+            # A line cut by a wrap or a column seam goes on in the next one: judge the two together.
+            reach = sentence
+            if i + 1 < len(sentences) and not sentence.rstrip("”’」』）)").endswith(_ENDS):
+                reach = sentence + clean[sentences[i + 1].start : sentences[i + 1].end]
+            cov = coverage(reach, terms)
             in_window = bool(window) and sentence in window
-            text = trim(sentence, terms)
+            text = trim(reach, terms)
             figures = tuple(f for f in figures_here if f.text and f.text in sentence)
             window_bonus = 0.15 if in_window and strong and (cov >= 0.3 or intent.english) else 0.0
             score = 0.6 * cov + 0.3 * (hit.score / top) - 0.02 * rank + window_bonus
@@ -165,7 +172,7 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
                 score += 0.15
             if intent.years:
                 score += 0.1 if any(str(y) in sentence for y in intent.years) else -0.05
-            out.append(Evidence(hit, text, sentence, score, cov, in_window and strong, figures))
+            out.append(Evidence(hit, text, sentence, score, cov, in_window and strong, figures, reach))
     out.sort(key=lambda e: -e.score)
     return out
 
@@ -196,11 +203,12 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
             seen.add(key)
             if intent.units and fig.unit not in intent.units and not (fig.unit == "" and "%" in intent.units):
                 continue
-            if not time_fits(fig, _doc_year(snapshot, fig.doc_id), intent, ev.hit.chunk.clean):
+            document = snapshot.documents.get(fig.doc_id)
+            if not time_fits(fig, _doc_year(snapshot, fig.doc_id), intent, document.text if document else ""):
                 continue
             context = _context(fig)
             if head and not ev.in_window and not coverage(context, {head: 1.0}) \
-                    and not coverage(ev.sentence, {head: 1.0}):
+                    and not coverage(ev.reach or ev.sentence, {head: 1.0}):
                 continue  # about something else than the word the question turns on, and not a strong dense match
             cov = max(coverage(context, terms), 0.8 * ev.coverage)
             score = 0.8 * cov + 0.4 * coverage(fig.metric or "", terms) + 0.1 * ev.hit.score / (

@@ -100,6 +100,8 @@ def detect_intent(question: str) -> Intent:
         if named:  # 多少公顷: exactly the unit asked for (and its 万 form)
             unit = named.group(1)
             units = (unit, "万" + unit) if unit in _TEN_THOUSANDS else (unit,)
+            if unit in ("名", "人"):  # people are counted in either
+                units = ("名", "人", "万人")
         else:
             for cue, cue_units in _UNIT_CUES:
                 if cue.search(question):
