@@ -83,3 +83,10 @@ def test_a_list_announced_in_one_sentence_is_answered_with_the_items_that_follow
     assert result.found
     assert "以“铝”为重点的新材料产业" in result.text
     assert result.text.count("加速崛起两个") == 1 and "\n" not in result.text
+
+
+def test_follow_up_year_gets_that_years_figure_not_a_namesake(hash_service):
+    history = [{"question": "九龙坡2020年地区生产总值是多少？", "answer": "突破1500亿元"}]
+    result = hash_service.ask("那2025年呢？", history=history)
+    assert result.resolved_question == "九龙坡2025年地区生产总值是多少？"
+    assert result.found and "2000亿元" in result.text and "1500" not in result.text

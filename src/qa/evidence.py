@@ -177,6 +177,18 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
     return out
 
 
+_SUBJECT_PREFIX = re.compile(r"^(?:九龙坡区?|全区|全市|该区|区内|全年|年度)")
+
+
+def _names_term(metric: str | None, terms: dict[str, float]) -> bool:
+    """Whether a figure's metric, without a subject such as 全区, is exactly a question term or its synonym."""
+    if not metric:
+        return False
+    bare = _SUBJECT_PREFIX.sub("", metric).lower()
+    aliases = synonyms()
+    return any(bare == t or bare in aliases.get(t, ()) for t in terms)
+
+
 def _context(fig: Figure) -> str:
     """The words a figure can be about: its sentence up to the end of the clause that holds it."""
     at = fig.sentence.find(fig.text)
@@ -217,10 +229,12 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
                 score += 0.2
             if intent.years and fig.year in intent.years:
                 score += 0.2  # stated for that year, not only reported then
-            if fig.period and not intent.periods:
-                score -= 0.15  # a quarter's figure answers a question about a quarter
+            if fig.period and not fig.period.startswith("十") and not intent.periods:
+                score -= 0.15  # a quarter's figure answers a question about a quarter (a plan period is years)
             if fig.kind == "target" and not intent.target:
                 score -= 0.15
+            if _names_term(fig.metric, terms):
+                score += 0.15  # the figure is of that very thing, not of something named after it (“新龙”经济总量)
             if fig.qualifier and fig.qualifier in intent.question:
                 score += 0.1  # 超过多少 asks for the figure stated as 超过…
             matches.append(FigureMatch(fig, ev, score))
