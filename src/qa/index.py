@@ -216,10 +216,6 @@ class EmbeddingCache:
 
 
 # -- building -------------------------------------------------------------------------------------------
-def _fingerprint(doc: Document) -> str:
-    return f"{doc.title}|{doc.date}|{doc.source}|{doc.sha256}"
-
-
 def index_document(doc: Document, settings: Settings) -> tuple[list[Any], list[list[str]], list[Any]]:
     """Chunks, lexical tokens and figures (raw offsets) of one document."""
     from qa.figures import extract_figures
@@ -307,7 +303,7 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     report = BuildReport(version=work.name)
     have = store.doc_hashes()
     wanted = {d.doc_id: d for d in docs}
-    stale = [doc_id for doc_id, fp in have.items() if doc_id not in wanted or _fingerprint(wanted[doc_id]) != fp]
+    stale = [doc_id for doc_id, fp in have.items() if doc_id not in wanted or wanted[doc_id].fingerprint != fp]
     fresh = [d for d in docs if d.doc_id not in have or d.doc_id in stale]
     report.changed = bool(stale or fresh)
     cache = EmbeddingCache(settings.index_dir / "embeddings.sqlite", embedder)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from qa.types import Chunk, Document, Figure
+from qa.types import Chunk, Document, Figure, fingerprint
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -101,7 +101,7 @@ class Store:
     def doc_hashes(self) -> dict[str, str]:
         """Raw-text hash and metadata fingerprint by document id, to diff against the corpus."""
         rows = self.conn.execute("SELECT doc_id, title, date, source, sha256 FROM documents")
-        return {r[0]: f"{r[1]}|{r[2]}|{r[3]}|{r[4]}" for r in rows}
+        return {r[0]: fingerprint(r[1], r[2], r[3], r[4]) for r in rows}
 
     def chunks_by_rows(self, rows: Sequence[int]) -> dict[int, Chunk]:
         """Chunks keyed by their row id."""

@@ -16,6 +16,11 @@ def content_hash(*parts: str, length: int = 16) -> str:
     return digest[:length]
 
 
+def fingerprint(title: str, date: str | None, source: str | None, sha256: str) -> str:
+    """Metadata and text hash of a document in one comparable string."""
+    return f"{title}|{date}|{source}|{sha256}"
+
+
 @dataclass(frozen=True)
 class Document:
     """One source report: raw text exactly as stored in the corpus, plus its metadata."""
@@ -32,6 +37,11 @@ class Document:
     def year(self) -> int | None:
         """Publication year, when the date is known."""
         return int(self.date[:4]) if self.date else None
+
+    @property
+    def fingerprint(self) -> str:
+        """What an index compares to tell whether a document must be re-indexed."""
+        return fingerprint(self.title, self.date, self.source, self.sha256)
 
     @property
     def sha256(self) -> str:
