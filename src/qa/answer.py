@@ -113,7 +113,7 @@ def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None) 
     intent = detect_intent(question)
     # A year narrows which figures count, so look further down the ranking for one that fits.
     pool = _CANDIDATES * 2 if intent.years and intent.kind in ("quantity", "compare") else _CANDIDATES
-    hits = _prefer_time(snapshot, search(snapshot, question, k=max(top_k, pool), fusion=fusion), intent)
+    hits = _prefer_time(snapshot, search(snapshot, question, k=max(top_k, pool), fusion=fusion, prepared=True), intent)
     terms = query_terms(question, snapshot)
     evidence = rank_evidence(snapshot, hits, terms, intent)
     matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []

@@ -63,17 +63,22 @@ def search(
     k: int = 5,
     fusion: Fusion | None = None,
     mode: str = "hybrid",
+    prepared: bool = False,
 ) -> list[Hit]:
-    """The ``k`` best chunks for ``question``; ``mode`` is hybrid, dense or lexical."""
+    """The ``k`` best chunks for ``question``; ``mode`` is hybrid, dense or lexical.
+
+    ``prepared`` says the text already went through :func:`prepare_query` (the answer layer does that
+    once per question); folding it again would, for an English question, add its glossary terms twice.
+    """
     fusion = fusion or Fusion()
     # Callers validate the user's question; what arrives here may be a longer rewritten follow-up.
-    query = prepare_query(question, snapshot, max_chars=100_000)
+    text = question if prepared else prepare_query(question, snapshot, max_chars=100_000).text
     n = max(fusion.candidates, k)
     dense: list[tuple[int, float]] = []
     lexical: list[tuple[int, float]] = []
     views: dict[int, int] = {}
     if mode in ("hybrid", "dense"):
-        vector = snapshot.embedder.encode_queries([query.text])[0]
+        vector = snapshot.embedder.encode_queries([text])[0]
         for vid, score in snapshot.vectors.search(vector, n * 8):
             row = vid // VIEW_SLOTS
             if row not in views:  # results are best first: the first view of a row is its best
@@ -81,7 +86,7 @@ def search(
                 dense.append((row, score))
         dense = dense[:n]
     if mode in ("hybrid", "lexical"):
-        lexical = snapshot.lexical.search(tokenize(expand(query.text)), n)
+        lexical = snapshot.lexical.search(tokenize(expand(text)), n)
     if mode == "dense":
         ranked = dense
     elif mode == "lexical":
