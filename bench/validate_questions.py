@@ -49,7 +49,7 @@ def squash(s):
 def number_forms(v):
     forms = {str(v)}
     if isinstance(v, float):
-        forms.add(("%f" % v).rstrip("0").rstrip("."))
+        forms.add((f"{v:f}").rstrip("0").rstrip("."))
         if v.is_integer():
             forms.add(str(int(v)))
     return forms
@@ -64,7 +64,7 @@ def main():
     n = 0
 
     def err(lineno, qid, msg):
-        errors.append("line %d (%s): %s" % (lineno, qid, msg))
+        errors.append(f"line {lineno} ({qid}): {msg}")
 
     with open(path, encoding="utf-8") as fh:
         lines = fh.read().split("\n")
@@ -75,7 +75,7 @@ def main():
         try:
             q = json.loads(line)
         except json.JSONDecodeError as e:
-            err(lineno, "?", "invalid JSON: %s" % e)
+            err(lineno, "?", f"invalid JSON: {e}")
             continue
         if not isinstance(q, dict):
             err(lineno, "?", "not a JSON object")
@@ -83,11 +83,11 @@ def main():
         qid = q.get("id", "?")
         missing = [k for k in REQUIRED if k not in q]
         if missing:
-            err(lineno, qid, "missing fields %s" % missing)
+            err(lineno, qid, f"missing fields {missing}")
             continue
         extra = set(q) - set(REQUIRED) - OPTIONAL
         if extra:
-            err(lineno, qid, "unknown fields %s" % sorted(extra))
+            err(lineno, qid, f"unknown fields {sorted(extra)}")
         if not isinstance(qid, str) or not qid:
             err(lineno, qid, "id must be a non-empty string")
         elif qid in ids:
@@ -95,7 +95,7 @@ def main():
         ids.add(qid)
         t = q["type"]
         if t not in TYPES:
-            err(lineno, qid, "unknown type %r" % t)
+            err(lineno, qid, f"unknown type {t!r}")
         by_type[t] += 1
         if not isinstance(q["question"], str) or not q["question"].strip():
             err(lineno, qid, "empty question")
@@ -124,18 +124,18 @@ def main():
         ev_text = ""
         for j, s in enumerate(ev):
             if not isinstance(s, dict) or set(s) != {"doc_id", "start", "end", "text"}:
-                err(lineno, qid, "evidence[%d] must have exactly doc_id/start/end/text" % j)
+                err(lineno, qid, f"evidence[{j}] must have exactly doc_id/start/end/text")
                 continue
             did = s["doc_id"]
             if did not in docs:
-                err(lineno, qid, "evidence[%d] unknown doc_id %r" % (j, did))
+                err(lineno, qid, f"evidence[{j}] unknown doc_id {did!r}")
                 continue
             a, b = s["start"], s["end"]
             if not (isinstance(a, int) and isinstance(b, int) and 0 <= a < b <= len(docs[did])):
-                err(lineno, qid, "evidence[%d] bad offsets %r..%r" % (j, a, b))
+                err(lineno, qid, f"evidence[{j}] bad offsets {a!r}..{b!r}")
                 continue
             if docs[did][a:b] != s["text"]:
-                err(lineno, qid, "evidence[%d] raw[%d:%d] != text" % (j, a, b))
+                err(lineno, qid, f"evidence[{j}] raw[{a}:{b}] != text")
                 continue
             ev_docs.add(did)
             ev_text += squash(s["text"])
@@ -160,7 +160,7 @@ def main():
             for k in kws:
                 alts = [k] if isinstance(k, str) else k
                 if not any(squash(x) in ev_text for x in alts):
-                    warnings.append("%s: keyword %r not found in evidence" % (qid, k))
+                    warnings.append(f"{qid}: keyword {k!r} not found in evidence")
         elif "value" in ans:
             v, u = ans.get("value"), ans.get("unit")
             if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -169,28 +169,28 @@ def main():
             if not isinstance(u, str):
                 err(lineno, qid, "unit must be a string")
             if set(ans) - {"value", "unit", "text"}:
-                err(lineno, qid, "unexpected answer keys %s" % sorted(set(ans) - {"value", "unit", "text"}))
+                err(lineno, qid, "unexpected answer keys {}".format(sorted(set(ans) - {"value", "unit", "text"})))
             shown = [ans["text"]] if "text" in ans else number_forms(v)
             if not any(squash(str(x)) in ev_text for x in shown):
-                warnings.append("%s: value %r not found verbatim in evidence" % (qid, ans.get("text", v)))
+                warnings.append("{}: value {!r} not found verbatim in evidence".format(qid, ans.get("text", v)))
             elif u and "text" not in ans and u not in ev_text:
-                warnings.append("%s: unit %r not found in evidence" % (qid, u))
+                warnings.append(f"{qid}: unit {u!r} not found in evidence")
         else:
             err(lineno, qid, "answer needs 'keywords' or 'value'/'unit'")
 
-    print("file: %s  (corpus: %s)" % (path, cdir))
-    print("questions: %d" % n)
+    print(f"file: {path}  (corpus: {cdir})")
+    print(f"questions: {n}")
     print("per type:")
     for t in sorted(TYPES):
-        print("  %-13s %3d" % (t, by_type.get(t, 0)))
+        print(f"  {t:<13} {by_type.get(t, 0):3d}")
     print("per document (questions with >=1 evidence span in it):")
     for d in sorted(docs):
-        print("  %-22s %3d" % (d, by_doc.get(d, 0)))
+        print(f"  {d:<22} {by_doc.get(d, 0):3d}")
     for w in warnings:
         print("WARNING:", w)
     for e in errors:
         print("ERROR:", e)
-    print("%d error(s), %d warning(s)" % (len(errors), len(warnings)))
+    print(f"{len(errors)} error(s), {len(warnings)} warning(s)")
     return 1 if errors else 0
 
 

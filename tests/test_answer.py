@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from qa.answer import answer_to_dict, verify_numbers
+from qa.answer import answer_to_dict, split_question, verify_numbers
 from qa.normalize import normalize
 from qa.types import Citation
 
@@ -90,3 +90,22 @@ def test_follow_up_year_gets_that_years_figure_not_a_namesake(hash_service):
     result = hash_service.ask("那2025年呢？", history=history)
     assert result.resolved_question == "九龙坡2025年地区生产总值是多少？"
     assert result.found and "2000亿元" in result.text and "1500" not in result.text
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [("跳磴河治理累计花了多少钱，治理后水质达到几类？", ["跳磴河治理累计花了多少钱", "治理后水质达到几类？"]),
+     ("166舰是什么型号？它要变成什么？", ["166舰是什么型号？", "它要变成什么？"]),
+     ("九龙坡全区森林覆盖率和中梁山森林覆盖率各是多少？", ["九龙坡全区森林覆盖率是多少", "中梁山森林覆盖率是多少"]),
+     # a comma that does not separate two questions is not a split
+     ("2020年，九龙坡地区生产总值是多少？", ["2020年，九龙坡地区生产总值是多少？"]),
+     ("九龙坡的空气、水质怎么样？", ["九龙坡的空气、水质怎么样？"])],
+)
+def test_a_sentence_asking_two_things_is_split(question, parts):
+    assert split_question(question) == parts
+
+
+def test_a_when_question_is_not_answered_by_a_sentence_without_a_time(hash_service):
+    result = hash_service.ask("中梁山花博园几点开门？")
+    assert not result.found
+    assert "最相符的句子没有说时间" in result.reasons

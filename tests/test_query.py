@@ -52,6 +52,8 @@ def test_intent_reads_years_units_and_latest():
         ("九龙坡2020年地区生产总值是多少？", "那2025年呢？", "九龙坡2025年地区生产总值是多少？"),
         ("西南铝汽车轻量化生产线什么时候投产？", "它的产能呢？", "西南铝汽车轻量化生产线的产能是多少？"),
         ("九龙坡2020年地区生产总值是多少？", "九龙坡有哪些千亿级产业？", "九龙坡有哪些千亿级产业？"),
+        # the pronoun stands for the subject alone, and a follow-up that asks on its own keeps its own ending
+        ("166舰是什么时候停靠九龙坡的？", "那它哪天向公众开放的？", "166舰哪天向公众开放的？"),
     ],
 )
 def test_follow_ups_are_resolved_against_the_previous_question(history, question, resolved):
@@ -60,3 +62,16 @@ def test_follow_ups_are_resolved_against_the_previous_question(history, question
 
 def test_no_history_leaves_the_question_alone():
     assert resolve_followup("那2025年呢？", None) == "那2025年呢？"
+
+
+@pytest.mark.parametrize(
+    ("question", "endings"),
+    [("签约的是哪家公司牵头的？", ("公司", "集团", "企业")), ("数据是哪个部门提供的？", ("部", "局", "委", "办", "中心", "署", "厅")),
+     ("九龙坡2020年地区生产总值是多少", ())],
+)
+def test_intent_reads_the_kind_of_name_asked_for(question, endings):
+    assert detect_intent(question).name_endings == endings
+
+
+def test_time_of_day_is_a_when_question():
+    assert detect_intent("中梁山花博园几点开门？").kind == "when"

@@ -17,7 +17,7 @@ from typing import Any
 from qa.chunk import split_sentences
 from qa.evidence import Evidence, FigureMatch, is_enumeration, match_figures, rank_evidence, trim
 from qa.index import Snapshot
-from qa.intent import Intent, detect_intent, resolve_followup
+from qa.intent import ASKS, Intent, detect_intent, resolve_followup
 from qa.normalize import normalize
 from qa.query import prepare_query
 from qa.retrieve import Fusion, search
@@ -106,6 +106,10 @@ def split_question(question: str) -> list[str]:
     both = _SPLIT_BOTH.match(question)
     if both:
         return [both["a"] + both["tail"], both["b"] + both["tail"]]
+    # …花了多少钱，水质达到几类？ — two questions in one sentence, each with its own question word.
+    clauses = [c.strip() for c in re.split(r"[，,、；;]", question) if c.strip(" ？?")]
+    if 1 < len(clauses) <= 3 and all(len(c) >= 4 and ASKS.search(c) for c in clauses):
+        return clauses
     return [question]
 
 

@@ -170,6 +170,8 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
                 score += 0.2
             elif intent.kind == "list" and is_enumeration(sentence):
                 score += 0.15
+            if intent.name_endings and any(e in reach for e in intent.name_endings):
+                score += 0.15  # names the kind of thing asked for (哪家公司: …有限公司)
             if intent.years:
                 score += 0.1 if any(str(y) in sentence for y in intent.years) else -0.05
             out.append(Evidence(hit, text, sentence, score, cov, in_window and strong, figures, reach))

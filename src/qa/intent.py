@@ -13,7 +13,7 @@ from typing import Any
 
 _LIST = re.compile(r"[两二三四五六七八九十][个大项类种条张座岛金区园化心]\S{0,12}(?:是什么|是哪|有什么|指什么|指的是)|"
                    r"(?:哪|什么)\S{0,2}[“\"]?[两二三四五六七八九十][个大项类种条张座岛金区园化心]|哪些|哪几|有几大|包括什么|包括哪|分别是|都有什么|列举|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b", re.I)
-_WHEN = re.compile(r"什么时候|何时|哪一?年|哪天|几月|哪个月|什么时间|\bwhen\b|\bwhat year\b", re.I)
+_WHEN = re.compile(r"什么时候|何时|几点|哪一?年|哪天|几月|哪个月|什么时间|\bwhen\b|\bwhat year\b", re.I)
 _QUANTITY = re.compile(
     r"多少|产能|产量|什么规模|多大规模|什么水平|几个|几家|几项|几条|几天|几倍|多大|多长|多高|多远|多久|比重|占比|百分之|增速|增幅|增长了?几|排第几|第几|"
     r"\bhow (many|much|large|long|big|fast|quickly|high)\b|\bby how much\b|\bwhat (percentage|share|proportion)\b|\bwhat was the\b.*\b(rate|value|total|gdp)\b",
@@ -23,6 +23,16 @@ _COMPARE = re.compile(r"相比|对比|比较|哪个更|哪个多|变化了?多�
 _YESNO = re.compile(r"是否|是不是|有没有|能不能|可不可以|吗[？?]?$|\b(is|are|does|did|has|have)\b.*\?$", re.I)
 _WHO = re.compile(r"谁|哪家|哪所|哪个|什么(企业|公司|学校|单位|项目|奖|工程|地方|园区|平台)|\bwho\b|\bwhich\b", re.I)
 _TARGET = re.compile(r"目标|计划|规划|预计|力争|到20\d\d|要达到|要控制|将要|\btarget|\bplan", re.I)
+# 哪家公司 / 哪个部门 / 什么学校: the kind of name asked for, and the word endings such names carry.
+_NAME_KINDS: dict[str, tuple[str, ...]] = {
+    "公司": ("公司", "集团", "企业"), "企业": ("公司", "集团", "企业", "厂"), "车企": ("汽车", "公司", "集团"),
+    "集团": ("集团", "公司"), "部门": ("部", "局", "委", "办", "中心", "署", "厅"),
+    "单位": ("部", "局", "委", "办", "中心", "公司", "集团", "院"), "机构": ("部", "局", "委", "中心", "院", "所", "会"),
+    "学校": ("学校", "小学", "中学", "大学", "学院"), "医院": ("医院", "卫生院", "中心"),
+    "社区": ("社区", "村"), "街道": ("街道", "镇"), "园区": ("园区", "园", "产业园", "基地"),
+    "项目": ("项目", "工程"), "奖": ("奖",), "荣誉": ("奖", "称号", "示范", "先进"),
+}
+_NAME_ASKED = re.compile(r"(?:哪|什么|which|what)\s*(?:一|几)?(?:家|个|所|座|位|条|些)?\s*(" + "|".join(_NAME_KINDS) + ")", re.I)
 _LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|latest|current|now|recent", re.I)
 
 # Expected units by cue in the question: the first matching cue wins.
@@ -52,6 +62,7 @@ _YEARISH = re.compile(r"(?:19|20)\d{2}\s*年?|一季度|二季度|三季度|四�
 
 
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年?")
+ASKS = re.compile(r"多少|几|什么|哪|谁|是否|吗|如何|怎么|怎样")  # a question word: the text asks on its own
 _PERIOD = re.compile(r"[一二三四]季度|上半年|下半年|前三季度|十[三四五]五")
 
 
@@ -73,6 +84,7 @@ class Intent:
     english: bool = False
     target: bool = False  # asks for a goal or plan rather than what was achieved
     question: str = ""
+    name_endings: tuple[str, ...] = ()  # 哪家公司: a good answer names something ending in 公司, 集团 …
 
 
 def detect_intent(question: str) -> Intent:
@@ -108,9 +120,10 @@ def detect_intent(question: str) -> Intent:
                     units = cue_units
                     break
     years, periods = parse_year_mentions(question)
+    asked = _NAME_ASKED.search(question)
     return Intent(kind=kind, years=tuple(years), periods=tuple(periods), latest=bool(_LATEST.search(question)),
                   units=units, english=ascii_share > 0.5, target=bool(_TARGET.search(question)),
-                  question=question)
+                  question=question, name_endings=_NAME_KINDS[asked.group(1)] if asked else ())
 
 
 def _subject(question: str) -> str:
@@ -167,9 +180,11 @@ def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) ->
         return new_years[0] + previous
     if has_pronoun:
         subject = _subject(_YEARISH.sub("", previous)) or previous.rstrip("？?")
-        resolved = _PRONOUN.sub(subject + "的", core, count=1).replace("的的", "的")
+        # 它的产能 → 166舰的产能, 它哪天开放 → 166舰哪天开放: keep the 的 only where the question had one.
+        resolved = _PRONOUN.sub(lambda m: subject + ("的" if m.group().endswith("的") else ""), core, count=1)
         years = "" if new_years else "".join(m.group() for m in _YEARISH.finditer(previous))
-        return f"{years}{resolved}{_ask_like(question, previous)}"
+        tail = "？" if ASKS.search(core) else _ask_like(question, previous)
+        return f"{years}{resolved}{tail}"
     # 那空气质量呢: a new topic asked the same way, in the same place and time.
     years = "".join(new_years) or "".join(m.group() for m in _YEARISH.finditer(previous))
     return f"{years}{_YEARISH.sub('', core).strip('，, ')}{_ask_like(question, previous)}"

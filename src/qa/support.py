@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from qa.evidence import DATEISH
 from qa.lexical import pos_tag, tokenize
 from qa.normalize import is_cjk
 
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
 
 # Words that name the place every report is about, or only shape the question: no evidence either way.
 _GENERIC = frozenset(
-    ["九龙坡", "九龙坡区", "九龙", "坡区", "重庆", "重庆市", "全区", "该区", "本区", "区里", "区内", "地区", "jiulongpo", "district", "chongqing", "数据", "信息", "资料", "报告", "报道", "具体", "主要", "相关", "哪年", "哪一年", "一年", "时候", "什么", "时间", "年份", "期间", "时期", "是多少", "几个", "几条", "几种", "几项", "几家", "几大", "哪几", "哪几个", "有多", "多大", "多长", "多高", "多少", "哪家", "哪所", "哪些", "哪个", "意思", "一般", "怎么样", "如何", "为什么", "指的是", "指", "叫", "叫做", "称为", "算", "属于", "情况", "方面", "分别", "分别是", "有没有", "是不是", "不是", "多不多", "能不能", "可以", "现在", "目前", "全年", "一季度", "二季度", "三季度", "四季度", "上半年", "下半年", "去年", "今年"]
+    ["九龙坡", "九龙坡区", "九龙", "坡区", "重庆", "重庆市", "全区", "该区", "本区", "区里", "区内", "地区", "jiulongpo", "district", "chongqing", "数据", "信息", "资料", "报告", "报道", "具体", "主要", "相关", "哪年", "哪一年", "一年", "时候", "什么", "时间", "年份", "期间", "时期", "是多少", "几个", "几条", "几种", "几项", "几家", "几大", "哪几", "哪几个", "有多", "多大", "多长", "多高", "多少", "哪家", "哪所", "哪些", "哪个", "意思", "一般", "怎么样", "如何", "为什么", "指的是", "指", "叫", "叫做", "称为", "算", "属于", "情况", "方面", "分别", "分别是", "有没有", "是不是", "不是", "多不多", "能不能", "可以", "现在", "目前", "全年", "一季度", "二季度", "三季度", "四季度", "上半年", "下半年", "去年", "今年",
+     # how a ranking is asked (排第几, 在全市算什么水平): the figure is the rank itself
+     "排", "排名", "排在", "名列", "位列", "位居", "水平", "第几", "第几名"]
 )
 # Units and measure words say how a thing is counted, not what it is (多少万人 asks about people only by way
 # of the unit).
@@ -83,6 +86,12 @@ def other_place(question: str, corpus_text: str) -> str | None:
     return None
 
 
+def _report_year(snapshot: Snapshot, ev: Evidence) -> int | None:
+    """The year of the report a piece of evidence comes from (2024年那篇报道 asks about the report)."""
+    document = snapshot.documents.get(ev.hit.chunk.doc_id)
+    return document.year if document else None
+
+
 def judge_support(
     snapshot: Snapshot,
     question: str,
@@ -115,8 +124,11 @@ def judge_support(
         if not strong:
             return no(f"最相符的数据与问题的匹配度 {matches[0].score:.2f} 低于 {MIN_FIGURE_SCORE}")
         return Support(True, best.coverage, dense)
-    if intent.years and not any(str(y) in ev.sentence for ev in evidence[:8] for y in intent.years):
+    if intent.years and not any(str(y) in ev.sentence or _report_year(snapshot, ev) in intent.years
+                                for ev in evidence[:8] for y in intent.years):
         return no("段落中没有所问年份的内容", f"{intent.years[0]}年的相关情况")
+    if intent.kind == "when" and not DATEISH.search(best.reach or best.sentence):
+        return no("最相符的句子没有说时间")
     if intent.english and not any(is_cjk(ch) for t in terms for ch in t):
         if dense >= MIN_DENSE_ENGLISH:
             return Support(True, best.coverage, dense)
