@@ -109,3 +109,21 @@ def test_a_when_question_is_not_answered_by_a_sentence_without_a_time(hash_servi
     result = hash_service.ask("中梁山花博园几点开门？")
     assert not result.found
     assert "最相符的句子没有说时间" in result.reasons
+
+
+def test_a_per_person_figure_does_not_answer_a_question_about_the_total(hash_service):
+    result = hash_service.ask("九龙坡公园绿地面积有多大？")
+    assert result.found and "1985万平方米" in result.text and "16.77" not in result.text
+    result = hash_service.ask("九龙坡人均公园绿地面积是多少？")
+    assert result.found and "16.77平方米" in result.text
+
+
+def test_a_question_in_everyday_words_is_answered_from_the_reports_terms(hash_service):
+    result = hash_service.ask("九龙坡老百姓一年平均收入有多少？")
+    assert result.found and "人均可支配收入" in result.text
+
+
+def test_a_quarters_figure_is_not_shown_as_a_different_value_for_the_year(hash_service):
+    result = hash_service.ask("九龙坡一年有多少天空气好？")
+    assert result.found and "308天" in result.text
+    assert "63天" not in result.text and not result.text.startswith("不同报告的数字不同")

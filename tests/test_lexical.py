@@ -1,4 +1,6 @@
-from qa.lexical import BM25Index, tokenize
+from conftest import CORPUS
+from qa.lexical import BM25Index, colloquial, expand, find_colloquial, tokenize
+from qa.normalize import normalize
 
 
 def test_district_terms_stay_whole():
@@ -25,3 +27,23 @@ def test_idf_is_higher_for_rarer_terms():
     index.add([1, 2, 3], [["a", "b"], ["a"], ["a", "c"]])
     assert index.idf("b") > index.idf("a") > 0
     assert index.idf("never") > index.idf("b")
+
+
+def test_everyday_words_are_found_on_whole_words_only():
+    # 锻炼身体 is the everyday phrase for 健身; 收入 inside the report term 营业收入 is not 人均收入's 收入.
+    assert find_colloquial("出门能找到锻炼身体的地方吗") == [(5, 9, "锻炼身体")]
+    assert find_colloquial("2023年氢能产业营业收入是多少") == []
+    assert find_colloquial("九龙坡人均收入多少") == [(3, 7, "人均收入")]
+
+
+def test_expansion_adds_the_report_terms_for_everyday_words():
+    expanded = expand("在九龙坡注册开公司、办个体户的多不多")
+    assert "市场主体" in expanded and expanded.startswith("在九龙坡注册开公司")
+
+
+def test_every_report_term_of_the_lexicon_occurs_in_the_corpus():
+    corpus = "".join(normalize(p.read_text(encoding="utf-8")).text.lower() for p in sorted(CORPUS.glob("*.*"))
+                     if p.suffix in (".txt", ".md"))
+    officials = {o for officials in colloquial().values() for o in officials}
+    assert len(officials) > 200
+    assert sorted(o for o in officials if o not in corpus) == []

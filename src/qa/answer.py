@@ -196,6 +196,7 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
             chosen.append(m)
         elif (m.figure.unit == best.figure.unit and m.figure.value != best.figure.value
               and m.figure.doc_id != best.figure.doc_id and m.figure.kind == best.figure.kind
+              and m.figure.period == best.figure.period  # a quarter's figure does not contradict the year's
               and same_metric(m.figure.metric, best.figure.metric)):
             chosen.append(m)  # another report gives another value: show both, never one silently
         if len(chosen) == 3:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from qa.chunk import split_sentences
 from qa.index import Snapshot, chunk_views
 from qa.intent import Intent
-from qa.lexical import synonyms
+from qa.lexical import aliases as known_aliases
+from qa.lexical import expand
 from qa.types import Figure, Hit
 
 _ENDS = ("。", "！", "？", "；", "…")
@@ -59,7 +60,7 @@ def coverage(text: str, terms: dict[str, float]) -> float:
         return 1.0
     text = text.lower()
     found = 0.0
-    aliases = synonyms()
+    aliases = known_aliases()
     for term, weight in terms.items():
         if term in text or any(alt in text for alt in aliases.get(term, ())):
             found += weight
@@ -126,20 +127,21 @@ def time_fits(figure: Figure, doc_year: int | None, intent: Intent, passage: str
     """Whether a figure is for the year and period the question names.
 
     Plan periods (十三五, 十四五) span five years and are named once for a whole report or section, so
-    the report naming them is enough; a quarter or half-year must be the figure's own.
+    the report naming them is enough; a quarter or half-year must be the figure's own, and 全年 excludes
+    both.
     """
     if intent.years and not set(intent.years) & figure_years(figure, doc_year):
         return False
-    for period in intent.periods:
+
+    def fits(period: str) -> bool:
         if period == "全年":
-            if figure.period:
-                return False
-        elif period.startswith("十"):
-            if figure.period != period and period not in passage:
-                return False
-        elif figure.period != period and period not in figure.sentence:
-            return False
-    return True
+            return not figure.period
+        if period.startswith("十"):
+            return figure.period == period or period in passage
+        return figure.period == period or period in figure.sentence
+
+    # 全年…比一季度多多少: a question naming several periods is answered by a figure for any of them.
+    return not intent.periods or any(fits(p) for p in intent.periods)
 
 
 def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, float], intent: Intent) -> list[Evidence]:
@@ -187,8 +189,16 @@ def _names_term(metric: str | None, terms: dict[str, float]) -> bool:
     if not metric:
         return False
     bare = _SUBJECT_PREFIX.sub("", metric).lower()
-    aliases = synonyms()
+    aliases = known_aliases()
     return any(bare == t or bare in aliases.get(t, ()) for t in terms)
+
+
+_PER = re.compile(r"人均|每万人|每千人|每人|户均|亩均|平均每")
+
+
+def _per_unit(text: str) -> bool:
+    """Whether ``text`` speaks of an amount per person, household or mu (人均, 每万人 …)."""
+    return bool(_PER.search(text))
 
 
 def _context(fig: Figure) -> str:
@@ -209,6 +219,7 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
     total = sum(terms.values())
     heaviest = max(terms, key=lambda t: terms[t]) if terms else None
     head = heaviest if heaviest and total and terms[heaviest] >= 0.4 * total else None
+    asked = expand(intent.question)
     for ev in evidence:
         for fig in ev.figures:
             key = (fig.doc_id, fig.start)
@@ -237,6 +248,8 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
                 score -= 0.15
             if _names_term(fig.metric, terms):
                 score += 0.15  # the figure is of that very thing, not of something named after it (“新龙”经济总量)
+            if _per_unit(fig.metric or re.split(r"[，；、]", context)[-1]) != _per_unit(asked):
+                score -= 0.2  # 人均公园绿地面积 does not answer 公园绿地面积, nor the other way round
             if fig.qualifier and fig.qualifier in intent.question:
                 score += 0.1  # 超过多少 asks for the figure stated as 超过…
             matches.append(FigureMatch(fig, ev, score))

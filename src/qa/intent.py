@@ -63,7 +63,7 @@ _YEARISH = re.compile(r"(?:19|20)\d{2}\s*年?|一季度|二季度|三季度|四�
 
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年?")
 ASKS = re.compile(r"多少|几|什么|哪|谁|是否|吗|如何|怎么|怎样")  # a question word: the text asks on its own
-_PERIOD = re.compile(r"[一二三四]季度|上半年|下半年|前三季度|十[三四五]五")
+_PERIOD = re.compile(r"[一二三四]季度|上半年|下半年|前三季度|全年|十[三四五]五")
 
 
 def parse_year_mentions(text: str) -> tuple[list[int], list[str]]:

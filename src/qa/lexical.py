@@ -79,10 +79,73 @@ def synonyms() -> dict[str, tuple[str, ...]]:
     return groups
 
 
+@lru_cache(maxsize=1)
+def colloquial() -> dict[str, tuple[str, ...]]:
+    """Each everyday word of ``colloquial.txt`` with the report terms it stands for."""
+    table: dict[str, list[str]] = defaultdict(list)
+    text = (resources.files("qa") / "data" / "colloquial.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith("#") or "\t" not in line:
+            continue
+        official, words = line.split("\t", 1)
+        for word in words.split():
+            if official.lower() not in table[word.lower()]:
+                table[word.lower()].append(official.lower())
+    return {word: tuple(officials) for word, officials in table.items()}
+
+
+@lru_cache(maxsize=1)
+def _report_terms() -> frozenset[str]:
+    """The report terms of ``colloquial.txt`` of more than two characters (营业收入, 市场主体)."""
+    return frozenset(o for officials in colloquial().values() for o in officials if len(o) > 2)
+
+
+@lru_cache(maxsize=1)
+def aliases() -> dict[str, tuple[str, ...]]:
+    """What a question word may appear as in the reports: its synonyms, or the report terms it stands for."""
+    merged = {term: list(alts) for term, alts in synonyms().items()}
+    for word, officials in colloquial().items():
+        merged.setdefault(word, []).extend(o for o in officials if o not in merged[word])
+    return {term: tuple(alts) for term, alts in merged.items()}
+
+
+def find_colloquial(text: str) -> list[tuple[int, int, str]]:
+    """Everyday words in ``text`` as (start, end, word), longest first, never overlapping.
+
+    A word counts only when it is made of whole jieba words and is not part of a report term the text
+    already uses: 收入 in 人均收入 is the everyday word, the 收入 of 营业收入 is not.
+    """
+    table = colloquial()
+    if not text:
+        return []
+    with _lock:
+        bounds = [(start, end) for _, start, end in _tokenizer().tokenize(text, HMM=False)]
+    starts = {start for start, _ in bounds}
+    ends = {end for _, end in bounds}
+    lowered = text.lower()
+    found: list[tuple[int, int, str]] = []
+    taken: set[int] = set()
+    for official in _report_terms():
+        at = lowered.find(official)
+        while at >= 0:
+            taken |= set(range(at, at + len(official)))
+            at = lowered.find(official, at + 1)
+    for word in sorted(table, key=len, reverse=True):
+        at = lowered.find(word)
+        while at >= 0:
+            end = at + len(word)
+            if at in starts and end in ends and not taken & set(range(at, end)):
+                found.append((at, end, word))
+                taken |= set(range(at, end))
+            at = lowered.find(word, at + 1)
+    return sorted(found)
+
+
 def expand(text: str) -> str:
-    """``text`` plus the synonyms of the listed terms it contains (for retrieval, not for display)."""
+    """``text`` plus the synonyms and report terms of the words it contains (for retrieval, not display)."""
     lowered = text.lower()
     extra = [alt for term, alts in synonyms().items() if term in lowered for alt in alts if alt not in lowered]
+    extra += [o for _, _, word in find_colloquial(text) for o in colloquial()[word] if o not in lowered]
     return text + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qa.evidence import DATEISH
-from qa.lexical import pos_tag, tokenize
+from qa.lexical import find_colloquial, pos_tag, tokenize
 from qa.normalize import is_cjk
 
 if TYPE_CHECKING:
@@ -62,13 +62,23 @@ _LIGHT_VERBS = frozenset(["是", "有", "要", "在", "会", "能", "可", "可�
 def query_terms(question: str, snapshot: Snapshot) -> dict[str, float]:
     """Content words of the question with their idf weight (years, question and light words left out)."""
     terms: dict[str, float] = {}
+    # An everyday phrase (锻炼身体, 开公司) is one term, found when the reports' word for it (健身, 市场主体) is.
+    phrases = find_colloquial(question)
+    phrase_weight: dict[str, float] = {}
+    at = 0
     for word, flag in pos_tag(question):
+        start, at = at, at + len(word)
         word = word.strip().lower()
         if not word or word in _GENERIC or word in _LIGHT_VERBS or not flag.startswith(_CONTENT_POS):
             continue
         if word.isdigit() or re.fullmatch(r"(19|20)\d{2}年?|[\d.]+", word) or word in _UNIT_WORDS:
             continue
+        inside = next((p for a, b, p in phrases if a <= start < b), None)
+        if inside is not None:
+            phrase_weight[inside] = max(phrase_weight.get(inside, 0.0), snapshot.lexical.idf(word))
+            continue
         terms[word] = snapshot.lexical.idf(word)
+    terms.update(phrase_weight)
     if any(is_cjk(ch) for t in terms for ch in t):
         # An English question carries its Chinese glossary terms: judge it on those alone.
         terms = {t: w for t, w in terms.items() if any(is_cjk(ch) for ch in t)}
