@@ -127,3 +127,9 @@ def test_a_quarters_figure_is_not_shown_as_a_different_value_for_the_year(hash_s
     result = hash_service.ask("九龙坡一年有多少天空气好？")
     assert result.found and "308天" in result.text
     assert "63天" not in result.text and not result.text.startswith("不同报告的数字不同")
+
+
+def test_a_comparison_of_two_periods_quotes_a_figure_for_each(hash_service):
+    result = hash_service.ask("九龙坡全年空气优良天数比一季度多多少天？")
+    assert result.found and result.intent == "compare"
+    assert "308天" in result.text and "63天" in result.text

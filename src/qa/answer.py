@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from qa.chunk import split_sentences
-from qa.evidence import Evidence, FigureMatch, is_enumeration, match_figures, rank_evidence, trim
+from qa.evidence import Evidence, FigureMatch, is_enumeration, match_figures, rank_evidence, time_fits, trim
 from qa.index import Snapshot
 from qa.intent import ASKS, Intent, detect_intent, resolve_followup
 from qa.normalize import normalize
@@ -189,7 +189,11 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
         best = max(close, key=lambda m: (snapshot.documents[m.figure.doc_id].date or "", m.score))
         matches = [best] + [m for m in matches if m is not best]
     chosen = [best]
+    if intent.kind == "compare":
+        chosen += _one_per_time(snapshot, matches, intent, best)
     for m in matches[1:]:
+        if len(chosen) > 1 and intent.kind == "compare":
+            break
         if m.score < best.score - _CLOSE:
             break
         if intent.kind == "compare" and m.evidence.sentence != best.evidence.sentence:
@@ -208,6 +212,25 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
         if m.evidence not in used:
             used.append(m.evidence)
     return used, chosen
+
+
+def _one_per_time(snapshot: Snapshot, matches: list[FigureMatch], intent: Intent,
+                  best: FigureMatch) -> list[FigureMatch]:
+    """For a comparison across times (2020年和2025年, 全年比一季度), the best figure of each other time."""
+    times = [*(Intent(intent.kind, years=(y,)) for y in intent.years),
+             *(Intent(intent.kind, periods=(p,)) for p in intent.periods)]
+    if len(times) < 2:
+        return []
+    out: list[FigureMatch] = []
+    for narrowed in times:
+        for m in matches:
+            document = snapshot.documents.get(m.figure.doc_id)
+            year = document.year if document else None
+            if m.figure.unit == best.figure.unit and time_fits(m.figure, year, narrowed, document.text if document else ""):
+                if m is not best and m not in out:
+                    out.append(m)
+                break
+    return out
 
 
 def same_metric(a: str | None, b: str | None) -> bool:

@@ -19,7 +19,7 @@ _QUANTITY = re.compile(
     r"\bhow (many|much|large|long|big|fast|quickly|high)\b|\bby how much\b|\bwhat (percentage|share|proportion)\b|\bwhat was the\b.*\b(rate|value|total|gdp)\b",
     re.I,
 )
-_COMPARE = re.compile(r"相比|对比|比较|哪个更|哪个多|变化了?多少|增加了多少|\bcompare|\bversus\b|\bvs\.?\b", re.I)
+_COMPARE = re.compile(r"相比|对比|比较|哪个更|哪个多|变化了?多少|增加了多少|比\S{1,16}[多少高低]了?多少|相差|差多少|多出|\bcompare|\bversus\b|\bvs\.?\b", re.I)
 _YESNO = re.compile(r"是否|是不是|有没有|能不能|可不可以|吗[？?]?$|\b(is|are|does|did|has|have)\b.*\?$", re.I)
 _WHO = re.compile(r"谁|哪家|哪所|哪个|什么(企业|公司|学校|单位|项目|奖|工程|地方|园区|平台)|\bwho\b|\bwhich\b", re.I)
 _TARGET = re.compile(r"目标|计划|规划|预计|力争|到20\d\d|要达到|要控制|将要|\btarget|\bplan", re.I)
