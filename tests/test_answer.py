@@ -97,6 +97,7 @@ def test_follow_up_year_gets_that_years_figure_not_a_namesake(hash_service):
     [("跳磴河治理累计花了多少钱，治理后水质达到几类？", ["跳磴河治理累计花了多少钱", "治理后水质达到几类？"]),
      ("166舰是什么型号？它要变成什么？", ["166舰是什么型号？", "它要变成什么？"]),
      ("九龙坡全区森林覆盖率和中梁山森林覆盖率各是多少？", ["九龙坡全区森林覆盖率是多少", "中梁山森林覆盖率是多少"]),
+     ("长江断面的水质和跳磴河水质，分别达到了几类？", ["长江断面的水质达到了几类", "跳磴河水质达到了几类"]),
      # a comma that does not separate two questions is not a split
      ("2020年，九龙坡地区生产总值是多少？", ["2020年，九龙坡地区生产总值是多少？"]),
      ("九龙坡的空气、水质怎么样？", ["九龙坡的空气、水质怎么样？"])],
@@ -133,3 +134,23 @@ def test_a_comparison_of_two_periods_quotes_a_figure_for_each(hash_service):
     result = hash_service.ask("九龙坡全年空气优良天数比一季度多多少天？")
     assert result.found and result.intent == "compare"
     assert "308天" in result.text and "63天" in result.text
+
+
+def test_a_district_total_does_not_answer_for_one_named_hospital(hash_service):
+    # the reports give 全区医疗机构床位数 and mention 九龙坡区人民医院, but never its beds
+    assert hash_service.ask("全区医疗机构一共有多少张床位？").found
+    result = hash_service.ask("九龙坡区人民医院一共有多少张床位？")
+    assert not result.found
+
+
+def test_what_time_of_day_needs_a_clock_time_not_a_date(hash_service):
+    result = hash_service.ask("中梁山花卉博览园每天几点开门？")
+    assert not result.found and "最相符的句子没有说时间" in result.reasons
+
+
+def test_two_parts_never_quote_the_same_sentence(hash_service):
+    result = hash_service.ask("跳磴河水质达到了几类？跳磴河入选了哪个评选？")
+    assert result.found
+    sentences = [s for s in re.split(r"\[\d+\][；。]", result.text) if s]
+    assert sentences and len(sentences) == len(set(sentences))
+    assert "Ⅳ类" in result.text and "最美河湖" in result.text

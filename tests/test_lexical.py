@@ -47,3 +47,8 @@ def test_every_report_term_of_the_lexicon_occurs_in_the_corpus():
     officials = {o for officials in colloquial().values() for o in officials}
     assert len(officials) > 200
     assert sorted(o for o in officials if o not in corpus) == []
+
+
+def test_no_everyday_word_carries_a_question_word():
+    # 投了多少 would make 多少 part of a term that must be found in the answer
+    assert [w for w in colloquial() if any(q in w for q in ("多少", "几", "什么", "哪"))] == []

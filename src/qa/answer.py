@@ -17,11 +17,11 @@ from typing import Any
 from qa.chunk import split_sentences
 from qa.evidence import Evidence, FigureMatch, is_enumeration, match_figures, rank_evidence, time_fits, trim
 from qa.index import Snapshot
-from qa.intent import ASKS, Intent, detect_intent, resolve_followup
+from qa.intent import ASKS, Intent, detect_intent, resolve_followup, subject_of
 from qa.normalize import normalize
 from qa.query import prepare_query
 from qa.retrieve import Fusion, search
-from qa.support import Support, judge_support, query_terms
+from qa.support import MIN_COVERAGE, WHEN_DEPTH, Support, judge_support, names_something, query_terms, tells_time
 from qa.types import Answer, Citation, CitedFigure, Hit
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -42,6 +42,7 @@ class _Part:
     support: Support
     used: list[Evidence]
     matches: list[FigureMatch]
+    evidence: list[Evidence]
 
 
 def answer(
@@ -58,7 +59,11 @@ def answer(
     pieces = split_question(resolved)
     # A later part may point back at an earlier one (166舰是什么型号？它要变成什么？).
     pieces = [pieces[0]] + [resolve_followup(q, [{"question": pieces[0]}]) for q in pieces[1:]]
-    parts = [_work(snapshot, q, top_k, fusion) for q in pieces]
+    # A later part is searched with the first part's subject beside it (…投了多少钱？治理后入选了什么？), but
+    # judged on its own words.
+    topic = subject_of(pieces[0])
+    parts = [_work(snapshot, q, top_k, fusion, context=topic if i and topic not in q and not names_something(q) else "")
+             for i, q in enumerate(pieces)]
     notes = tuple(f"已将“{a}”按“{b}”理解" for a, b in query.corrections)
     if resolved != query.text:
         notes += (f"结合上文理解为：{resolved}",)
@@ -74,14 +79,12 @@ def answer(
     shown = _interleave([p.hits for p in parts], top_k)
     if not answered:
         return result(False, _not_found_text(parts[0].support), _cite(snapshot, shown, []), extra=reasons)
-    citations = _cite(snapshot, shown, [ev.hit for p in answered for ev in p.used])
+    quotes = _distinct_quotes(parts)
+    citations = _cite(snapshot, shown, [ev.hit for fresh in quotes for ev in fresh])
     by_chunk = {c.chunk_id: c.id for c in citations}
     bodies: list[str] = []
-    quoted: set[str] = set()
-    for p in parts:
+    for p, fresh in zip(parts, quotes, strict=True):
         if p.support.found:
-            fresh = [ev for ev in p.used if ev.sentence not in quoted]  # never quote one sentence twice
-            quoted |= {ev.sentence for ev in p.used}
             composed = _compose(fresh, p.matches, p.terms, p.intent, by_chunk) if fresh else ""
             bodies.append(verify_numbers(composed, citations) if composed else "")
         else:
@@ -95,7 +98,7 @@ def answer(
     return result(True, body, citations, figures, extra=reasons)
 
 
-_SPLIT_BOTH = re.compile(r"^(?P<a>.+?)(?:和|与|以及|、)(?P<b>[^和与]+?)(?:分别|各)(?P<tail>是多少|有多少|是什么|是哪些|为多少|多少)")
+_SPLIT_BOTH = re.compile(r"^(?P<a>.+?)(?:和|与|以及|、)(?P<b>[^和与]+?)[，,\s]*(?:分别|各自?)(?P<tail>[^？?]*)")
 
 
 def split_question(question: str) -> list[str]:
@@ -104,7 +107,7 @@ def split_question(question: str) -> list[str]:
     if len(pieces) > 1:
         return pieces[:3]
     both = _SPLIT_BOTH.match(question)
-    if both:
+    if both and ASKS.search(both["tail"]):
         return [both["a"] + both["tail"], both["b"] + both["tail"]]
     # …花了多少钱，水质达到几类？ — two questions in one sentence, each with its own question word.
     clauses = [c.strip() for c in re.split(r"[，,、；;]", question) if c.strip(" ？?")]
@@ -113,17 +116,34 @@ def split_question(question: str) -> list[str]:
     return [question]
 
 
-def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None) -> _Part:
+def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, context: str = "") -> _Part:
     intent = detect_intent(question)
     # A year narrows which figures count, so look further down the ranking for one that fits.
     pool = _CANDIDATES * 2 if intent.years and intent.kind in ("quantity", "compare") else _CANDIDATES
-    hits = _prefer_time(snapshot, search(snapshot, question, k=max(top_k, pool), fusion=fusion, prepared=True), intent)
+    found = search(snapshot, f"{context} {question}" if context else question, k=max(top_k, pool), fusion=fusion,
+                   prepared=True)
+    hits = _prefer_time(snapshot, found, intent)
     terms = query_terms(question, snapshot)
     evidence = rank_evidence(snapshot, hits, terms, intent)
     matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []
     support = judge_support(snapshot, question, intent, terms, hits, evidence, matches)
     used, chosen = _select(snapshot, evidence, matches, intent) if support.found else ([], [])
-    return _Part(question, intent, terms, hits, support, used, chosen)
+    return _Part(question, intent, terms, hits, support, used, chosen, evidence)
+
+
+def _distinct_quotes(parts: list[_Part]) -> list[list[Evidence]]:
+    """What each part quotes, never one sentence twice: a part whose sentence an earlier part already quoted
+    takes its next best sentence that holds the part's own terms (its figure, if it asked for one, stays)."""
+    quoted: set[str] = set()
+    out: list[list[Evidence]] = []
+    for p in parts:
+        fresh = [ev for ev in p.used if ev.sentence not in quoted]
+        if p.used and not fresh and not p.matches:
+            fresh = [ev for ev in p.evidence[:_CANDIDATES] if ev.sentence not in quoted
+                     and ev.coverage >= MIN_COVERAGE][:1]
+        quoted |= {ev.sentence for ev in p.used} | {ev.sentence for ev in fresh}
+        out.append(fresh)
+    return out
 
 
 def _interleave(rankings: list[list[Hit]], top_k: int) -> list[Hit]:
@@ -181,6 +201,8 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
             intent: Intent) -> tuple[list[Evidence], list[FigureMatch]]:
     """The evidence the answer quotes, and the figures it reports."""
     if not matches:
+        if intent.kind == "when":  # the best of the first few sentences that says when
+            return [next((ev for ev in evidence[:WHEN_DEPTH] if tells_time(ev, intent)), evidence[0])], []
         return [evidence[0]], []
     best = matches[0]
     if intent.latest and not intent.years:

@@ -193,7 +193,7 @@ def _names_term(metric: str | None, terms: dict[str, float]) -> bool:
     return any(bare == t or bare in aliases.get(t, ()) for t in terms)
 
 
-_PER = re.compile(r"人均|每万人|每千人|每人|户均|亩均|平均每")
+_PER = re.compile(r"人均|每万人|每千人|每个?[\u4e00-\u9fff]{0,4}?人(?![次员口])|户均|亩均|平均每|平均下来")
 
 
 def _per_unit(text: str) -> bool:

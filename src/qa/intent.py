@@ -15,7 +15,7 @@ _LIST = re.compile(r"[两二三四五六七八九十][个大项类种条张座�
                    r"(?:哪|什么)\S{0,2}[“\"]?[两二三四五六七八九十][个大项类种条张座岛金区园化心]|哪些|哪几|有几大|包括什么|包括哪|分别是|都有什么|列举|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b", re.I)
 _WHEN = re.compile(r"什么时候|何时|几点|哪一?年|哪天|几月|哪个月|什么时间|\bwhen\b|\bwhat year\b", re.I)
 _QUANTITY = re.compile(
-    r"多少|产能|产量|什么规模|多大规模|什么水平|几个|几家|几项|几条|几天|几倍|多大|多长|多高|多远|多久|比重|占比|百分之|增速|增幅|增长了?几|排第几|第几|"
+    r"多少|产能|产量|什么规模|多大规模|什么水平|几个|几家|几项|几条|几天|几倍|多大|多长|多高|多远|多久|比重|占比|百分之|增速|增幅|增长了?几|排第几|第几|排老几|名次|"
     r"\bhow (many|much|large|long|big|fast|quickly|high)\b|\bby how much\b|\bwhat (percentage|share|proportion)\b|\bwhat was the\b.*\b(rate|value|total|gdp)\b",
     re.I,
 )
@@ -37,7 +37,7 @@ _LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|latest|c
 
 # Expected units by cue in the question: the first matching cue wins.
 _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (re.compile(r"排第几|第几名|第几位|[居列]第几|排名|排在|名列|什么水平|\brank", re.I), ("位",)),
+    (re.compile(r"排第几|第几名|第几位|[居列]第几|排名|排在|名列|什么水平|排老几|名次|\brank", re.I), ("位",)),
     (re.compile(r"多少天|几天|天数|days", re.I), ("天",)),
     (re.compile(r"比重|占比|比例|百分之|百分比|增速|增幅|增长率|增长了?多少|率|percent|share|rate|growth|grow|how fast", re.I), ("%", "个百分点")),
     (re.compile(r"多少家|几家|企业数|companies|firms", re.I), ("家",)),
@@ -126,7 +126,7 @@ def detect_intent(question: str) -> Intent:
                   question=question, name_endings=_NAME_KINDS[asked.group(1)] if asked else ())
 
 
-def _subject(question: str) -> str:
+def subject_of(question: str) -> str:
     """The leading noun phrase of a question: what a pronoun in a follow-up points back to."""
     from qa.lexical import pos_tag
 
@@ -168,7 +168,7 @@ def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) ->
         if _has_subject(text):
             return question
         # 同比增长了多少？ — no subject of its own: it asks about the previous question's subject.
-        subject = _subject(_YEARISH.sub("", previous))
+        subject = subject_of(_YEARISH.sub("", previous))
         years = "".join(m.group() for m in _YEARISH.finditer(previous)) if not _YEARISH.search(text) else ""
         return f"{years}{subject}{text}" if subject else question
     rest = _YEARISH.sub("", core).strip("，, 的")
@@ -179,7 +179,7 @@ def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) ->
             return _YEARISH.sub(new_years[0], previous, count=1)
         return new_years[0] + previous
     if has_pronoun:
-        subject = _subject(_YEARISH.sub("", previous)) or previous.rstrip("？?")
+        subject = subject_of(_YEARISH.sub("", previous)) or previous.rstrip("？?")
         # 它的产能 → 166舰的产能, 它哪天开放 → 166舰哪天开放: keep the 的 only where the question had one.
         resolved = _PRONOUN.sub(lambda m: subject + ("的" if m.group().endswith("的") else ""), core, count=1)
         years = "" if new_years else "".join(m.group() for m in _YEARISH.finditer(previous))

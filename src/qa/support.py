@@ -33,11 +33,12 @@ _GENERIC = frozenset(
      # how a ranking is asked (排第几, 在全市算什么水平): the figure is the rank itself
      "排", "排名", "排在", "名列", "位列", "位居", "水平", "第几", "第几名",
      # how a comparison is asked (相比如何, 多了多少): the figures compared carry the meaning
-     "相比", "对比", "比较", "比", "变化", "相差", "差距", "多出", "差"]
+     "相比", "对比", "比较", "比", "变化", "相差", "差距", "多出", "差",
+     "一共", "总共", "合计", "总计", "加起来", "老几", "名次"]
 )
 # Units and measure words say how a thing is counted, not what it is (多少万人 asks about people only by way
 # of the unit).
-_UNIT_WORDS = frozenset(["人", "万人", "人次", "名", "家", "个", "户", "万户", "元", "万元", "亿元", "亿", "万", "天", "年", "吨", "万吨", "亩", "万亩", "米", "公里", "平方米", "公顷", "项", "座", "张", "条", "所", "台", "辆", "件", "位", "倍", "批", "处"])
+_UNIT_WORDS = frozenset(["钱", "块", "块钱", "人", "万人", "人次", "名", "家", "个", "户", "万户", "元", "万元", "亿元", "亿", "万", "天", "年", "吨", "万吨", "亩", "万亩", "米", "公里", "平方米", "公顷", "项", "座", "张", "条", "所", "台", "辆", "件", "位", "倍", "批", "处"])
 _AREA_WORDS = frozenset(["园区", "社区", "城区", "片区", "景区", "辖区", "街区", "厂区", "新区", "商区", "湾区", "主城区", "半岛区", "示范区"])
 MIN_COVERAGE = 0.4
 MIN_WINDOW_COVERAGE = 0.25
@@ -89,6 +90,12 @@ def query_terms(question: str, snapshot: Snapshot) -> dict[str, float]:
     return terms
 
 
+def names_something(question: str) -> bool:
+    """Whether a question names a place, body or thing of its own (跳磴河, 谢家湾小学), not only the district."""
+    return any(flag in ("ns", "nt", "nz", "nr") and len(word) >= 2 and word not in _GENERIC
+               for word, flag in pos_tag(question))
+
+
 def other_place(question: str, corpus_text: str) -> str | None:
     """A district or county the question names that the reports never mention (渝中区, 大渡口区)."""
     for word, flag in pos_tag(question):
@@ -96,6 +103,33 @@ def other_place(question: str, corpus_text: str) -> str | None:
                 and word[-2:] not in _AREA_WORDS and word not in corpus_text:
             return word
     return None
+
+
+WHEN_DEPTH = 3  # a "when" question may be answered by any of the best few sentences
+_CLOCK = re.compile(r"\d{1,2}\s*[:：点时]|[上下]午|早上|晚上|全天|24小时")
+
+
+def tells_time(ev: Evidence, intent: Intent) -> bool:
+    """Whether a sentence answers "when": a date, or for 几点 a time of day."""
+    text = ev.reach or ev.sentence
+    return bool(_CLOCK.search(text) if "几点" in intent.question else DATEISH.search(text))
+
+
+def named_place(question: str, corpus_text: str) -> str | None:
+    """A particular institution or place the question names and the reports mention (九龙坡区人民医院).
+
+    A figure about it must come from a sentence that names it: a district total does not answer for one
+    hospital.
+    """
+    for match in _NAMED.finditer(question):
+        name = _DISTRICT_PREFIX.sub("", match.group())
+        if len(name) >= 4 and name in corpus_text:
+            return name
+    return None
+
+
+_NAMED = re.compile(r"[\u4e00-\u9fff]{2,8}?(?:人民医院|医院|小学|中学|大学|学校|博物馆|动物园|花博园|博览园|码头|社区)")
+_DISTRICT_PREFIX = re.compile(r"^(?:重庆市?|九龙坡区?)")
 
 
 def _report_year(snapshot: Snapshot, ev: Evidence) -> int | None:
@@ -129,6 +163,9 @@ def judge_support(
     if place:
         return no(f"资料只涉及九龙坡区，没有{place}的内容", place)
     if intent.kind in ("quantity", "compare"):
+        name = named_place(question, snapshot.speller.corpus_text)
+        if name:
+            matches = [m for m in matches if name in (m.evidence.reach or m.evidence.sentence)]
         if not matches:
             what = f"{intent.years[0]}年的相关数据" if intent.years else (missing or "相关数据")
             return no("段落中没有单位、年份都相符的数据", what)
@@ -139,7 +176,7 @@ def judge_support(
     if intent.years and not any(str(y) in ev.sentence or _report_year(snapshot, ev) in intent.years
                                 for ev in evidence[:8] for y in intent.years):
         return no("段落中没有所问年份的内容", f"{intent.years[0]}年的相关情况")
-    if intent.kind == "when" and not DATEISH.search(best.reach or best.sentence):
+    if intent.kind == "when" and not any(tells_time(ev, intent) for ev in evidence[:WHEN_DEPTH]):
         return no("最相符的句子没有说时间")
     if intent.english and not any(is_cjk(ch) for t in terms for ch in t):
         if dense >= MIN_DENSE_ENGLISH:
