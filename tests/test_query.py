@@ -75,3 +75,14 @@ def test_intent_reads_the_kind_of_name_asked_for(question, endings):
 
 def test_time_of_day_is_a_when_question():
     assert detect_intent("中梁山花博园几点开门？").kind == "when"
+
+
+def test_the_thing_measured_is_read_from_the_question():
+    assert detect_intent("河两岸新修了多长的步道？").measured == "步道"
+    assert detect_intent("林长制体系里一共有多少名护林员？").measured == "护林员"
+    assert detect_intent("九龙坡公园绿地面积有多大？").measured == ""
+
+
+def test_english_report_terms_are_translated_for_matching():
+    text = prepare_query("What is the effective handling rate of urban governance problems?").text
+    assert "处置率" in text or "城市治理问题有效处置率" in text

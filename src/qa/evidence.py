@@ -248,6 +248,8 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
                 score -= 0.15
             if _names_term(fig.metric, terms):
                 score += 0.15  # the figure is of that very thing, not of something named after it (“新龙”经济总量)
+            if intent.measured and intent.measured in (fig.metric or re.split(r"[，；、]", context)[-1]):
+                score += 0.15  # 多长的步道: the figure measures that very thing
             if _per_unit(fig.metric or re.split(r"[，；、]", context)[-1]) != _per_unit(asked):
                 score -= 0.2  # 人均公园绿地面积 does not answer 公园绿地面积, nor the other way round
             if fig.qualifier and fig.qualifier in intent.question:

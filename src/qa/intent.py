@@ -33,6 +33,8 @@ _NAME_KINDS: dict[str, tuple[str, ...]] = {
     "项目": ("项目", "工程"), "奖": ("奖",), "荣誉": ("奖", "称号", "示范", "先进"),
 }
 _NAME_ASKED = re.compile(r"(?:哪|什么|which|what)\s*(?:一|几)?(?:家|个|所|座|位|条|些)?\s*(" + "|".join(_NAME_KINDS) + ")", re.I)
+_MEASURED = re.compile(r"(?:多少|多长|多大|多高|多远|多重|几)(?:[个名家项座张条所台辆件位户吨亩米]|平方米|公里)?的?"
+                       r"([\u4e00-\u9fff]{2,6}?)(?:[？?。，,呢吗啊]|$)")
 _LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|latest|current|now|recent", re.I)
 
 # Expected units by cue in the question: the first matching cue wins.
@@ -85,6 +87,7 @@ class Intent:
     target: bool = False  # asks for a goal or plan rather than what was achieved
     question: str = ""
     name_endings: tuple[str, ...] = ()  # 哪家公司: a good answer names something ending in 公司, 集团 …
+    measured: str = ""  # 多少名护林员, 多长的步道: the thing counted or measured
 
 
 def detect_intent(question: str) -> Intent:
@@ -121,9 +124,11 @@ def detect_intent(question: str) -> Intent:
                     break
     years, periods = parse_year_mentions(question)
     asked = _NAME_ASKED.search(question)
+    measured = _MEASURED.search(question)
     return Intent(kind=kind, years=tuple(years), periods=tuple(periods), latest=bool(_LATEST.search(question)),
                   units=units, english=ascii_share > 0.5, target=bool(_TARGET.search(question)),
-                  question=question, name_endings=_NAME_KINDS[asked.group(1)] if asked else ())
+                  question=question, name_endings=_NAME_KINDS[asked.group(1)] if asked else (),
+                  measured=measured.group(1) if measured else "")
 
 
 def subject_of(question: str) -> str:
