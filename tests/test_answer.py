@@ -100,7 +100,9 @@ def test_follow_up_year_gets_that_years_figure_not_a_namesake(hash_service):
      ("长江断面的水质和跳磴河水质，分别达到了几类？", ["长江断面的水质达到了几类", "跳磴河水质达到了几类"]),
      # a comma that does not separate two questions is not a split
      ("2020年，九龙坡地区生产总值是多少？", ["2020年，九龙坡地区生产总值是多少？"]),
-     ("九龙坡的空气、水质怎么样？", ["九龙坡的空气、水质怎么样？"])],
+     ("九龙坡的空气、水质怎么样？", ["九龙坡的空气、水质怎么样？"]),
+     # a request for a number adds no topic: it belongs to the question before it
+     ("九龙坡的人觉得安全吗？有没有具体的数字？", ["九龙坡的人觉得安全吗？有没有具体的数字？"])],
 )
 def test_a_sentence_asking_two_things_is_split(question, parts):
     assert split_question(question) == parts

@@ -101,9 +101,21 @@ def answer(
 _SPLIT_BOTH = re.compile(r"^(?P<a>.+?)(?:和|与|以及|、)(?P<b>[^和与]+?)[，,\s]*(?:分别|各自?)(?P<tail>[^？?]*)")
 
 
+_ASKS_FOR_FIGURE = re.compile(r"[，,\s]*(?:那|请问)?(?:有没有|有无|是否有|能不能给|能否给)?个?(?:具体的?|确切的?)?(?:数字|数据|数值|数)"
+                              r"(?:是多少|呢|吗)?[？?]?")
+
+
 def split_question(question: str) -> list[str]:
     """A question that asks two things (…是多少？…是什么？ / 甲和乙分别是多少) as its parts."""
     pieces = [p.strip() for p in re.split(r"(?<=[？?])", question) if len(p.strip(" ？?，,")) >= 4]
+    # 有没有具体数字？ adds no topic of its own: it asks the part before it for a figure.
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and _ASKS_FOR_FIGURE.fullmatch(piece):
+            merged[-1] = merged[-1].rstrip("？?") + "，" + piece
+        else:
+            merged.append(piece)
+    pieces = merged
     if len(pieces) > 1:
         return pieces[:3]
     both = _SPLIT_BOTH.match(question)

@@ -19,7 +19,7 @@ from qa.lexical import expand
 from qa.types import Figure, Hit
 
 _ENDS = ("。", "！", "？", "；", "…")
-DATEISH = re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|\d{1,2}日|去年|今年|前年|上半年|下半年|[一二三四]季度|近年来|目前|当前")
+DATEISH = re.compile(r"(?:19|20)\d{2}年|\d0年代|[一二]十世纪|\d{2}世纪|\d{1,2}月|\d{1,2}日|去年|今年|前年|上半年|下半年|[一二三四]季度|近年来|目前|当前")
 _CLAUSE = re.compile(r"(?<=[，；：])")
 DENSE_STRONG = 0.89  # e5 cosine of a question and a two-sentence window that answers it (measured)
 DENSE_STRONG_ENGLISH = 0.76  # the same across languages: English question, Chinese window
