@@ -156,3 +156,9 @@ def test_two_parts_never_quote_the_same_sentence(hash_service):
     sentences = [s for s in re.split(r"\[\d+\][；。]", result.text) if s]
     assert sentences and len(sentences) == len(set(sentences))
     assert "Ⅳ类" in result.text and "最美河湖" in result.text
+
+
+def test_a_count_of_other_things_does_not_answer_for_a_kind_the_reports_name(hash_service):
+    # the reports name 高新技术企业 (without a number) and count other firms (软件和信息技术服务企业200多家)
+    result = hash_service.ask("九龙坡的高新技术企业有多少家？")
+    assert not result.found

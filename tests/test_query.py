@@ -87,3 +87,12 @@ def test_the_thing_measured_is_read_from_the_question():
 def test_english_report_terms_are_translated_for_matching():
     text = prepare_query("What is the effective handling rate of urban governance problems?").text
     assert "处置率" in text or "城市治理问题有效处置率" in text
+
+
+@pytest.mark.parametrize(
+    ("question", "measured"),
+    [("九龙坡的高新技术企业有多少家？", "高新技术企业"), ("一季度外贸进出口总额是多少", "外贸进出口总额"),
+     ("九龙坡GDP是多少", "gdp"), ("跳磴河治理累计花了多少钱", "")],
+)
+def test_the_thing_measured_may_come_before_the_question_word(question, measured):
+    assert detect_intent(question).measured == measured

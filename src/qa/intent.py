@@ -125,10 +125,35 @@ def detect_intent(question: str) -> Intent:
     years, periods = parse_year_mentions(question)
     asked = _NAME_ASKED.search(question)
     measured = _MEASURED.search(question)
+    measured_text = measured.group(1) if measured else _measured_before(question)
     return Intent(kind=kind, years=tuple(years), periods=tuple(periods), latest=bool(_LATEST.search(question)),
                   units=units, english=ascii_share > 0.5, target=bool(_TARGET.search(question)),
                   question=question, name_endings=_NAME_KINDS[asked.group(1)] if asked else (),
-                  measured=measured.group(1) if measured else "")
+                  measured=measured_text.lower())
+
+
+_ASK_AMOUNT = frozenset(["多少", "几", "多大", "多长", "多高", "多远", "多重"])
+_BRIDGE = frozenset(["有", "是", "达到", "达", "为", "共", "约", "一共", "总共", "大约", "累计"])
+
+
+def _measured_before(question: str) -> str:
+    """The nouns just before 有多少 / 是多少 (高新技术企业有多少家 → 高新技术企业)."""
+    from qa.lexical import pos_tag
+
+    words = pos_tag(question)
+    at = next((i for i, (w, _) in enumerate(words) if w in _ASK_AMOUNT or w.startswith(("多少", "几"))), None)
+    if at is None:
+        return ""
+    i = at - 1
+    while i >= 0 and words[i][0] in _BRIDGE:
+        i -= 1
+    phrase: list[str] = []
+    while i >= 0 and (words[i][1].startswith("n") or words[i][1] in ("vn", "eng")) \
+            and words[i][1] not in ("ns", "nr", "nt") and not _YEARISH.fullmatch(words[i][0]):
+        phrase.insert(0, words[i][0])
+        i -= 1
+    text = "".join(phrase)
+    return text if len(text) >= 2 else ""
 
 
 def subject_of(question: str) -> str:

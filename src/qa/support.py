@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qa.evidence import DATEISH
+from qa.evidence import DATEISH, coverage
 from qa.lexical import find_colloquial, pos_tag, tokenize
 from qa.normalize import is_cjk
 
@@ -166,6 +166,10 @@ def judge_support(
         name = named_place(question, snapshot.speller.corpus_text)
         if name:
             matches = [m for m in matches if name in (m.evidence.reach or m.evidence.sentence)]
+        if len(intent.measured) >= 4 and intent.measured in snapshot.speller.corpus_text:
+            # 多少家高新技术企业: the reports speak of them, so a count of other firms does not answer (a
+            # compound of four or more characters: 资金 or 面积 alone are how things are measured, not what)
+            matches = [m for m in matches if coverage(m.evidence.reach or m.evidence.sentence, {intent.measured: 1.0}) == 1.0]
         if not matches:
             what = f"{intent.years[0]}年的相关数据" if intent.years else (missing or "相关数据")
             return no("段落中没有单位、年份都相符的数据", what)
