@@ -3,6 +3,7 @@ import re
 import pytest
 
 from qa.answer import answer_to_dict, split_question, verify_numbers
+from qa.evidence import ranking_scopes
 from qa.normalize import normalize
 from qa.types import Citation
 
@@ -162,3 +163,18 @@ def test_a_count_of_other_things_does_not_answer_for_a_kind_the_reports_name(has
     # the reports name 高新技术企业 (without a number) and count other firms (软件和信息技术服务企业200多家)
     result = hash_service.ask("九龙坡的高新技术企业有多少家？")
     assert not result.found
+
+
+def test_a_comparison_of_two_years_quotes_each_years_figure(hash_service):
+    result = hash_service.ask("九龙坡2020年和2025年的GDP相比如何？")
+    assert result.found and "1500亿元" in result.text and "2000亿元" in result.text
+
+
+@pytest.mark.parametrize(
+    ("text", "scopes"),
+    [("在全市排第几", {"市"}), ("位居重庆市第一", {"市"}), ("在成渝地区双城经济圈中位列第三", {"成渝"}),
+     ("全国首批", {"国"}), ("排第几", set())],
+)
+def test_where_a_ranking_is_made_is_read(text, scopes):
+    # a rank in 成渝 does not answer 在全市排第几 (match_figures penalizes disjoint scopes)
+    assert ranking_scopes(text) == scopes

@@ -1,5 +1,5 @@
 from conftest import CORPUS
-from qa.lexical import BM25Index, colloquial, expand, find_colloquial, tokenize
+from qa.lexical import BM25Index, colloquial, expand, find_colloquial, query_weights, tokenize
 from qa.normalize import normalize
 
 
@@ -52,3 +52,17 @@ def test_every_report_term_of_the_lexicon_occurs_in_the_corpus():
 def test_no_everyday_word_carries_a_question_word():
     # 投了多少 would make 多少 part of a term that must be found in the answer
     assert [w for w in colloquial() if any(q in w for q in ("多少", "几", "什么", "哪"))] == []
+
+
+def test_an_expansion_weighs_like_one_word_however_many_tokens_it_has():
+    weights = query_weights("九龙坡GDP")
+    assert weights["gdp"] == 1.0
+    added = [w for t, w in weights.items() if t in ("地区", "生产", "总值", "地区生产总值")]
+    assert added and all(w < 1.0 for w in added)
+
+
+def test_bm25_takes_weighted_query_terms():
+    index = BM25Index()
+    index.add([1, 2], [["铝", "加工"], ["氢能", "产业"]])
+    assert index.search({"铝": 1.0, "氢能": 0.1}, 2)[0][0] == 1
+    assert index.search({"铝": 0.1, "氢能": 1.0}, 2)[0][0] == 2

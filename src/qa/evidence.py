@@ -193,6 +193,15 @@ def _names_term(metric: str | None, terms: dict[str, float]) -> bool:
     return any(bare == t or bare in aliases.get(t, ()) for t in terms)
 
 
+_SCOPES = (("市", re.compile(r"全市|重庆|市内|主城")), ("国", re.compile(r"全国|国内|中国")),
+           ("成渝", re.compile(r"成渝|川渝|双城经济圈")), ("西部", re.compile(r"西部|西南")))
+
+
+def ranking_scopes(text: str) -> set[str]:
+    """Where a ranking is made: 全市 (Chongqing), 全国, 成渝, 西部."""
+    return {name for name, pattern in _SCOPES if pattern.search(text)}
+
+
 _PER = re.compile(r"人均|每万人|每千人|每个?[\u4e00-\u9fff]{0,4}?人(?![次员口])|户均|亩均|平均每|平均下来")
 
 
@@ -248,6 +257,9 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
                 score -= 0.15
             if _names_term(fig.metric, terms):
                 score += 0.15  # the figure is of that very thing, not of something named after it (“新龙”经济总量)
+            if fig.kind == "rank" and ranking_scopes(intent.question) and ranking_scopes(context) \
+                    and not ranking_scopes(intent.question) & ranking_scopes(context):
+                score -= 0.3  # 在全市排第几 is not answered by a rank in 成渝地区 or in the country
             if intent.measured and intent.measured in (fig.metric or re.split(r"[，；、]", context)[-1]):
                 score += 0.15  # 多长的步道: the figure measures that very thing
             if _per_unit(fig.metric or re.split(r"[，；、]", context)[-1]) != _per_unit(asked):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Protocol
@@ -20,7 +20,7 @@ class LexicalIndex(Protocol):
 
     def add(self, rows: Sequence[int], tokens: Sequence[list[str]]) -> None: ...
     def remove(self, rows: Iterable[int]) -> None: ...
-    def search(self, tokens: Sequence[str], k: int) -> list[tuple[int, float]]: ...
+    def search(self, tokens: Sequence[str] | Mapping[str, float], k: int) -> list[tuple[int, float]]: ...
     def __len__(self) -> int: ...
 
 
@@ -141,12 +141,35 @@ def find_colloquial(text: str) -> list[tuple[int, int, str]]:
     return sorted(found)
 
 
-def expand(text: str) -> str:
-    """``text`` plus the synonyms and report terms of the words it contains (for retrieval, not display)."""
+def expansions(text: str) -> list[str]:
+    """The synonyms and report terms of the words ``text`` contains, that it does not already hold."""
     lowered = text.lower()
     extra = [alt for term, alts in synonyms().items() if term in lowered for alt in alts if alt not in lowered]
     extra += [o for _, _, word in find_colloquial(text) for o in colloquial()[word] if o not in lowered]
-    return text + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
+    return list(dict.fromkeys(extra))
+
+
+def expand(text: str) -> str:
+    """``text`` plus its :func:`expansions` (for matching, not display)."""
+    extra = expansions(text)
+    return text + (" " + " ".join(extra) if extra else "")
+
+
+EXPANSION_WEIGHT = 1.0  # an added term counts half as much as a word of the question, however many tokens it has
+
+
+def query_weights(text: str) -> dict[str, float]:
+    """BM25 query-term weights: the question's tokens, then each expansion's tokens sharing its weight.
+
+    A long synonym (地区生产总值 → 地区, 生产, 总值, 生产总值 …) would otherwise outweigh the short word
+    the question used (GDP), and the passages that use that very word would sink.
+    """
+    weights: dict[str, float] = dict(Counter(tokenize(text)))
+    for alt in expansions(text):
+        tokens = [t for t in tokenize(alt) if t not in weights]
+        for token in tokens:
+            weights[token] = weights.get(token, 0.0) + EXPANSION_WEIGHT / len(tokens)
+    return weights
 
 
 class BM25Index:
@@ -187,13 +210,14 @@ class BM25Index:
         df = len(self.postings.get(term, ()))
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def search(self, tokens: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """Top ``k`` rows by BM25 score, best first."""
+    def search(self, tokens: Sequence[str] | Mapping[str, float], k: int) -> list[tuple[int, float]]:
+        """Top ``k`` rows by BM25 score, best first; ``tokens`` may carry a weight each."""
         if not self.lengths:
             return []
         avg = self._total / len(self.lengths) or 1.0
         scores: dict[int, float] = defaultdict(float)
-        for term, qtf in Counter(tokens).items():
+        weighted = tokens if isinstance(tokens, Mapping) else Counter(tokens)
+        for term, qtf in weighted.items():
             posting = self.postings.get(term)
             if not posting:
                 continue

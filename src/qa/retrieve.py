@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from qa.config import Settings
 from qa.errors import QueryError
 from qa.index import VIEW_SLOTS, Snapshot
-from qa.lexical import expand, tokenize
+from qa.lexical import query_weights
 from qa.query import prepare_query
 from qa.types import Hit
 
@@ -86,7 +86,7 @@ def search(
                 dense.append((row, score))
         dense = dense[:n]
     if mode in ("hybrid", "lexical"):
-        lexical = snapshot.lexical.search(tokenize(expand(text)), n)
+        lexical = snapshot.lexical.search(query_weights(text), n)
     if mode == "dense":
         ranked = dense
     elif mode == "lexical":
