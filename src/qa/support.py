@@ -164,12 +164,17 @@ def judge_support(
         return no(f"资料只涉及九龙坡区，没有{place}的内容", place)
     if intent.kind in ("quantity", "compare"):
         name = named_place(question, snapshot.speller.corpus_text)
-        if name:
+        if name and matches:
             matches = [m for m in matches if name in (m.evidence.reach or m.evidence.sentence)]
-        if len(intent.measured) >= 4 and intent.measured in snapshot.speller.corpus_text:
+            if not matches:
+                return no(f"有数据，但不是关于{name}的", f"{name}的这项数据")
+        measured = intent.measured
+        if len(measured) >= 4 and measured in snapshot.speller.corpus_text and matches:
             # 多少家高新技术企业: the reports speak of them, so a count of other firms does not answer (a
             # compound of four or more characters: 资金 or 面积 alone are how things are measured, not what)
-            matches = [m for m in matches if coverage(m.evidence.reach or m.evidence.sentence, {intent.measured: 1.0}) == 1.0]
+            matches = [m for m in matches if coverage(m.evidence.reach or m.evidence.sentence, {measured: 1.0}) == 1.0]
+            if not matches:
+                return no(f"资料提到{measured}，但没有给出这项数据", f"{measured}的数量")
         if not matches:
             what = f"{intent.years[0]}年的相关数据" if intent.years else (missing or "相关数据")
             return no("段落中没有单位、年份都相符的数据", what)
