@@ -55,6 +55,9 @@ def test_intent_reads_years_units_and_latest():
         ("九龙坡2020年地区生产总值是多少？", "九龙坡有哪些千亿级产业？", "九龙坡有哪些千亿级产业？"),
         # the pronoun stands for the subject alone, and a follow-up that asks on its own keeps its own ending
         ("166舰是什么时候停靠九龙坡的？", "那它哪天向公众开放的？", "166舰哪天向公众开放的？"),
+        # 这次 points back like 它; a follow-up with no topic of its own keeps the previous one
+        ("跳磴河黑臭水体治理九龙坡一共花了多少钱？", "那这次治理的河道有多长？", "跳磴河治理的河道有多长？"),
+        ("2025年6月九龙坡哪家医院焕新启航了？", "那具体是哪一天？", "2025年6月九龙坡医院焕新启航具体是哪一天？"),
     ],
 )
 def test_follow_ups_are_resolved_against_the_previous_question(history, question, resolved):

@@ -59,12 +59,12 @@ _NAMED_UNIT = re.compile(r"(?:多少|几)(公顷|平方公里|平方米|公里|�
 _TEN_THOUSANDS = frozenset(["元", "吨", "亩", "户", "人次", "人", "平方米", "个", "家", "公顷"])  # units also counted in 万
 _FOLLOW_START = re.compile(r"^(那么?|那|还有|另外|其中|而|并且|and|what about|how about)\s*", re.I)
 _FOLLOW_END = re.compile(r"(呢|怎么样|如何|又是多少|是多少|多少)?[？?。!！\s]*$")
-_PRONOUN = re.compile(r"它们?的?|其(?!中)|该(企业|项目|公司|工程|园区|社区)?|这个|那个|\b(it|its|they|their)\b", re.I)
+_PRONOUN = re.compile(r"它们?的?|其(?!中)|该(企业|项目|公司|工程|园区|社区)?|这个|那个|这次|此次|本次|这项|该项|\b(it|its|they|their)\b", re.I)
 _YEARISH = re.compile(r"(?:19|20)\d{2}\s*年?|一季度|二季度|三季度|四季度|上半年|下半年|全年|去年|今年|前年|十[三四五]五(?:时期|期间)?")
 
 
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年?")
-ASKS = re.compile(r"多少|几|什么|哪|谁|是否|吗|如何|怎么|怎样")  # a question word: the text asks on its own
+ASKS = re.compile(r"多少|几|什么|哪|谁|是否|吗|如何|怎么|怎样|多[长大高远久重深宽]")  # a question word: the text asks on its own
 _PERIOD = re.compile(r"[一二三四]季度|上半年|下半年|前三季度|全年|十[三四五]五")
 
 
@@ -215,9 +215,17 @@ def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) ->
         years = "" if new_years else "".join(m.group() for m in _YEARISH.finditer(previous))
         tail = "？" if ASKS.search(core) else _ask_like(question, previous)
         return f"{years}{resolved}{tail}"
+    topic = _YEARISH.sub("", core).strip("，, ")
+    tail = "？" if ASKS.search(core) else _ask_like(question, previous)
+    if not _has_subject(topic):
+        # 那具体是哪一天: the same topic asked anew — the previous question without its question words.
+        return f"{_ASKED.sub('', previous).rstrip('了的是')}{topic}{tail}"
     # 那空气质量呢: a new topic asked the same way, in the same place and time.
     years = "".join(new_years) or "".join(m.group() for m in _YEARISH.finditer(previous))
-    return f"{years}{_YEARISH.sub('', core).strip('，, ')}{_ask_like(question, previous)}"
+    return f"{years}{topic}{tail}"
+
+
+_ASKED = re.compile(r"(?:哪|什么|多少|几|谁)[家个所些位项座条年月天]?|是否|[吗呢？?。]")
 
 
 def _ask_like(question: str, previous: str) -> str:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 # Words that name the place every report is about, or only shape the question: no evidence either way.
 _GENERIC = frozenset(
-    ["九龙坡", "九龙坡区", "九龙", "坡区", "重庆", "重庆市", "全区", "该区", "本区", "区里", "区内", "地区", "jiulongpo", "district", "chongqing", "数据", "信息", "资料", "报告", "报道", "具体", "主要", "相关", "哪年", "哪一年", "一年", "时候", "什么", "时间", "年份", "期间", "时期", "是多少", "几个", "几条", "几种", "几项", "几家", "几大", "哪几", "哪几个", "有多", "多大", "多长", "多高", "多少", "哪家", "哪所", "哪些", "哪个", "意思", "一般", "怎么样", "如何", "为什么", "指的是", "指", "叫", "叫做", "称为", "算", "属于", "情况", "方面", "分别", "分别是", "有没有", "是不是", "不是", "多不多", "能不能", "可以", "现在", "目前", "全年", "一季度", "二季度", "三季度", "四季度", "上半年", "下半年", "去年", "今年",
+    ["九龙坡", "九龙坡区", "九龙", "坡区", "重庆", "重庆市", "全区", "该区", "本区", "区里", "区内", "地区", "jiulongpo", "district", "chongqing", "数据", "信息", "资料", "报告", "报道", "具体", "主要", "相关", "哪年", "哪一年", "一年", "一天", "哪天", "哪一天", "时候", "什么", "时间", "年份", "期间", "时期", "是多少", "几个", "几条", "几种", "几项", "几家", "几大", "哪几", "哪几个", "有多", "多大", "多长", "多高", "多少", "哪家", "哪所", "哪些", "哪个", "意思", "一般", "怎么样", "如何", "为什么", "指的是", "指", "叫", "叫做", "称为", "算", "属于", "情况", "方面", "分别", "分别是", "有没有", "是不是", "不是", "多不多", "能不能", "可以", "现在", "目前", "全年", "一季度", "二季度", "三季度", "四季度", "上半年", "下半年", "去年", "今年",
      # how a ranking is asked (排第几, 在全市算什么水平): the figure is the rank itself
      "排", "排名", "排在", "名列", "位列", "位居", "水平", "第几", "第几名",
      # how a comparison is asked (相比如何, 多了多少): the figures compared carry the meaning
@@ -76,6 +76,8 @@ def query_terms(question: str, snapshot: Snapshot) -> dict[str, float]:
             continue
         if word.isdigit() or re.fullmatch(r"(19|20)\d{2}年?|[\d.]+", word) or word in _UNIT_WORDS:
             continue
+        if len(word) == 4 and ((word[0] == word[1] and word[2] == word[3]) or word[:2] == word[2:]):
+            continue  # 前前后后, 方方面面: reduplicated fillers say how, not what
         inside = next((p for a, b, p in phrases if a <= start < b), None)
         if inside is not None:
             phrase_weight[inside] = max(phrase_weight.get(inside, 0.0), snapshot.lexical.idf(word))
