@@ -15,7 +15,16 @@ from functools import lru_cache
 from typing import Any
 
 from qa.chunk import split_sentences
-from qa.evidence import Evidence, FigureMatch, is_enumeration, match_figures, rank_evidence, time_fits, trim
+from qa.evidence import (
+    Evidence,
+    FigureMatch,
+    is_enumeration,
+    match_figures,
+    rank_evidence,
+    report_year,
+    time_fits,
+    trim,
+)
 from qa.index import Snapshot
 from qa.intent import ASKS, Intent, detect_intent, resolve_followup, subject_of
 from qa.normalize import normalize
@@ -259,8 +268,9 @@ def _one_per_time(snapshot: Snapshot, matches: list[FigureMatch], intent: Intent
     for narrowed in times:
         for m in matches:
             document = snapshot.documents.get(m.figure.doc_id)
-            year = document.year if document else None
-            if m.figure.unit == best.figure.unit and time_fits(m.figure, year, narrowed, document.text if document else ""):
+            passage = document.text if document else ""
+            if m.figure.unit == best.figure.unit and time_fits(m.figure, report_year(snapshot, m.figure.doc_id),
+                                                              narrowed, passage):
                 if m is not best and m not in out:
                     out.append(m)
                 break

@@ -108,8 +108,9 @@ def _window_text(hit: Hit) -> str:
     return views[hit.view] if hit.view < len(views) else ""
 
 
-def _doc_year(snapshot: Snapshot, figure_or_hit_doc: str) -> int | None:
-    doc = snapshot.documents.get(figure_or_hit_doc)
+def report_year(snapshot: Snapshot, doc_id: str) -> int | None:
+    """The year of a report (None when undated or unknown)."""
+    doc = snapshot.documents.get(doc_id)
     return doc.year if doc else None
 
 
@@ -229,6 +230,7 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
     heaviest = max(terms, key=lambda t: terms[t]) if terms else None
     head = heaviest if heaviest and total and terms[heaviest] >= 0.4 * total else None
     asked = expand(intent.question)
+    asked_scopes = ranking_scopes(intent.question)
     for ev in evidence:
         for fig in ev.figures:
             key = (fig.doc_id, fig.start)
@@ -238,7 +240,7 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
             if intent.units and fig.unit not in intent.units and not (fig.unit == "" and "%" in intent.units):
                 continue
             document = snapshot.documents.get(fig.doc_id)
-            if not time_fits(fig, _doc_year(snapshot, fig.doc_id), intent, document.text if document else ""):
+            if not time_fits(fig, report_year(snapshot, fig.doc_id), intent, document.text if document else ""):
                 continue
             context = _context(fig)
             if head and not ev.in_window and not coverage(context, {head: 1.0}) \
@@ -257,12 +259,13 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
                 score -= 0.15
             if _names_term(fig.metric, terms):
                 score += 0.15  # the figure is of that very thing, not of something named after it (“新龙”经济总量)
-            if fig.kind == "rank" and ranking_scopes(intent.question) and ranking_scopes(context) \
-                    and not ranking_scopes(intent.question) & ranking_scopes(context):
+            scopes = ranking_scopes(context) if fig.kind == "rank" else set()
+            if asked_scopes and scopes and not asked_scopes & scopes:
                 score -= 0.3  # 在全市排第几 is not answered by a rank in 成渝地区 or in the country
-            if intent.measured and intent.measured in (fig.metric or re.split(r"[，；、]", context)[-1]):
+            about = fig.metric or re.split(r"[，；、]", context)[-1]  # what the figure measures
+            if intent.measured and intent.measured in about:
                 score += 0.15  # 多长的步道: the figure measures that very thing
-            if _per_unit(fig.metric or re.split(r"[，；、]", context)[-1]) != _per_unit(asked):
+            if _per_unit(about) != _per_unit(asked):
                 score -= 0.2  # 人均公园绿地面积 does not answer 公园绿地面积, nor the other way round
             if fig.qualifier and fig.qualifier in intent.question:
                 score += 0.1  # 超过多少 asks for the figure stated as 超过…

@@ -208,15 +208,14 @@ def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) ->
         if _YEARISH.search(previous):
             return _YEARISH.sub(new_years[0], previous, count=1)
         return new_years[0] + previous
+    tail = "？" if ASKS.search(core) else _ask_like(question, previous)  # a follow-up that asks keeps its ending
     if has_pronoun:
         subject = subject_of(_YEARISH.sub("", previous)) or previous.rstrip("？?")
         # 它的产能 → 166舰的产能, 它哪天开放 → 166舰哪天开放: keep the 的 only where the question had one.
         resolved = _PRONOUN.sub(lambda m: subject + ("的" if m.group().endswith("的") else ""), core, count=1)
         years = "" if new_years else "".join(m.group() for m in _YEARISH.finditer(previous))
-        tail = "？" if ASKS.search(core) else _ask_like(question, previous)
         return f"{years}{resolved}{tail}"
     topic = _YEARISH.sub("", core).strip("，, ")
-    tail = "？" if ASKS.search(core) else _ask_like(question, previous)
     if not _has_subject(topic):
         # 那具体是哪一天: the same topic asked anew — the previous question without its question words.
         return f"{_ASKED.sub('', previous).rstrip('了的是')}{topic}{tail}"

@@ -109,13 +109,18 @@ def aliases() -> dict[str, tuple[str, ...]]:
     return {term: tuple(alts) for term, alts in merged.items()}
 
 
+@lru_cache(maxsize=1)
+def _longest_first() -> tuple[str, ...]:
+    """The everyday words, longest first (a longer phrase wins over the words inside it)."""
+    return tuple(sorted(colloquial(), key=len, reverse=True))
+
+
 def find_colloquial(text: str) -> list[tuple[int, int, str]]:
     """Everyday words in ``text`` as (start, end, word), longest first, never overlapping.
 
     A word counts only when it is made of whole jieba words and is not part of a report term the text
     already uses: 收入 in 人均收入 is the everyday word, the 收入 of 营业收入 is not.
     """
-    table = colloquial()
     if not text:
         return []
     with _lock:
@@ -130,7 +135,7 @@ def find_colloquial(text: str) -> list[tuple[int, int, str]]:
         while at >= 0:
             taken |= set(range(at, at + len(official)))
             at = lowered.find(official, at + 1)
-    for word in sorted(table, key=len, reverse=True):
+    for word in _longest_first():
         at = lowered.find(word)
         while at >= 0:
             end = at + len(word)
@@ -155,7 +160,7 @@ def expand(text: str) -> str:
     return text + (" " + " ".join(extra) if extra else "")
 
 
-EXPANSION_WEIGHT = 1.0  # an added term counts half as much as a word of the question, however many tokens it has
+EXPANSION_WEIGHT = 1.0  # an added term counts as one word of the question, however many tokens it has
 
 
 def query_weights(text: str) -> dict[str, float]:
