@@ -2,9 +2,10 @@ import re
 
 import pytest
 
-from qa.answer import answer_to_dict, split_question, verify_numbers
+from qa.answer import split_question, verify_numbers
 from qa.evidence import ranking_scopes
 from qa.normalize import normalize
+from qa.response import answer_to_dict
 from qa.types import Citation
 
 

@@ -12,12 +12,12 @@ import gradio as gr
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from ui import render
-from ui.chat import EXAMPLES, SUGGESTIONS, ChatController, friendly_error, mount_ui
 
 from qa.errors import NotFoundError
 from qa.query import check_question
 from qa.types import Answer, Citation, CitedFigure, Document, Figure
+from qa.ui import render
+from qa.ui.chat import EXAMPLES, SUGGESTIONS, ChatController, friendly_error, mount_ui
 
 ATTACK = "<img src=x onerror=alert(1)>"
 TEXT = (

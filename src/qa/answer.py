@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from qa.chunk import split_sentences
+from qa.citations import cite_answer
 from qa.evidence import (
     Evidence,
     FigureMatch,
@@ -87,9 +88,9 @@ def answer(
 
     shown = _interleave([p.hits for p in parts], top_k)
     if not answered:
-        return result(False, _not_found_text(parts[0].support), _cite(snapshot, shown, []), extra=reasons)
+        return result(False, _not_found_text(parts[0].support), cite_answer(snapshot, shown, []), extra=reasons)
     quotes = _distinct_quotes(parts)
-    citations = _cite(snapshot, shown, [ev.hit for fresh in quotes for ev in fresh])
+    citations = cite_answer(snapshot, shown, [ev.hit for fresh in quotes for ev in fresh])
     by_chunk = {c.chunk_id: c.id for c in citations}
     bodies: list[str] = []
     for p, fresh in zip(parts, quotes, strict=True):
@@ -181,19 +182,6 @@ def _interleave(rankings: list[list[Hit]], top_k: int) -> list[Hit]:
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
-
-
-def _cite(snapshot: Snapshot, shown: list[Hit], needed: list[Hit]) -> list[Citation]:
-    """Citations for the shown passages, making room for every passage the answer quotes."""
-    from qa.service import to_citations
-
-    shown = list(shown)
-    for hit in needed:
-        if all(h.chunk.chunk_id != hit.chunk.chunk_id for h in shown):
-            keep = [h for h in shown if any(n.chunk.chunk_id == h.chunk.chunk_id for n in needed)]
-            rest = [h for h in shown if h not in keep]
-            shown = keep + rest[: max(0, len(shown) - len(keep) - 1)] + [hit]
-    return to_citations(snapshot, shown)
 
 
 def _prefer_time(snapshot: Snapshot, hits: list[Hit], intent: Intent) -> list[Hit]:
@@ -343,22 +331,3 @@ def verify_numbers(body: str, citations: Sequence[Citation]) -> str:
 def _not_found_text(support: Support) -> str:
     subject = f"关于“{support.missing}”的信息" if support.missing else "能回答这个问题的内容"
     return f"{NOT_FOUND}{subject}。下面是资料中最接近的段落，供参考。"
-
-
-def answer_to_dict(result: Answer) -> dict[str, Any]:
-    """The answer in the shape of the HTTP API's ``/v1/ask`` response."""
-    return {
-        "question": result.question,
-        "found": result.found,
-        "answer": result.text,
-        "citations": [c.__dict__ for c in result.citations],
-        "figures": [
-            {"value": cf.figure.value, "unit": cf.figure.unit, "metric": cf.figure.metric, "year": cf.figure.year,
-             "qualifier": cf.figure.qualifier, "text": cf.figure.text, "citation": cf.citation}
-            for cf in result.figures
-        ],
-        "took_ms": result.took_ms,
-        "resolved_question": result.resolved_question,
-        "notes": list(result.notes),
-        "reasons": list(result.reasons),
-    }

@@ -105,7 +105,7 @@ def search(question: str, k: int, mode: str, as_json: bool) -> None:
 @_errors_to_exit
 def ask(question: str, k: int, as_json: bool) -> None:
     """Answer QUESTION with citations and figures."""
-    from qa.answer import answer_to_dict
+    from qa.response import answer_to_dict
 
     service = _service()
     result = service.ask(question, top_k=k)

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from qa.citations import to_citations
 from qa.config import Settings, get_settings
 from qa.embed import Embedder, load_embedder
 from qa.errors import IndexNotBuiltError, IndexStoreError, NotFoundError, QueryError
@@ -18,19 +19,9 @@ from qa.index import BuildReport, Snapshot, build, is_stale, load_snapshot
 from qa.ingest import add_document, check_doc_id, remove_document
 from qa.query import check_question
 from qa.retrieve import Fusion, check_k, search
-from qa.types import Answer, Citation, Document, Figure, Hit
+from qa.types import Answer, Citation, Document, Figure
 
 log = logging.getLogger(__name__)
-
-
-def to_citations(snapshot: Snapshot, hits: Sequence[Hit]) -> list[Citation]:
-    """Number hits from 1 as citations carrying their document's title and date."""
-    out = []
-    for i, hit in enumerate(hits, 1):
-        doc = snapshot.documents[hit.chunk.doc_id]
-        out.append(Citation(id=i, doc_id=doc.doc_id, title=doc.title, date=doc.date, chunk_id=hit.chunk.chunk_id,
-                            start=hit.chunk.start, end=hit.chunk.end, text=hit.chunk.text, score=round(hit.score, 6)))
-    return out
 
 
 class Service:

@@ -295,7 +295,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     @app.post("/v1/ask", response_model=schemas.AskResponse, tags=["answers"], responses=schemas.ERRORS)
     def ask(body: schemas.AskRequest, svc: Svc, _: Reader) -> dict[str, Any]:
         """Answer a question with citations and figures."""
-        from qa.answer import answer_to_dict
+        from qa.response import answer_to_dict
 
         # Checked here against the service's settings, not in the schema: a validator there can only see the
         # process-wide settings, which need not be the ones this app was built with.
@@ -399,7 +399,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     app.openapi = openapi  # type: ignore[method-assign]
 
     if ui:
-        from ui.chat import mount_ui
+        from qa.ui.chat import mount_ui
 
         app = mount_ui(app, get_service, keystore)
     return app

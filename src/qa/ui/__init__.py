@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["mount_ui"]
 
 if TYPE_CHECKING:
-    from ui.chat import mount_ui
+    from qa.ui.chat import mount_ui
 
 
 def __getattr__(name: str) -> Any:
     if name == "mount_ui":  # gradio is heavy: import it only when the UI is mounted
-        from ui.chat import mount_ui
+        from qa.ui.chat import mount_ui
 
         return mount_ui
-    raise AttributeError(f"module 'ui' has no attribute {name!r}")
+    raise AttributeError(f"module 'qa.ui' has no attribute {name!r}")

@@ -23,7 +23,7 @@ from starlette.types import Scope
 from qa.errors import NotFoundError, QAError, QueryError
 from qa.service import Service
 from qa.types import Answer, Document, Figure
-from ui import render
+from qa.ui import render
 
 log = logging.getLogger("qa.ui")
 

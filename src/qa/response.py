@@ -1,0 +1,26 @@
+"""The wire shape of an answer, shared by the HTTP API and ``qa ask --json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qa.types import Answer
+
+
+def answer_to_dict(result: Answer) -> dict[str, Any]:
+    """The answer in the shape of the HTTP API's ``/v1/ask`` response."""
+    return {
+        "question": result.question,
+        "found": result.found,
+        "answer": result.text,
+        "citations": [c.__dict__ for c in result.citations],
+        "figures": [
+            {"value": cf.figure.value, "unit": cf.figure.unit, "metric": cf.figure.metric, "year": cf.figure.year,
+             "qualifier": cf.figure.qualifier, "text": cf.figure.text, "citation": cf.citation}
+            for cf in result.figures
+        ],
+        "took_ms": result.took_ms,
+        "resolved_question": result.resolved_question,
+        "notes": list(result.notes),
+        "reasons": list(result.reasons),
+    }
