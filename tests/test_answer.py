@@ -3,7 +3,7 @@ import re
 import pytest
 
 from qa.answer import split_question, verify_numbers
-from qa.evidence import ranking_scopes
+from qa.answer.evidence import ranking_scopes
 from qa.normalize import normalize
 from qa.response import answer_to_dict
 from qa.types import Citation

@@ -1,7 +1,7 @@
 import pytest
 
+from qa.answer.intent import detect_intent, resolve_followup
 from qa.errors import QueryError
-from qa.intent import detect_intent, resolve_followup
 from qa.query import check_question, prepare_query
 
 

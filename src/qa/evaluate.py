@@ -101,7 +101,7 @@ def run_eval(service: Any, items: Sequence[dict[str, Any]],
         history = item.get("history") or []
         query = item["question"]
         if history:  # retrieval is scored on what the answer layer searches: the resolved question
-            from qa.intent import resolve_followup
+            from qa.answer.intent import resolve_followup
             from qa.query import prepare_query
 
             query = resolve_followup(prepare_query(query, service.snapshot).text, history)

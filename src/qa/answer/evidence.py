@@ -11,9 +11,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from qa.answer.intent import Intent
+from qa.answer.weights import WEIGHTS
+from qa.answer.words import district
 from qa.chunk import split_sentences
 from qa.index import Snapshot, chunk_views
-from qa.intent import Intent
 from qa.lexical import aliases as known_aliases
 from qa.lexical import expand
 from qa.types import Figure, Hit
@@ -21,9 +23,6 @@ from qa.types import Figure, Hit
 _ENDS = ("。", "！", "？", "；", "…")
 DATEISH = re.compile(r"(?:19|20)\d{2}年|\d0年代|[一二]十世纪|\d{2}世纪|\d{1,2}月|\d{1,2}日|去年|今年|前年|上半年|下半年|[一二三四]季度|近年来|目前|当前")
 _CLAUSE = re.compile(r"(?<=[，；：])")
-DENSE_STRONG = 0.89  # e5 cosine of a question and a two-sentence window that answers it (measured)
-DENSE_STRONG_ENGLISH = 0.76  # the same across languages: English question, Chinese window
-TRIM_LIMIT = 120
 
 
 @dataclass(frozen=True)
@@ -65,11 +64,11 @@ def coverage(text: str, terms: dict[str, float]) -> float:
         if term in text or any(alt in text for alt in aliases.get(term, ())):
             found += weight
         elif len(term) > 1:
-            found += 0.5 * weight * sum(ch in text for ch in term) / len(term)
+            found += WEIGHTS.partial_term_credit * weight * sum(ch in text for ch in term) / len(term)
     return found / total
 
 
-def trim(sentence: str, terms: dict[str, float], anchor: str | None = None, limit: int = TRIM_LIMIT) -> str:
+def trim(sentence: str, terms: dict[str, float], anchor: str | None = None, limit: int = WEIGHTS.trim_limit) -> str:
     """The clauses of a long sentence around its question terms (or around ``anchor``), ending in 。."""
     if len(sentence) > limit:
         clauses = [c for c in _CLAUSE.split(sentence) if c]
@@ -151,10 +150,10 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
     out: list[Evidence] = []
     for rank, hit in enumerate(hits):
         window = _window_text(hit)
-        strong = (hit.dense or 0.0) >= (DENSE_STRONG_ENGLISH if intent.english else DENSE_STRONG)
+        strong = (hit.dense or 0.0) >= (WEIGHTS.dense_strong_english if intent.english else WEIGHTS.dense_strong)
         figures_here = snapshot.store.figures(doc_id=hit.chunk.doc_id, start=hit.chunk.start, end=hit.chunk.end)
         clean = hit.chunk.clean
-        sentences = split_sentences(clean, limit=400)
+        sentences = split_sentences(clean, limit=WEIGHTS.sentence_limit)
         for i, s in enumerate(sentences):
             sentence = clean[s.start : s.end]
             # A line cut by a wrap or a column seam goes on in the next one: judge the two together.
@@ -165,42 +164,39 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
             in_window = bool(window) and sentence in window
             text = trim(reach, terms)
             figures = tuple(f for f in figures_here if f.text and f.text in sentence)
-            window_bonus = 0.15 if in_window and strong and (cov >= 0.3 or intent.english) else 0.0
-            score = 0.6 * cov + 0.3 * (hit.score / top) - 0.02 * rank + window_bonus
+            w = WEIGHTS
+            window_bonus = w.window_bonus if in_window and strong and (cov >= w.window_min_coverage
+                                                                     or intent.english) else 0.0
+            score = w.coverage_weight * cov + w.retrieval_weight * (hit.score / top) - w.rank_penalty * rank \
+                + window_bonus
             if intent.kind in ("quantity", "compare"):
-                score += 0.2 if any(not intent.units or f.unit in intent.units for f in figures) else -0.2
+                fits = any(not intent.units or f.unit in intent.units for f in figures)
+                score += w.unit_bonus if fits else -w.unit_bonus
             elif intent.kind == "when" and DATEISH.search(text):
-                score += 0.2
+                score += w.date_bonus
             elif intent.kind == "list" and is_enumeration(sentence):
-                score += 0.15
+                score += w.enumeration_bonus
             if intent.name_endings and any(e in reach for e in intent.name_endings):
-                score += 0.15  # names the kind of thing asked for (哪家公司: …有限公司)
+                score += w.name_kind_bonus  # names the kind of thing asked for (哪家公司: …有限公司)
             if intent.years:
-                score += 0.1 if any(str(y) in sentence for y in intent.years) else -0.05
+                score += w.year_bonus if any(str(y) in sentence for y in intent.years) else -w.year_penalty
             out.append(Evidence(hit, text, sentence, score, cov, in_window and strong, figures, reach))
     out.sort(key=lambda e: -e.score)
     return out
-
-
-_SUBJECT_PREFIX = re.compile(r"^(?:九龙坡区?|全区|全市|该区|区内|全年|年度)")
 
 
 def _names_term(metric: str | None, terms: dict[str, float]) -> bool:
     """Whether a figure's metric, without a subject such as 全区, is exactly a question term or its synonym."""
     if not metric:
         return False
-    bare = _SUBJECT_PREFIX.sub("", metric).lower()
+    bare = district().metric_prefix.sub("", metric).lower()
     aliases = known_aliases()
     return any(bare == t or bare in aliases.get(t, ()) for t in terms)
 
 
-_SCOPES = (("市", re.compile(r"全市|重庆|市内|主城")), ("国", re.compile(r"全国|国内|中国")),
-           ("成渝", re.compile(r"成渝|川渝|双城经济圈")), ("西部", re.compile(r"西部|西南")))
-
-
 def ranking_scopes(text: str) -> set[str]:
     """Where a ranking is made: 全市 (Chongqing), 全国, 成渝, 西部."""
-    return {name for name, pattern in _SCOPES if pattern.search(text)}
+    return {name for name, pattern in district().scopes if pattern.search(text)}
 
 
 _PER = re.compile(r"人均|每万人|每千人|每个?[\u4e00-\u9fff]{0,4}?人(?![次员口])|户均|亩均|平均每|平均下来")
@@ -228,7 +224,8 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
     seen: set[tuple[str, int]] = set()
     total = sum(terms.values())
     heaviest = max(terms, key=lambda t: terms[t]) if terms else None
-    head = heaviest if heaviest and total and terms[heaviest] >= 0.4 * total else None
+    w = WEIGHTS
+    head = heaviest if heaviest and total and terms[heaviest] >= w.head_term_share * total else None
     asked = expand(intent.question)
     asked_scopes = ranking_scopes(intent.question)
     for ev in evidence:
@@ -246,29 +243,29 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
             if head and not ev.in_window and not coverage(context, {head: 1.0}) \
                     and not coverage(ev.reach or ev.sentence, {head: 1.0}):
                 continue  # about something else than the word the question turns on, and not a strong dense match
-            cov = max(coverage(context, terms), 0.8 * ev.coverage)
-            score = 0.8 * cov + 0.4 * coverage(fig.metric or "", terms) + 0.1 * ev.hit.score / (
-                evidence[0].hit.score or 1.0)
-            if ev.in_window and (cov >= 0.3 or intent.english):
-                score += 0.2
+            cov = max(coverage(context, terms), w.sentence_coverage_share * ev.coverage)
+            score = w.figure_coverage_weight * cov + w.figure_metric_weight * coverage(fig.metric or "", terms) \
+                + w.figure_retrieval_weight * ev.hit.score / (evidence[0].hit.score or 1.0)
+            if ev.in_window and (cov >= w.window_min_coverage or intent.english):
+                score += w.figure_window_bonus
             if intent.years and fig.year in intent.years:
-                score += 0.2  # stated for that year, not only reported then
+                score += w.figure_year_bonus  # stated for that year, not only reported then
             if fig.period and not fig.period.startswith("十") and not intent.periods:
-                score -= 0.15  # a quarter's figure answers a question about a quarter (a plan period is years)
+                score -= w.quarter_penalty  # a quarter's figure answers a question about a quarter (a plan period is years)
             if fig.kind == "target" and not intent.target:
-                score -= 0.15
+                score -= w.target_penalty
             if _names_term(fig.metric, terms):
-                score += 0.15  # the figure is of that very thing, not of something named after it (“新龙”经济总量)
+                score += w.exact_metric_bonus  # the figure is of that very thing, not of something named after it (“新龙”经济总量)
             scopes = ranking_scopes(context) if fig.kind == "rank" else set()
             if asked_scopes and scopes and not asked_scopes & scopes:
-                score -= 0.3  # 在全市排第几 is not answered by a rank in 成渝地区 or in the country
+                score -= w.scope_penalty  # 在全市排第几 is not answered by a rank in 成渝地区 or in the country
             about = fig.metric or re.split(r"[，；、]", context)[-1]  # what the figure measures
             if intent.measured and intent.measured in about:
-                score += 0.15  # 多长的步道: the figure measures that very thing
+                score += w.measured_bonus  # 多长的步道: the figure measures that very thing
             if _per_unit(about) != _per_unit(asked):
-                score -= 0.2  # 人均公园绿地面积 does not answer 公园绿地面积, nor the other way round
+                score -= w.per_unit_penalty  # 人均公园绿地面积 does not answer 公园绿地面积, nor the other way round
             if fig.qualifier and fig.qualifier in intent.question:
-                score += 0.1  # 超过多少 asks for the figure stated as 超过…
+                score += w.qualifier_bonus  # 超过多少 asks for the figure stated as 超过…
             matches.append(FigureMatch(fig, ev, score))
     matches.sort(key=lambda m: -m.score)
     return matches

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from qa.chunk import split_sentences
-from qa.citations import cite_answer
-from qa.evidence import (
+from qa.answer.checks import Support, judge_support
+from qa.answer.evidence import (
     Evidence,
     FigureMatch,
     is_enumeration,
@@ -26,19 +25,21 @@ from qa.evidence import (
     time_fits,
     trim,
 )
+from qa.answer.intent import ASKS, Intent, detect_intent, resolve_followup, subject_of
+from qa.answer.terms import names_something, query_terms, tells_time
+from qa.answer.weights import WEIGHTS
+from qa.chunk import split_sentences
+from qa.citations import cite_answer
+from qa.clock import elapsed_ms
 from qa.index import Snapshot
-from qa.intent import ASKS, Intent, detect_intent, resolve_followup, subject_of
 from qa.normalize import normalize
 from qa.query import prepare_query
 from qa.retrieve import Fusion, search
-from qa.support import MIN_COVERAGE, WHEN_DEPTH, Support, judge_support, names_something, query_terms, tells_time
 from qa.types import Answer, Citation, CitedFigure, Hit
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _MARKER = re.compile(r"\[(\d+)\]")
 NOT_FOUND = "资料中未找到"
-_CANDIDATES = 12  # passages searched for evidence; the first top_k are cited
-_CLOSE = 0.15  # figures this close to the best one are shown beside it when they differ
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,12 @@ def answer(
     snapshot: Snapshot,
     question: str,
     history: Sequence[dict[str, Any]] | None = None,
-    top_k: int = 5,
+    top_k: int = WEIGHTS.cited,
     fusion: Fusion | None = None,
 ) -> Answer:
     """Answer ``question`` (with earlier ``history`` turns) from the snapshot's reports."""
     started = time.perf_counter()
-    query = prepare_query(question, snapshot, max_chars=100_000)  # the caller (Service) enforces its limit
+    query = prepare_query(question, snapshot, max_chars=WEIGHTS.question_chars)
     resolved = resolve_followup(query.text, history)
     pieces = split_question(resolved)
     # A later part may point back at an earlier one (166舰是什么型号？它要变成什么？).
@@ -84,7 +85,7 @@ def answer(
     def result(found: bool, text: str, citations: list[Citation], figures: tuple[CitedFigure, ...] = (),
                extra: tuple[str, ...] = ()) -> Answer:
         return Answer(question=question, found=found, text=text, citations=tuple(citations), figures=figures,
-                      intent=kind, resolved_question=resolved, notes=notes, reasons=extra, took_ms=_ms(started))
+                      intent=kind, resolved_question=resolved, notes=notes, reasons=extra, took_ms=elapsed_ms(started))
 
     shown = _interleave([p.hits for p in parts], top_k)
     if not answered:
@@ -117,7 +118,7 @@ _ASKS_FOR_FIGURE = re.compile(r"[，,\s]*(?:那|请问)?(?:有没有|有无|是�
 
 def split_question(question: str) -> list[str]:
     """A question that asks two things (…是多少？…是什么？ / 甲和乙分别是多少) as its parts."""
-    pieces = [p.strip() for p in re.split(r"(?<=[？?])", question) if len(p.strip(" ？?，,")) >= 4]
+    pieces = [p.strip() for p in re.split(r"(?<=[？?])", question) if len(p.strip(" ？?，,")) >= WEIGHTS.min_part_chars]
     # 有没有具体数字？ adds no topic of its own: it asks the part before it for a figure.
     merged: list[str] = []
     for piece in pieces:
@@ -127,13 +128,14 @@ def split_question(question: str) -> list[str]:
             merged.append(piece)
     pieces = merged
     if len(pieces) > 1:
-        return pieces[:3]
+        return pieces[: WEIGHTS.max_parts]
     both = _SPLIT_BOTH.match(question)
     if both and ASKS.search(both["tail"]):
         return [both["a"] + both["tail"], both["b"] + both["tail"]]
     # …花了多少钱，水质达到几类？ — two questions in one sentence, each with its own question word.
     clauses = [c.strip() for c in re.split(r"[，,、；;]", question) if c.strip(" ？?")]
-    if 1 < len(clauses) <= 3 and all(len(c) >= 4 and ASKS.search(c) for c in clauses):
+    if 1 < len(clauses) <= WEIGHTS.max_parts and all(len(c) >= WEIGHTS.min_part_chars and ASKS.search(c)
+                                                      for c in clauses):
         return clauses
     return [question]
 
@@ -141,7 +143,8 @@ def split_question(question: str) -> list[str]:
 def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, context: str = "") -> _Part:
     intent = detect_intent(question)
     # A year narrows which figures count, so look further down the ranking for one that fits.
-    pool = _CANDIDATES * 2 if intent.years and intent.kind in ("quantity", "compare") else _CANDIDATES
+    pool = WEIGHTS.candidates * (WEIGHTS.year_pool_factor if intent.years and intent.kind in ("quantity", "compare")
+                                 else 1)
     found = search(snapshot, f"{context} {question}" if context else question, k=max(top_k, pool), fusion=fusion,
                    prepared=True)
     hits = _prefer_time(snapshot, found, intent)
@@ -161,8 +164,8 @@ def _distinct_quotes(parts: list[_Part]) -> list[list[Evidence]]:
     for p in parts:
         fresh = [ev for ev in p.used if ev.sentence not in quoted]
         if p.used and not fresh and not p.matches:
-            fresh = [ev for ev in p.evidence[:_CANDIDATES] if ev.sentence not in quoted
-                     and ev.coverage >= MIN_COVERAGE][:1]
+            fresh = [ev for ev in p.evidence[: WEIGHTS.candidates] if ev.sentence not in quoted
+                     and ev.coverage >= WEIGHTS.min_coverage][:1]
         quoted |= {ev.sentence for ev in p.used} | {ev.sentence for ev in fresh}
         out.append(fresh)
     return out
@@ -180,10 +183,6 @@ def _interleave(rankings: list[list[Hit]], top_k: int) -> list[Hit]:
     return out[:top_k]
 
 
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 2)
-
-
 def _prefer_time(snapshot: Snapshot, hits: list[Hit], intent: Intent) -> list[Hit]:
     """Lift passages that mention the asked year or period, or (for 最新/目前) come from newer reports."""
     if not hits:
@@ -195,12 +194,12 @@ def _prefer_time(snapshot: Snapshot, hits: list[Hit], intent: Intent) -> list[Hi
     def boosted(hit: Hit) -> float:
         bonus = 0.0
         if any(str(y) in hit.chunk.clean for y in intent.years):
-            bonus += 0.15
+            bonus += WEIGHTS.year_hit_bonus
         if any(p in hit.chunk.clean for p in intent.periods):
-            bonus += 0.1
+            bonus += WEIGHTS.period_hit_bonus
         year = snapshot.documents[hit.chunk.doc_id].year
         if intent.latest and year and newest > oldest:
-            bonus += 0.1 * (year - oldest) / (newest - oldest)
+            bonus += WEIGHTS.latest_bonus * (year - oldest) / (newest - oldest)
         return hit.score + bonus * top
 
     return sorted(hits, key=lambda h: -boosted(h))
@@ -211,12 +210,12 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
     """The evidence the answer quotes, and the figures it reports."""
     if not matches:
         if intent.kind == "when":  # the best of the first few sentences that says when
-            return [next((ev for ev in evidence[:WHEN_DEPTH] if tells_time(ev, intent)), evidence[0])], []
+            return [next((ev for ev in evidence[: WEIGHTS.when_depth] if tells_time(ev, intent)), evidence[0])], []
         return [evidence[0]], []
     best = matches[0]
     if intent.latest and not intent.years:
         # 最新/目前: the newest report's figure among those that answer about as well.
-        close = [m for m in matches if m.score >= best.score - 2 * _CLOSE]
+        close = [m for m in matches if m.score >= best.score - 2 * WEIGHTS.close_figures]
         best = max(close, key=lambda m: (snapshot.documents[m.figure.doc_id].date or "", m.score))
         matches = [best] + [m for m in matches if m is not best]
     chosen = [best]
@@ -225,7 +224,7 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
     for m in matches[1:]:
         if len(chosen) > 1 and intent.kind == "compare":
             break
-        if m.score < best.score - _CLOSE:
+        if m.score < best.score - WEIGHTS.close_figures:
             break
         if intent.kind == "compare" and m.evidence.sentence != best.evidence.sentence:
             chosen.append(m)
@@ -234,7 +233,7 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
               and m.figure.period == best.figure.period  # a quarter's figure does not contradict the year's
               and same_metric(m.figure.metric, best.figure.metric)):
             chosen.append(m)  # another report gives another value: show both, never one silently
-        if len(chosen) == 3:
+        if len(chosen) == WEIGHTS.max_figures:
             break
     if len(chosen) > 1 and intent.kind != "compare":
         chosen.sort(key=lambda m: snapshot.documents[m.figure.doc_id].date or "", reverse=intent.latest)
@@ -270,7 +269,7 @@ def same_metric(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return False
     short, long = sorted((a, b), key=len)
-    return sum(ch in long for ch in short) / len(short) >= 0.75
+    return sum(ch in long for ch in short) / len(short) >= WEIGHTS.same_metric_share
 
 
 def _compose(used: list[Evidence], matches: list[FigureMatch], terms: dict[str, float], intent: Intent,
@@ -288,7 +287,7 @@ def _compose(used: list[Evidence], matches: list[FigureMatch], terms: dict[str, 
     return "；".join(parts) + "。"
 
 
-def _with_following(ev: Evidence, text: str, limit: int = 220) -> str:
+def _with_following(ev: Evidence, text: str, limit: int = WEIGHTS.list_follow_chars) -> str:
     """A list question's sentence that only announces the list (…两个“千亿工业”——) plus what follows."""
     clean = ev.hit.chunk.clean
     at = clean.find(ev.sentence)
@@ -306,7 +305,7 @@ def _with_following(ev: Evidence, text: str, limit: int = 220) -> str:
     return out
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=WEIGHTS.cache_entries)
 def _clean(passage: str) -> str:
     return normalize(passage).text
 

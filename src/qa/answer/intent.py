@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qa.answer.weights import WEIGHTS
+
 _LIST = re.compile(r"[两二三四五六七八九十][个大项类种条张座岛金区园化心]\S{0,12}(?:是什么|是哪|有什么|指什么|指的是)|"
                    r"(?:哪|什么)\S{0,2}[“\"]?[两二三四五六七八九十][个大项类种条张座岛金区园化心]|哪些|哪几|有几大|包括什么|包括哪|分别是|都有什么|列举|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b", re.I)
 _WHEN = re.compile(r"什么时候|何时|几点|哪一?年|哪天|几月|哪个月|什么时间|(?:哪个|什么)年代|\bwhen\b|\bwhat year\b", re.I)
@@ -127,7 +129,7 @@ def detect_intent(question: str) -> Intent:
     measured = _MEASURED.search(question)
     measured_text = measured.group(1) if measured else _measured_before(question)
     return Intent(kind=kind, years=tuple(years), periods=tuple(periods), latest=bool(_LATEST.search(question)),
-                  units=units, english=ascii_share > 0.5, target=bool(_TARGET.search(question)),
+                  units=units, english=ascii_share > WEIGHTS.english_share, target=bool(_TARGET.search(question)),
                   question=question, name_endings=_NAME_KINDS[asked.group(1)] if asked else (),
                   measured=measured_text.lower())
 
@@ -176,7 +178,7 @@ def _has_subject(question: str) -> bool:
     """Whether a question names something of its own (a noun of two or more characters)."""
     from qa.lexical import pos_tag
 
-    return any(flag[:1] == "n" and len(word) >= 2 for word, flag in pos_tag(question)) or len(question) > 14
+    return any(flag[:1] == "n" and len(word) >= 2 for word, flag in pos_tag(question)) or len(question) > WEIGHTS.subject_question_chars
 
 
 def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) -> str:

@@ -1,0 +1,188 @@
+"""Whether the retrieved evidence actually answers a question: the "not found" decision, as named checks.
+
+- A "how much" question is answered only by a figure in the expected unit, for the year and period
+  asked, in a sentence that holds most of the question's terms (idf-weighted, so a word the reports never
+  use, such as 门票 or 常住人口, weighs heavily) or that the dense retriever matched strongly.
+- Any other question needs a sentence holding most of its terms, or a strongly matched sentence that holds
+  some of them.
+- A question about another district (渝中区, 大渡口区 …) is not answered from reports on this one.
+- English questions share no words with the reports and are judged by the dense score.
+
+Each check takes the :class:`Case` and returns a :class:`Refusal` (why not, and what is missing) or
+``None``; checks that narrow the figures replace ``case.matches``. :func:`judge_support` runs them in
+order. Thresholds live in :mod:`qa.answer.weights`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from qa.answer.evidence import coverage, report_year
+from qa.answer.terms import named_place, other_place, tells_time
+from qa.answer.weights import WEIGHTS
+from qa.normalize import is_cjk
+
+if TYPE_CHECKING:
+    from qa.answer.evidence import Evidence, FigureMatch
+    from qa.answer.intent import Intent
+    from qa.index import Snapshot
+    from qa.types import Hit
+
+
+@dataclass(frozen=True)
+class Support:
+    """The decision and the evidence for it."""
+
+    found: bool
+    coverage: float
+    dense: float
+    missing: str | None = None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a check refuses to answer, and what the reports lack (for the "not found" message)."""
+
+    reason: str
+    missing: str | None
+
+
+@dataclass
+class Case:
+    """Everything the checks look at for one question."""
+
+    question: str
+    intent: Intent
+    terms: dict[str, float]
+    hits: Sequence[Hit]
+    evidence: Sequence[Evidence]
+    matches: list[FigureMatch]
+    corpus_text: str
+    report_years: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def dense(self) -> float:
+        """The best dense score among the top passages."""
+        return max((h.dense or 0.0) for h in self.hits[: WEIGHTS.support_depth])
+
+    @property
+    def missing(self) -> str | None:
+        """The heaviest question term that none of the top passages holds."""
+        top = self.hits[: WEIGHTS.support_depth]
+        unseen = [t for t in sorted(self.terms, key=lambda t: -self.terms[t])
+                  if not any(t in h.chunk.clean for h in top)]
+        return unseen[0] if unseen else None
+
+
+def check_other_district(case: Case) -> Refusal | None:
+    """A question about another district is not answered from reports on this one."""
+    place = other_place(case.question, case.corpus_text)
+    return Refusal(f"资料只涉及九龙坡区，没有{place}的内容", place) if place else None
+
+
+def check_named_place(case: Case) -> Refusal | None:
+    """A figure about a named hospital or school must come from a sentence that names it."""
+    name = named_place(case.question, case.corpus_text)
+    if not name or not case.matches:
+        return None
+    case.matches = [m for m in case.matches if name in (m.evidence.reach or m.evidence.sentence)]
+    return None if case.matches else Refusal(f"有数据，但不是关于{name}的", f"{name}的这项数据")
+
+
+def check_measured_kind(case: Case) -> Refusal | None:
+    """多少家高新技术企业: the reports speak of that kind, so a count of other things does not answer.
+
+    Only a compound of several characters counts: 资金 or 面积 alone say how a thing is measured, not what.
+    """
+    measured = case.intent.measured
+    if len(measured) < WEIGHTS.min_measured_chars or measured not in case.corpus_text or not case.matches:
+        return None
+    case.matches = [m for m in case.matches
+                    if coverage(m.evidence.reach or m.evidence.sentence, {measured: 1.0}) == 1.0]
+    return None if case.matches else Refusal(f"资料提到{measured}，但没有给出这项数据", f"{measured}的数量")
+
+
+def check_has_figure(case: Case) -> Refusal | None:
+    """A how-much question needs a figure in the expected unit, for the year and period asked."""
+    if case.matches:
+        return None
+    what = f"{case.intent.years[0]}年的相关数据" if case.intent.years else (case.missing or "相关数据")
+    return Refusal("段落中没有单位、年份都相符的数据", what)
+
+
+def check_figure_strength(case: Case) -> Refusal | None:
+    """The best figure must match the question well enough (or sit in a strong dense window, for English)."""
+    best = case.matches[0]
+    if best.score >= WEIGHTS.min_figure_score or (case.intent.english and best.evidence.in_window):
+        return None
+    return Refusal(f"最相符的数据与问题的匹配度 {best.score:.2f} 低于 {WEIGHTS.min_figure_score}", case.missing)
+
+
+def check_year(case: Case) -> Refusal | None:
+    """A question naming a year needs a sentence naming it, or a report of that year (2024年那篇报道)."""
+    years = case.intent.years
+    if not years or any(case.report_years.get(ev.hit.chunk.doc_id) in years
+                        or any(str(y) in ev.sentence for y in years) for ev in case.evidence[: WEIGHTS.year_depth]):
+        return None
+    return Refusal("段落中没有所问年份的内容", f"{years[0]}年的相关情况")
+
+
+def check_when(case: Case) -> Refusal | None:
+    """A when-question needs one of the best few sentences to state a time."""
+    if case.intent.kind != "when" or any(tells_time(ev, case.intent) for ev in case.evidence[: WEIGHTS.when_depth]):
+        return None
+    return Refusal("最相符的句子没有说时间", case.missing)
+
+
+def english_only(case: Case) -> bool:
+    """An English question with no Chinese glossary term: only the dense score can judge it."""
+    return case.intent.english and not any(is_cjk(ch) for t in case.terms for ch in t)
+
+
+def check_dense_english(case: Case) -> Refusal | None:
+    """An English question sharing no words with the reports needs a strong dense match."""
+    if case.dense >= WEIGHTS.min_dense_english:
+        return None
+    return Refusal(f"语义匹配度 {case.dense:.2f} 低于 {WEIGHTS.min_dense_english}", case.missing)
+
+
+def check_coverage(case: Case) -> Refusal | None:
+    """The best sentence must hold most of the question's terms, or some of them inside a strong window."""
+    best = case.evidence[0]
+    if best.coverage >= WEIGHTS.min_coverage or (best.in_window and best.coverage >= WEIGHTS.min_window_coverage):
+        return None
+    return Refusal(f"问题的关键词覆盖率 {best.coverage:.2f} 低于 {WEIGHTS.min_coverage}", case.missing)
+
+
+Check = Callable[[Case], "Refusal | None"]
+FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_has_figure, check_figure_strength)
+TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when)
+
+
+def judge_support(
+    snapshot: Snapshot,
+    question: str,
+    intent: Intent,
+    terms: dict[str, float],
+    hits: Sequence[Hit],
+    evidence: Sequence[Evidence],
+    matches: Sequence[FigureMatch],
+) -> Support:
+    """Decide found / not found by running the checks in order; the first refusal decides."""
+    if not hits or not evidence:
+        return Support(False, 0.0, 0.0, reasons=("没有检索到段落",))
+    case = Case(question, intent, terms, hits, evidence, list(matches), snapshot.speller.corpus_text,
+                {ev.hit.chunk.doc_id: report_year(snapshot, ev.hit.chunk.doc_id)
+                 for ev in evidence[: WEIGHTS.year_depth]})
+    if intent.kind in ("quantity", "compare"):
+        checks: tuple[Check, ...] = (check_other_district, *FIGURE_CHECKS)
+    else:
+        checks = (check_other_district, *TEXT_CHECKS, check_dense_english if english_only(case) else check_coverage)
+    for check in checks:
+        refusal = check(case)
+        if refusal is not None:
+            return Support(False, evidence[0].coverage, case.dense, missing=refusal.missing, reasons=(refusal.reason,))
+    return Support(True, evidence[0].coverage, case.dense)

@@ -1,0 +1,93 @@
+"""What a question is about: its content words with their weights, and the places and institutions it names."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from qa.answer.evidence import DATEISH
+from qa.answer.weights import WEIGHTS
+from qa.answer.words import district, question_words
+from qa.lexical import find_colloquial, pos_tag, tokenize
+from qa.normalize import is_cjk
+
+if TYPE_CHECKING:
+    from qa.answer.evidence import Evidence
+    from qa.answer.intent import Intent
+    from qa.index import Snapshot
+
+# Parts of speech that carry content: nouns, verbs, adjectives, idioms, abbreviations, Latin words.
+_CONTENT_POS = ("n", "v", "a", "i", "j", "l", "eng", "vn", "an", "nz", "ns", "nt", "nr")
+_REDUPLICATED = re.compile(r"(.)\1(.)\2|(..)\3")  # 前前后后, 方方面面: fillers that say how, not what
+
+
+def query_terms(question: str, snapshot: Snapshot) -> dict[str, float]:
+    """Content words of the question with their idf weight (years, question and light words left out)."""
+    words = question_words()
+    terms: dict[str, float] = {}
+    # An everyday phrase (锻炼身体, 开公司) is one term, found when the reports' word for it (健身, 市场主体) is.
+    phrases = find_colloquial(question)
+    phrase_weight: dict[str, float] = {}
+    at = 0
+    for word, flag in pos_tag(question):
+        start, at = at, at + len(word)
+        word = word.strip().lower()
+        if not word or word in words.generic or word in words.light_verbs or not flag.startswith(_CONTENT_POS):
+            continue
+        if word.isdigit() or re.fullmatch(r"(19|20)\d{2}年?|[\d.]+", word) or word in words.units:
+            continue
+        if _REDUPLICATED.fullmatch(word):
+            continue
+        inside = next((p for a, b, p in phrases if a <= start < b), None)
+        if inside is not None:
+            phrase_weight[inside] = max(phrase_weight.get(inside, 0.0), snapshot.lexical.idf(word))
+            continue
+        terms[word] = snapshot.lexical.idf(word)
+    terms.update(phrase_weight)
+    if any(is_cjk(ch) for t in terms for ch in t):
+        # An English question carries its Chinese glossary terms: judge it on those alone.
+        terms = {t: w for t, w in terms.items() if any(is_cjk(ch) for ch in t)}
+    if not terms:  # a question of function words only: fall back to its search tokens
+        terms = {t: snapshot.lexical.idf(t) for t in tokenize(question) if t not in words.generic}
+    return terms
+
+
+def names_something(question: str) -> bool:
+    """Whether a question names a place, body or thing of its own (跳磴河, 谢家湾小学), not only the district."""
+    generic = question_words().generic
+    return any(flag in ("ns", "nt", "nz", "nr") and len(word) >= 2 and word not in generic
+               for word, flag in pos_tag(question))
+
+
+def other_place(question: str, corpus_text: str) -> str | None:
+    """A district or county the question names that the reports never mention (渝中区, 大渡口区)."""
+    here = district()
+    for word, flag in pos_tag(question):
+        if len(word) >= WEIGHTS.min_district_chars and word[-1] in "区县" and flag[:1] == "n" \
+                and here.core_name not in word \
+                and word[-2:] not in here.area_endings and word not in corpus_text:
+            return word
+    return None
+
+
+def named_place(question: str, corpus_text: str) -> str | None:
+    """A particular institution or place the question names and the reports mention (九龙坡区人民医院).
+
+    A figure about it must come from a sentence that names it: a district total does not answer for one
+    hospital.
+    """
+    here = district()
+    for match in here.named_place.finditer(question):
+        name = here.place_prefix.sub("", match.group())
+        if len(name) >= WEIGHTS.min_named_place_chars and name in corpus_text:
+            return name
+    return None
+
+
+_CLOCK = re.compile(r"\d{1,2}\s*[:：点时]|[上下]午|早上|晚上|全天|24小时")
+
+
+def tells_time(ev: Evidence, intent: Intent) -> bool:
+    """Whether a sentence answers "when": a date, or for 几点 a time of day."""
+    text = ev.reach or ev.sentence
+    return bool(_CLOCK.search(text) if "几点" in intent.question else DATEISH.search(text))

@@ -1,0 +1,165 @@
+"""The not-found decision, one named check at a time, on synthetic evidence; and where weights may live."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from qa.answer import checks
+from qa.answer.checks import Case, judge_support
+from qa.answer.evidence import Evidence, FigureMatch
+from qa.answer.intent import Intent, detect_intent
+from qa.answer.weights import WEIGHTS
+from qa.types import Chunk, Figure, Hit
+
+CORPUS_TEXT = "九龙坡区人民医院 高新技术企业 跳磴河 2020年全区地区生产总值突破1500亿元"
+
+
+def hit(clean: str, dense: float = 0.5, doc_id: str = "d1") -> Hit:
+    chunk = Chunk(chunk_id=f"c-{abs(hash(clean))}", doc_id=doc_id, start=0, end=len(clean), text=clean, clean=clean)
+    return Hit(chunk=chunk, score=1.0, dense=dense)
+
+
+def ev(sentence: str, coverage: float = 1.0, in_window: bool = False, dense: float = 0.5,
+       figures: tuple[Figure, ...] = ()) -> Evidence:
+    return Evidence(hit(sentence, dense), sentence, sentence, 1.0, coverage, in_window, figures, sentence)
+
+
+def match(sentence: str, score: float = 0.9, value: float = 1500, unit: str = "亿元", in_window: bool = False
+          ) -> FigureMatch:
+    fig = Figure(value=value, unit=unit, text=f"{value:g}{unit}", doc_id="d1", sentence=sentence)
+    return FigureMatch(fig, ev(sentence, in_window=in_window, figures=(fig,)), score)
+
+
+def case(question: str, evidence: list[Evidence] | None = None, matches: list[FigureMatch] | None = None,
+         terms: dict[str, float] | None = None, intent: Intent | None = None,
+         report_years: dict[str, int | None] | None = None) -> Case:
+    evidence = evidence if evidence is not None else [ev("2020年全区地区生产总值突破1500亿元。")]
+    return Case(question, intent or detect_intent(question), terms or {"地区生产总值": 5.0},
+                [e.hit for e in evidence], evidence, matches or [], CORPUS_TEXT, report_years or {})
+
+
+def test_other_district_is_refused_and_named():
+    refusal = checks.check_other_district(case("渝中区的地区生产总值是多少？"))
+    assert refusal is not None and refusal.missing == "渝中区" and "没有渝中区的内容" in refusal.reason
+    assert checks.check_other_district(case("九龙坡区的地区生产总值是多少？")) is None
+    assert checks.check_other_district(case("西彭园区有多大？")) is None  # an area inside the district
+
+
+def test_named_place_keeps_only_figures_from_sentences_naming_it():
+    named = match("九龙坡区人民医院开放床位800张。", unit="张", value=800)
+    total = match("全区医疗机构床位8700张。", unit="张", value=8700)
+    c = case("九龙坡区人民医院有多少张床位？", matches=[total, named])
+    assert checks.check_named_place(c) is None and c.matches == [named]
+    c = case("九龙坡区人民医院有多少张床位？", matches=[total])
+    refusal = checks.check_named_place(c)
+    assert refusal is not None and refusal.missing == "人民医院的这项数据"
+
+
+def test_measured_kind_needs_the_kind_counted():
+    other = match("全区市场主体超过20万户。", unit="家", value=20)
+    c = case("九龙坡有多少家高新技术企业？", matches=[other])
+    assert c.intent.measured == "高新技术企业"
+    refusal = checks.check_measured_kind(c)
+    assert refusal is not None and refusal.missing == "高新技术企业的数量"
+    right = match("高新技术企业达到300家。", unit="家", value=300)
+    c = case("九龙坡有多少家高新技术企业？", matches=[other, right])
+    assert checks.check_measured_kind(c) is None and c.matches == [right]
+
+
+def test_has_figure_names_the_year_asked():
+    refusal = checks.check_has_figure(case("2019年九龙坡的地区生产总值是多少？"))
+    assert refusal is not None and refusal.missing == "2019年的相关数据"
+    assert checks.check_has_figure(case("地区生产总值是多少？", matches=[match("…1500亿元")])) is None
+
+
+def test_figure_strength_threshold():
+    weak = match("…1500亿元", score=WEIGHTS.min_figure_score - 0.01)
+    strong = match("…1500亿元", score=WEIGHTS.min_figure_score)
+    assert checks.check_figure_strength(case("地区生产总值是多少？", matches=[weak])) is not None
+    assert checks.check_figure_strength(case("地区生产总值是多少？", matches=[strong])) is None
+    english = match("…1500亿元", score=0.1, in_window=True)
+    assert checks.check_figure_strength(case("What was the GDP?", matches=[english])) is None
+
+
+def test_year_needs_a_sentence_or_report_of_that_year():
+    question = "2019年跳磴河治理了吗？"
+    assert checks.check_year(case(question, [ev("跳磴河综合整治累计投入16.5亿元。")])) is not None
+    assert checks.check_year(case(question, [ev("2019年跳磴河综合整治启动。")])) is None
+    assert checks.check_year(case(question, [ev("跳磴河综合整治累计投入16.5亿元。")], report_years={"d1": 2019})) is None
+
+
+def test_when_needs_a_time_and_clock_questions_need_a_clock_time():
+    assert checks.check_when(case("跳磴河什么时候开始治理？", [ev("跳磴河综合整治累计投入16.5亿元。")])) is not None
+    assert checks.check_when(case("跳磴河什么时候开始治理？", [ev("2018年跳磴河开始综合整治。")])) is None
+    assert checks.check_when(case("图书馆几点开门？", [ev("2021年3月图书馆开放。")])) is not None
+    assert checks.check_when(case("图书馆几点开门？", [ev("图书馆每天上午9点开门。")])) is None
+
+
+def test_dense_english_threshold():
+    low, high = WEIGHTS.min_dense_english - 0.01, WEIGHTS.min_dense_english
+    assert checks.check_dense_english(case("What is it?", [ev("某句。", dense=low)], terms={"it": 1.0})) is not None
+    assert checks.check_dense_english(case("What is it?", [ev("某句。", dense=high)], terms={"it": 1.0})) is None
+    assert checks.english_only(case("What is it?", terms={"it": 1.0}))
+    assert not checks.english_only(case("What is the GDP?", terms={"地区生产总值": 1.0}))
+
+
+def test_coverage_thresholds_plain_and_inside_a_strong_window():
+    below = WEIGHTS.min_coverage - 0.01
+    assert checks.check_coverage(case("跳磴河治理怎么样？", [ev("某句。", coverage=below)])) is not None
+    assert checks.check_coverage(case("跳磴河治理怎么样？", [ev("某句。", coverage=WEIGHTS.min_coverage)])) is None
+    window = ev("某句。", coverage=WEIGHTS.min_window_coverage, in_window=True)
+    assert checks.check_coverage(case("跳磴河治理怎么样？", [window])) is None
+
+
+def test_missing_is_the_heaviest_term_absent_from_the_top_passages():
+    c = case("跳磴河门票多少钱？", [ev("跳磴河综合整治。")], terms={"跳磴河": 2.0, "门票": 5.0, "钱包": 1.0})
+    assert c.missing == "门票"
+
+
+class _Snapshot:
+    """Just what judge_support reads of a snapshot."""
+
+    class speller:
+        corpus_text = CORPUS_TEXT
+
+    documents: ClassVar[dict[str, object]] = {}
+
+
+def test_judge_support_runs_the_checks_in_order_and_gives_one_reason():
+    question = "2020年九龙坡的地区生产总值是多少？"
+    intent = detect_intent(question)
+    evidence = [ev("2020年全区地区生产总值突破1500亿元。")]
+    found = judge_support(_Snapshot(), question, intent, {"地区生产总值": 5.0}, [evidence[0].hit], evidence,  # type: ignore[arg-type]
+                          [match(evidence[0].sentence)])
+    assert found.found and found.reasons == ()
+    refused = judge_support(_Snapshot(), question, intent, {"地区生产总值": 5.0}, [evidence[0].hit], evidence, [])  # type: ignore[arg-type]
+    assert not refused.found and refused.reasons == ("段落中没有单位、年份都相符的数据",)
+    nothing = judge_support(_Snapshot(), question, intent, {}, [], [], [])  # type: ignore[arg-type]
+    assert not nothing.found and nothing.reasons == ("没有检索到段落",)
+
+
+ANSWER_PACKAGE = Path(checks.__file__).parent
+NEUTRAL = {int: (0, 1, 2), float: (0.0, 1.0)}  # counting and indexing; no evidence, full coverage
+
+
+def numeric_literals(source: str) -> list[tuple[int, float]]:
+    """Line and value of every number in ``source`` other than the neutral ones."""
+    return [(node.lineno, node.value) for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Constant) and type(node.value) in NEUTRAL
+            and node.value not in NEUTRAL[type(node.value)]]
+
+
+@pytest.mark.parametrize("path", sorted(p for p in ANSWER_PACKAGE.glob("*.py") if p.name != "weights.py"),
+                         ids=lambda p: p.name)
+def test_no_numeric_weight_outside_the_weights_module(path: Path):
+    """Every number that weighs or bounds something lives in qa/answer/weights.py."""
+    found = numeric_literals(path.read_text(encoding="utf-8"))
+    assert found == [], f"{path.name}: numeric literals {found} belong in qa.answer.weights"
+
+
+def test_the_literal_guard_can_fail():
+    assert sorted(numeric_literals("score = 0.6 * coverage + 1 - 2.0\nlimit = items[:8]")) == [(1, 0.6), (1, 2.0), (2, 8)]
