@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import pytest
 
-from qa.answer import checks
+from qa.answer import checks, decision
 from qa.answer.checks import Case, judge_support
 from qa.answer.evidence import Evidence, FigureMatch
 from qa.answer.intent import Intent, detect_intent
@@ -129,7 +129,8 @@ class _Snapshot:
     documents: ClassVar[dict[str, object]] = {}
 
 
-def test_judge_support_runs_the_checks_in_order_and_gives_one_reason():
+def test_judge_support_runs_the_checks_in_order_and_gives_one_reason(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(checks, "load_model", lambda: None)  # the named checks alone
     question = "2020年九龙坡的地区生产总值是多少？"
     intent = detect_intent(question)
     evidence = [ev("2020年全区地区生产总值突破1500亿元。")]
@@ -163,3 +164,63 @@ def test_no_numeric_weight_outside_the_weights_module(path: Path):
 
 def test_the_literal_guard_can_fail():
     assert sorted(numeric_literals("score = 0.6 * coverage + 1 - 2.0\nlimit = items[:8]")) == [(1, 0.6), (1, 2.0), (2, 8)]
+
+
+# -- the calibrated decision ------------------------------------------------------------------------------
+def test_rarity_reads_general_chinese_frequencies():
+    assert decision.rarity("觉得") < WEIGHTS.rare_word < decision.rarity("远程会诊")
+    assert decision.rarity("一个从来没有人写过的词") == 1.0
+
+
+def test_lacking_finds_the_question_words_a_sentence_does_not_hold():
+    assert decision.lacking("氢能产业实现营业收入10.6亿元。", {"氢能": 1.0, "利润": 1.0}) == ["利润"]
+
+
+def test_features_describe_what_the_quoted_sentence_lacks():
+    sentence = "2023年，全区氢能产业实现营业收入10.6亿元。"
+    intent = detect_intent("2023年全国氢能产业实现利润多少亿元？")
+    terms = {"氢能": 2.0, "利润": 3.0}
+    found = match(sentence, value=10.6)
+    values = decision.features(intent, terms, [found.evidence.hit], [found.evidence], [found],
+                               corpus_text="氢能 营业收入", dense=0.8)
+    assert list(values) == list(decision.FEATURES)
+    assert values["missing_weight"] == pytest.approx(3.0 / 5.0)
+    assert values["missing_known"] == 0.0 and values["missing_rare"] > 0.0  # 利润 is nowhere in the reports
+    assert values["scope_missing"] == 1.0 and values["is_quantity"] == 1.0 and values["dense"] == 0.8
+    whole = decision.features(detect_intent("2023年氢能产业营业收入多少亿元？"), {"氢能": 2.0, "营业收入": 3.0},
+                              [found.evidence.hit], [found.evidence], [found], corpus_text="氢能 营业收入", dense=0.8)
+    assert whole["missing_weight"] == 0.0 and whole["scope_missing"] == 0.0
+
+
+def _model(threshold: float) -> decision.DecisionModel:
+    names = decision.FEATURES
+    return decision.DecisionModel(coefficients={n: (-2.0 if n == "missing_weight" else 0.0) for n in names},
+                                  intercept=0.0, threshold=threshold, means={n: 0.0 for n in names},
+                                  scales={n: 1.0 for n in names})
+
+
+def test_model_probability_falls_as_the_sentence_lacks_more():
+    model = _model(0.5)
+    values = dict.fromkeys(decision.FEATURES, 0.0)
+    assert model.probability(values) == pytest.approx(0.5)
+    assert model.probability({**values, "missing_weight": 1.0}) < model.probability(values)
+
+
+def test_the_model_refuses_below_its_threshold_and_names_what_is_lacking(monkeypatch: pytest.MonkeyPatch):
+    question = "2023年九龙坡氢能产业利润是多少亿元？"
+    intent = detect_intent(question)
+    evidence = [ev("2023年，全区氢能产业实现营业收入10.6亿元。")]
+    terms = {"氢能": 2.0, "利润": 3.0}
+    args = (_Snapshot(), question, intent, terms, [evidence[0].hit], evidence, [match(evidence[0].sentence, value=10.6)])
+    monkeypatch.setattr(checks, "load_model", lambda: _model(0.45))
+    refused = judge_support(*args)  # type: ignore[arg-type]
+    assert not refused.found and refused.missing == "利润" and "利润" in refused.reasons[0]
+    assert refused.probability is not None and refused.probability < 0.45
+    monkeypatch.setattr(checks, "load_model", lambda: _model(0.1))
+    assert judge_support(*args).found  # type: ignore[arg-type]
+
+
+def test_the_shipped_model_is_fitted_for_the_current_features():
+    model = decision.load_model()
+    assert model is not None and list(model.coefficients) == list(decision.FEATURES)
+    assert 0.0 < model.threshold < 1.0

@@ -15,10 +15,11 @@ order. Thresholds live in :mod:`qa.answer.weights`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from qa.answer.decision import features, lacking, load_model
 from qa.answer.evidence import coverage, report_year
 from qa.answer.terms import named_place, other_place, tells_time
 from qa.answer.weights import WEIGHTS
@@ -40,6 +41,8 @@ class Support:
     dense: float
     missing: str | None = None
     reasons: tuple[str, ...] = ()
+    features: Mapping[str, float] = field(default_factory=dict)  # of the evidence, once the checks pass
+    probability: float | None = None  # that the question is answerable from it (the fitted model)
 
 
 @dataclass(frozen=True)
@@ -185,4 +188,23 @@ def judge_support(
         refusal = check(case)
         if refusal is not None:
             return Support(False, evidence[0].coverage, case.dense, missing=refusal.missing, reasons=(refusal.reason,))
-    return Support(True, evidence[0].coverage, case.dense)
+    values = features(intent, terms, hits, evidence, case.matches, case.corpus_text, case.dense)
+    model = load_model()
+    if model is None:
+        return Support(True, evidence[0].coverage, case.dense, features=values)
+    probability = model.probability(values)
+    if probability >= model.threshold:
+        return Support(True, evidence[0].coverage, case.dense, features=values, probability=probability)
+    quoted = case.matches[0].evidence if case.matches else evidence[0]
+    missing = _most_specific(lacking(quoted.reach or quoted.sentence, terms), terms, case.corpus_text) or case.missing
+    reason = f"引用的句子没有说到“{missing}”（可答概率 {probability:.2f}）" if missing else \
+        f"证据不足以回答（可答概率 {probability:.2f}）"
+    return Support(False, evidence[0].coverage, case.dense, missing=missing, reasons=(reason,), features=values,
+                   probability=probability)
+
+
+def _most_specific(words: Sequence[str], terms: Mapping[str, float], corpus_text: str) -> str | None:
+    """The lacking word that most marks what the question asks: one the reports never use, else the heaviest."""
+    if not words:
+        return None
+    return max(words, key=lambda w: (w not in corpus_text, terms[w]))

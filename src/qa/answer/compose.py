@@ -33,7 +33,7 @@ from qa.citations import cite_answer
 from qa.clock import elapsed_ms
 from qa.index import Snapshot
 from qa.normalize import normalize
-from qa.query import prepare_query
+from qa.query import Query, prepare_query
 from qa.retrieve import Fusion, search
 from qa.types import Answer, Citation, CitedFigure, Hit
 
@@ -43,7 +43,7 @@ NOT_FOUND = "资料中未找到"
 
 
 @dataclass(frozen=True)
-class _Part:
+class Part:
     """One (sub-)question worked through: its hits, the decision, and what the answer would quote."""
 
     question: str
@@ -65,16 +65,7 @@ def answer(
 ) -> Answer:
     """Answer ``question`` (with earlier ``history`` turns) from the snapshot's reports."""
     started = time.perf_counter()
-    query = prepare_query(question, snapshot, max_chars=WEIGHTS.question_chars)
-    resolved = resolve_followup(query.text, history)
-    pieces = split_question(resolved)
-    # A later part may point back at an earlier one (166舰是什么型号？它要变成什么？).
-    pieces = [pieces[0]] + [resolve_followup(q, [{"question": pieces[0]}]) for q in pieces[1:]]
-    # A later part is searched with the first part's subject beside it (…投了多少钱？治理后入选了什么？), but
-    # judged on its own words.
-    topic = subject_of(pieces[0])
-    parts = [_work(snapshot, q, top_k, fusion, context=topic if i and topic not in q and not names_something(q) else "")
-             for i, q in enumerate(pieces)]
+    query, resolved, parts = plan(snapshot, question, history, top_k, fusion)
     notes = tuple(f"已将“{a}”按“{b}”理解" for a, b in query.corrections)
     if resolved != query.text:
         notes += (f"结合上文理解为：{resolved}",)
@@ -109,6 +100,22 @@ def answer(
     return result(True, body, citations, figures, extra=reasons)
 
 
+def plan(snapshot: Snapshot, question: str, history: Sequence[dict[str, Any]] | None = None,
+         top_k: int = WEIGHTS.cited, fusion: Fusion | None = None) -> tuple[Query, str, list[Part]]:
+    """The prepared question, its stand-alone reading, and each of its parts worked through to a decision."""
+    query = prepare_query(question, snapshot, max_chars=WEIGHTS.question_chars)
+    resolved = resolve_followup(query.text, history)
+    pieces = split_question(resolved)
+    # A later part may point back at an earlier one (166舰是什么型号？它要变成什么？).
+    pieces = [pieces[0]] + [resolve_followup(q, [{"question": pieces[0]}]) for q in pieces[1:]]
+    # A later part is searched with the first part's subject beside it (…投了多少钱？治理后入选了什么？), but
+    # judged on its own words.
+    topic = subject_of(pieces[0])
+    parts = [_work(snapshot, q, top_k, fusion, context=topic if i and topic not in q and not names_something(q) else "")
+             for i, q in enumerate(pieces)]
+    return query, resolved, parts
+
+
 _SPLIT_BOTH = re.compile(r"^(?P<a>.+?)(?:和|与|以及|、)(?P<b>[^和与]+?)[，,\s]*(?:分别|各自?)(?P<tail>[^？?]*)")
 
 
@@ -140,7 +147,7 @@ def split_question(question: str) -> list[str]:
     return [question]
 
 
-def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, context: str = "") -> _Part:
+def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, context: str = "") -> Part:
     intent = detect_intent(question)
     # A year narrows which figures count, so look further down the ranking for one that fits.
     pool = WEIGHTS.candidates * (WEIGHTS.year_pool_factor if intent.years and intent.kind in ("quantity", "compare")
@@ -153,10 +160,10 @@ def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, 
     matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []
     support = judge_support(snapshot, question, intent, terms, hits, evidence, matches)
     used, chosen = _select(snapshot, evidence, matches, intent) if support.found else ([], [])
-    return _Part(question, intent, terms, hits, support, used, chosen, evidence)
+    return Part(question, intent, terms, hits, support, used, chosen, evidence)
 
 
-def _distinct_quotes(parts: list[_Part]) -> list[list[Evidence]]:
+def _distinct_quotes(parts: list[Part]) -> list[list[Evidence]]:
     """What each part quotes, never one sentence twice: a part whose sentence an earlier part already quoted
     takes its next best sentence that holds the part's own terms (its figure, if it asked for one, stays)."""
     quoted: set[str] = set()

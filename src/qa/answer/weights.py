@@ -71,6 +71,10 @@ class Weights:
     year_depth: int = 8  # sentences searched for the asked year
     when_depth: int = 3  # a when-question may be answered by any of the best few sentences
 
+    # -- term specificity (structural; see qa.answer.decision) ---------------------------------------
+    common_word_log10: float = 5.0  # a word seen 10^5 times in jieba's general dictionary is everyday
+    rare_word: float = 0.5  # rarity below this: a phrasing word (觉得, 大概), not a topic the reports lack
+
     # -- question wording (structural) ---------------------------------------------------------------
     min_measured_chars: int = 4  # a measured noun this long is a kind the reports name (高新技术企业)
     min_named_place_chars: int = 4  # a named institution (人民医院) must be at least this long
