@@ -25,15 +25,15 @@ L2 = 1.0  # ridge penalty on the standardised coefficients
 BINS = 10
 
 
-def collect(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Features and labels of every training question part that passes the named checks."""
+def collect(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """Features and labels of every training question part that passes the named checks, and the embedding model."""
     from qa.answer import checks, decision
     from qa.answer.compose import plan
     from qa.service import Service
 
-    checks.load_model = lambda: None  # type: ignore[assignment]  # collect with the model switched off
+    checks.load_model = lambda embedding: None  # type: ignore[assignment]  # collect with the model switched off
     service = Service.from_settings()
-    rows, labels, ids = [], [], []
+    rows, labels = [], []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
@@ -43,8 +43,7 @@ def collect(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
             if part.support.features:
                 rows.append([part.support.features[name] for name in decision.FEATURES])
                 labels.append(1.0 if item["answerable"] else 0.0)
-                ids.append(item["id"])
-    return np.array(rows), np.array(labels), ids
+    return np.array(rows), np.array(labels), service.snapshot.meta["model"]
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
@@ -110,7 +109,7 @@ def main() -> int:
     args = parser.parse_args()
     from qa.answer.decision import FEATURES
 
-    x, y, _ = collect(args.questions)
+    x, y, embedding = collect(args.questions)
     coefficients, intercept, means, scales = fit(x, y)
     p = 1.0 / (1.0 + np.exp(-(intercept + ((x - means) / scales) @ coefficients)))
     threshold = best_threshold(p, y, args.keep)
@@ -121,6 +120,7 @@ def main() -> int:
         "threshold": threshold,
         "means": [round(float(m), 6) for m in means],
         "scales": [round(float(s), 6) for s in scales],
+        "embedding_model": embedding,
         "fitted_on": str(args.questions.relative_to(ROOT)) if args.questions.is_relative_to(ROOT) else str(args.questions),
         "parts": len(y),
         "answerable": int(y.sum()),

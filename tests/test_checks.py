@@ -127,10 +127,11 @@ class _Snapshot:
         corpus_text = CORPUS_TEXT
 
     documents: ClassVar[dict[str, object]] = {}
+    meta: ClassVar[dict[str, object]] = {"model": "test"}
 
 
 def test_judge_support_runs_the_checks_in_order_and_gives_one_reason(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(checks, "load_model", lambda: None)  # the named checks alone
+    monkeypatch.setattr(checks, "load_model", lambda embedding: None)  # the named checks alone
     question = "2020年九龙坡的地区生产总值是多少？"
     intent = detect_intent(question)
     evidence = [ev("2020年全区地区生产总值突破1500亿元。")]
@@ -212,15 +213,18 @@ def test_the_model_refuses_below_its_threshold_and_names_what_is_lacking(monkeyp
     evidence = [ev("2023年，全区氢能产业实现营业收入10.6亿元。")]
     terms = {"氢能": 2.0, "利润": 3.0}
     args = (_Snapshot(), question, intent, terms, [evidence[0].hit], evidence, [match(evidence[0].sentence, value=10.6)])
-    monkeypatch.setattr(checks, "load_model", lambda: _model(0.45))
+    monkeypatch.setattr(checks, "load_model", lambda embedding: _model(0.45))
     refused = judge_support(*args)  # type: ignore[arg-type]
     assert not refused.found and refused.missing == "利润" and "利润" in refused.reasons[0]
     assert refused.probability is not None and refused.probability < 0.45
-    monkeypatch.setattr(checks, "load_model", lambda: _model(0.1))
+    monkeypatch.setattr(checks, "load_model", lambda embedding: _model(0.1))
     assert judge_support(*args).found  # type: ignore[arg-type]
 
 
-def test_the_shipped_model_is_fitted_for_the_current_features():
-    model = decision.load_model()
+def test_the_shipped_model_is_fitted_for_the_current_features_and_the_default_embedding_model():
+    from qa.config import Settings
+
+    model = decision.load_model(Settings().model)
     assert model is not None and list(model.coefficients) == list(decision.FEATURES)
     assert 0.0 < model.threshold < 1.0
+    assert decision.load_model("hash") is None  # dense scores of another model: the checks decide alone

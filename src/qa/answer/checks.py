@@ -189,7 +189,7 @@ def judge_support(
         if refusal is not None:
             return Support(False, evidence[0].coverage, case.dense, missing=refusal.missing, reasons=(refusal.reason,))
     values = features(intent, terms, hits, evidence, case.matches, case.corpus_text, case.dense)
-    model = load_model()
+    model = load_model(snapshot.meta.get("model"))
     if model is None:
         return Support(True, evidence[0].coverage, case.dense, features=values)
     probability = model.probability(values)

@@ -22,7 +22,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -132,15 +132,19 @@ class DecisionModel:
         return 1.0 / (1.0 + math.exp(-z))
 
 
-@lru_cache(maxsize=1)
-def load_model() -> DecisionModel | None:
-    """The fitted model of ``qa/data/decision.json`` (``None`` when there is none)."""
+@cache
+def load_model(embedding: str | None) -> DecisionModel | None:
+    """The fitted model of ``qa/data/decision.json`` for answers over ``embedding`` vectors, if there is one.
+
+    The dense score is one of the features, so a model fitted with one embedding model does not judge
+    answers made with another: then the named checks decide alone.
+    """
     path = resources.files("qa") / "data" / "decision.json"
     if not path.is_file():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    if list(data["features"]) != list(FEATURES):
-        return None  # fitted for other features: refit with bench/fit_decision.py
+    if list(data["features"]) != list(FEATURES) or data.get("embedding_model") != embedding:
+        return None  # fitted for other features or another model: refit with bench/fit_decision.py
     return DecisionModel(coefficients=dict(zip(data["features"], data["coefficients"], strict=True)),
                          intercept=data["intercept"], threshold=data["threshold"],
                          means=dict(zip(data["features"], data["means"], strict=True)),
