@@ -77,7 +77,8 @@ def test_answer_dict_matches_the_api_contract(hash_service):
     assert set(data) >= {"question", "found", "answer", "citations", "figures", "took_ms"}
     ids = {c["id"] for c in data["citations"]}
     assert all(f["citation"] in ids for f in data["figures"])
-    assert set(data["citations"][0]) == {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score"}
+    assert set(data["citations"][0]) == {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score",
+                                         "quote_start", "quote_end"}
 
 
 def test_a_list_announced_in_one_sentence_is_answered_with_the_items_that_follow(hash_service):
@@ -179,3 +180,18 @@ def test_a_comparison_of_two_years_quotes_each_years_figure(hash_service):
 def test_where_a_ranking_is_made_is_read(text, scopes):
     # a rank in 成渝 does not answer 在全市排第几 (match_figures penalizes disjoint scopes)
     assert ranking_scopes(text) == scopes
+
+
+def test_citations_carry_the_raw_span_of_the_quoted_sentence(hash_service):
+    for question in ["九龙坡2020年地区生产总值是多少？", "跳磴河治理累计投入了多少资金？", "九龙坡有多少个公园游园？"]:
+        result = hash_service.ask(question)
+        quoted = [c for c in result.citations if c.quote_start is not None]
+        assert quoted, question
+        body = re.sub(r"\[\d+\]", "", result.text)
+        for c in quoted:
+            assert c.quote_end is not None and c.start <= c.quote_start < c.quote_end <= c.end
+            raw = hash_service.document(c.doc_id).text[c.quote_start : c.quote_end]
+            flat = re.sub(r"\s", "", normalize(raw).text)
+            assert flat and flat in re.sub(r"\s", "", body), (question, raw)  # the span holds what the answer quotes
+            assert f"[{c.id}]" in result.text
+        assert all(c.quote_start is None for c in result.citations if f"[{c.id}]" not in result.text)

@@ -31,7 +31,7 @@ from qa.service import Service
 Response = Any
 
 ASK_KEYS = {"question", "found", "answer", "citations", "figures", "took_ms", "resolved_question", "notes"}
-CITATION_KEYS = {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score"}
+CITATION_KEYS = {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score", "quote_start", "quote_end"}
 FIGURE_KEYS = {"value", "unit", "metric", "year", "qualifier", "text", "citation"}
 DOC_KEYS = {"doc_id", "title", "date", "source", "date_note", "chars"}
 FIGURE_LIST_KEYS = {"doc_id", "start", "end", "value", "unit", "metric", "year", "period", "qualifier", "kind",
@@ -182,6 +182,9 @@ def test_ask_answers_with_the_contract_shape(env: Env) -> None:
     assert body["citations"], "a found answer cites"
     for cite in body["citations"]:
         assert set(cite) == CITATION_KEYS
+        if cite["quote_start"] is not None:  # the quoted sentence lies inside the cited passage
+            assert cite["start"] <= cite["quote_start"] < cite["quote_end"] <= cite["end"]
+    assert any(c["quote_start"] is not None for c in body["citations"])
     assert [c["id"] for c in body["citations"]] == list(range(1, len(body["citations"]) + 1))
     for fig in body["figures"]:
         assert set(fig) == FIGURE_KEYS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Sequence
@@ -418,3 +419,14 @@ def test_mount_at_root_leaves_api_paths_to_the_api() -> None:
         page = client.get("/")
         assert page.status_code == 200 and "九龙坡区资料问答" in page.text
         assert "fonts.googleapis" not in client.get("/theme.css").text
+
+
+def test_the_quoted_sentence_is_highlighted_exactly_inside_its_passage() -> None:
+    quote_start, quote_end = span_of("全区地区生产总值突破1500亿元")
+    cite = dataclasses.replace(CITE_GDP, quote_start=quote_start, quote_end=quote_end)
+    for out in (render.render_passage(DOC, cite, [GDP]), render.render_document(DOC, cite, [GDP])):
+        quote = re.search(r'<span class="qa-quote">(.*?)</span>(?!</span>)', out, re.S)
+        assert quote and html.unescape(re.sub(r"<[^>]+>", "", quote.group(1))) == TEXT[quote_start:quote_end]
+        assert 'class="qa-fig"' in quote.group(1)  # the figure inside the quote is still marked
+    assert mark_text(render.render_passage(DOC, cite, [])) == CITE_GDP.text  # the whole passage stays marked
+    assert "qa-quote" not in render.render_passage(DOC, CITE_GDP, [GDP])  # no quote span: no quote highlight

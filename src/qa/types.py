@@ -106,6 +106,8 @@ class Citation:
     end: int
     text: str
     score: float
+    quote_start: int | None = None  # raw offsets of what the answer quotes from this passage, inside start..end
+    quote_end: int | None = None
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,13 @@ from qa.answer.intent import ASKS, Intent, detect_intent, resolve_followup, subj
 from qa.answer.terms import names_something, query_terms, tells_time
 from qa.answer.weights import WEIGHTS
 from qa.chunk import split_sentences
-from qa.citations import cite_answer
+from qa.citations import cite_answer, quote_span, with_quotes
 from qa.clock import elapsed_ms
 from qa.index import Snapshot
 from qa.normalize import normalize
 from qa.query import Query, prepare_query
 from qa.retrieve import Fusion, search
-from qa.types import Answer, Citation, CitedFigure, Hit
+from qa.types import Answer, Chunk, Citation, CitedFigure, Hit
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -97,7 +97,36 @@ def answer(
         return result(False, f"{NOT_FOUND}能逐字核对的答案。", citations, extra=(*reasons, "答案未通过数字核对"))
     figures = tuple(CitedFigure(m.figure, by_chunk[m.evidence.hit.chunk.chunk_id])
                     for p in answered for m in p.matches if m.evidence.hit.chunk.chunk_id in by_chunk)
-    return result(True, body, citations, figures, extra=reasons)
+    chunks = {h.chunk.chunk_id: h.chunk for p in parts for h in p.hits}
+    return result(True, body, with_quotes(citations, quoted_spans(snapshot, body, citations, chunks)), figures,
+                  extra=reasons)
+
+
+_QUOTE = re.compile(r"([^；。\[\]]+?)\[(\d+)\]")
+_CLAUSE_END = re.compile(r"[，；：、]")
+
+
+def quoted_spans(snapshot: Snapshot, body: str, citations: Sequence[Citation],
+                 chunks: dict[str, Chunk]) -> dict[str, tuple[int, int]]:
+    """Raw spans of what ``body`` quotes from each cited chunk (several quotes of one chunk: their union)."""
+    by_id = {c.id: c for c in citations}
+    spans: dict[str, tuple[int, int]] = {}
+    for match in _QUOTE.finditer(body.split("：", 1)[-1] if body.startswith("不同报告") else body):
+        cite = by_id.get(int(match.group(2)))
+        document = snapshot.documents.get(cite.doc_id) if cite else None
+        chunk = chunks.get(cite.chunk_id) if cite else None
+        if cite is None or document is None or chunk is None:
+            continue
+        quote = match.group(1).strip()
+        span = None
+        while quote and span is None:  # a quote that was joined from pieces: its longest leading piece
+            span = quote_span(document.text, chunk, quote)
+            cut = [m.start() for m in _CLAUSE_END.finditer(quote)]
+            quote = quote[: cut[-1]] if cut and span is None else ("" if span is None else quote)
+        if span:
+            old = spans.get(chunk.chunk_id)
+            spans[chunk.chunk_id] = (min(old[0], span[0]), max(old[1], span[1])) if old else span
+    return spans
 
 
 def plan(snapshot: Snapshot, question: str, history: Sequence[dict[str, Any]] | None = None,

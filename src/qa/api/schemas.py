@@ -78,6 +78,8 @@ class Citation(BaseModel):
     end: int
     text: str
     score: float
+    quote_start: int | None = Field(None, description="raw offset where the quoted sentence starts (start <= quote_start)")
+    quote_end: int | None = Field(None, description="raw offset where the quoted sentence ends (quote_end <= end)")
 
 
 class FigureRef(BaseModel):

@@ -259,6 +259,17 @@ def _mark_figures(text: str, offset: int, figures: Iterable[Figure]) -> str:
     return "".join(out)
 
 
+def _cited(text: str, citation: Citation, figures: Iterable[Figure]) -> str:
+    """The cited passage escaped, its figures wrapped, and the sentence the answer quotes in ``.qa-quote``."""
+    qs, qe = citation.quote_start, citation.quote_end
+    if qs is None or qe is None or not citation.start <= qs < qe <= citation.end:
+        return _mark_figures(text[citation.start:citation.end], citation.start, figures)
+    figures = list(figures)
+    return (_mark_figures(text[citation.start:qs], citation.start, figures)
+            + f'<span class="qa-quote">{_mark_figures(text[qs:qe], qs, figures)}</span>'
+            + _mark_figures(text[qe:citation.end], qe, figures))
+
+
 def _context(text: str, start: int, end: int, chars: int) -> tuple[int, int]:
     """Raw bounds of the context around a span, cut at a line or sentence end when one is near."""
     lo = max(0, start - chars)
@@ -279,14 +290,14 @@ def render_passage(doc: Document, citation: Citation, figures: Sequence[Figure],
     lo, hi = _context(text, citation.start, citation.end, chars)
     before = ("…" if lo > 0 else "") + esc(text[lo:citation.start])
     after = esc(text[citation.end:hi]) + ("…" if hi < len(text) else "")
-    span = _mark_figures(text[citation.start:citation.end], citation.start, figures)
+    span = _cited(text, citation, figures)
     return f'<div class="qa-passage">{before}<mark class="qa-span">{span}</mark>{after}</div>'
 
 
 def render_document(doc: Document, citation: Citation, figures: Sequence[Figure]) -> str:
     """The whole raw document, line breaks kept, with the cited span marked and given an anchor."""
     text = doc.text
-    span = _mark_figures(text[citation.start:citation.end], citation.start, figures)
+    span = _cited(text, citation, figures)
     return (f'<div class="qa-doc" tabindex="0" aria-label="原文">{esc(text[:citation.start])}'
             f'<mark class="qa-span" id="qa-doc-span">{span}</mark>{esc(text[citation.end:])}</div>')
 
@@ -301,7 +312,8 @@ def render_source(doc: Document, citation: Citation, figures: Sequence[Figure], 
     head = (f'<div class="qa-source-head"><span class="qa-source-n">[{citation.id}]</span>'
             f'<div><div class="qa-source-title">{esc(doc.title)}</div>'
             f'<div class="qa-source-meta">{" · ".join(meta)}</div></div></div>')
-    legend = (f'<div class="qa-legend"><span class="qa-key-span">引用内容</span>'
+    quote = '<span class="qa-key-quote">答案引用的句子</span>' if citation.quote_start is not None else ""
+    legend = (f'<div class="qa-legend"><span class="qa-key-span">引用段落</span>{quote}'
               f'<span class="qa-key-fig">数据</span><span>{count.lstrip("，")}</span></div>')
     if full:
         body = (f'<div class="qa-doc-title">原文全文（已定位到引用段落）</div>'
