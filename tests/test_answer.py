@@ -195,3 +195,30 @@ def test_citations_carry_the_raw_span_of_the_quoted_sentence(hash_service):
             assert flat and flat in re.sub(r"\s", "", body), (question, raw)  # the span holds what the answer quotes
             assert f"[{c.id}]" in result.text
         assert all(c.quote_start is None for c in result.citations if f"[{c.id}]" not in result.text)
+
+
+def test_relative_years_are_read_against_today_and_the_answer_says_how_old_its_data_is(hash_service):
+    import datetime as dt
+
+    from qa import clock
+
+    newest = max(d.year for d in hash_service.documents() if d.year)
+    try:
+        clock.set_today(lambda: dt.date(newest + 2, 3, 1))
+        result = hash_service.ask("九龙坡去年地区生产总值是多少？")
+        assert result.found
+        note = next(n for n in result.notes if n.startswith("“去年”"))
+        figure = result.figures[0].figure
+        year = figure.year or hash_service.document(figure.doc_id).year
+        assert note == f"“去年”按今天（{newest + 2}年3月1日）是{newest + 1}年；资料中最新的相关数据是{year}年的。"
+        clock.set_today(lambda: dt.date(newest, 6, 1))
+        note = next(n for n in hash_service.ask("九龙坡今年地区生产总值是多少？").notes if n.startswith("“今年”"))
+        assert note.startswith(f"“今年”按今天（{newest}年6月1日）是{newest}年")
+    finally:
+        clock.set_today(None)
+    assert clock.today() == dt.date.today()
+
+
+def test_a_sentence_interrupted_by_a_photo_caption_is_quoted_whole(hash_service):
+    result = hash_service.ask("九龙坡区GDP迈上多少亿元台阶？")
+    assert result.found and "迈上2000亿元台阶，成为全市第二个" in result.text and "摄/" not in result.text

@@ -26,6 +26,11 @@ def test_homophone_typos_are_repaired_against_the_corpus(hash_service):
     assert ("跳凳河", "跳磴河") in query.corrections
 
 
+def test_a_repair_never_cuts_through_a_word(hash_service):
+    query = prepare_query("九龙坡去年GDP多少？", hash_service.snapshot)  # 去年, not a slip for 九龙坡区
+    assert query.text == "九龙坡去年GDP多少？" and not query.corrections
+
+
 def test_words_in_the_corpus_are_never_changed(hash_service):
     question = "西彭园区铝加工产能是多少"
     assert prepare_query(question, hash_service.snapshot).text == question

@@ -33,11 +33,23 @@ _COLUMN_PIECE_MEDIAN = 20
 _HEADING_MAX = 45
 # Photo credits and captions dropped into running text by page layout.
 _CAPTION = re.compile(r"摄/|供图|/图$|图片由")
+_CAPTION_MAX = 60
 
 
 def is_cjk(ch: str) -> bool:
     """True for Chinese characters (CJK unified ideographs and the common extension)."""
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or ch == "〇"
+
+
+def is_caption(line: str) -> bool:
+    """A photo credit or caption set into running text by page layout (…锻环 摄/李影)."""
+    stripped = line.strip()
+    return len(stripped) <= _CAPTION_MAX and bool(_CAPTION.search(stripped))
+
+
+def starts_item(text: str) -> bool:
+    """Whether ``text`` opens with a list or heading marker (一、 1. ① （二） ◆)."""
+    return bool(_LIST_MARKER.match(text))
 
 
 def _is_word(ch: str) -> bool:
@@ -141,7 +153,7 @@ def normalize(raw: str) -> Normalized:
                 pending_break = offset
             continue
         first = _fold_char(stripped[0])
-        caption = len(stripped) <= 60 and bool(_CAPTION.search(stripped))
+        caption = is_caption(stripped)
         if caption:
             pending_break = pending_break if pending_break is not None else offset
         if pending_break is not None:

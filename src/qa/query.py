@@ -77,6 +77,17 @@ def _reading(text: str) -> str:
         return " ".join(_fuzzy(s) for s in lazy_pinyin(text))
 
 
+def _word_bounds(run: str) -> set[int]:
+    """Offsets in ``run`` where a jieba word starts or ends."""
+    from qa.lexical import pos_tag
+
+    bounds, at = {0}, 0
+    for word, _ in pos_tag(run):
+        at += len(word)
+        bounds.add(at)
+    return bounds
+
+
 class Speller:
     """Maps pinyin readings of corpus terms back to the terms, to undo homophone typos."""
 
@@ -93,11 +104,14 @@ class Speller:
         """Text with unknown homophones of corpus terms replaced, and the replacements made."""
         fixes: list[tuple[str, str]] = []
         for run in _CJK_RUN.findall(text):
+            bounds = _word_bounds(run)
             for size in (5, 4, 3):
                 for i in range(len(run) - size + 1):
                     window = run[i : i + size]
                     if window in self.corpus_text or (window in text and any(window in f for _, f in fixes)):
                         continue
+                    if i not in bounds or i + size not in bounds:
+                        continue  # 九龙坡去|年: a window cutting through a word (去年) is no misspelt term
                     hit = self.by_reading.get(_reading(window))
                     # Only a slip of one character: two different words never count as a typo.
                     if hit and sum(a != b for a, b in zip(hit[0], window, strict=True)) == 1:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from qa import clock
 from qa.answer.checks import Support, judge_support
 from qa.answer.evidence import (
     Evidence,
@@ -97,9 +98,38 @@ def answer(
         return result(False, f"{NOT_FOUND}能逐字核对的答案。", citations, extra=(*reasons, "答案未通过数字核对"))
     figures = tuple(CitedFigure(m.figure, by_chunk[m.evidence.hit.chunk.chunk_id])
                     for p in answered for m in p.matches if m.evidence.hit.chunk.chunk_id in by_chunk)
+    note = time_note(resolved, snapshot, answered[0])
+    if note:
+        notes += (note,)
     chunks = {h.chunk.chunk_id: h.chunk for p in parts for h in p.hits}
     return result(True, body, with_quotes(citations, quoted_spans(snapshot, body, citations, chunks)), figures,
                   extra=reasons)
+
+
+_RELATIVE_YEAR = re.compile(r"今年|去年|前年")
+_YEARS_BACK = {"今年": 0, "去年": 1, "前年": 2}
+
+
+def time_note(question: str, snapshot: Snapshot, part: Part) -> str | None:
+    """For 去年/今年 in a question: which year that is today, and the year of the data the answer gives.
+
+    Relative years are read against today's date (:func:`qa.clock.today`), not the report's; when the newest
+    data the reports hold is older than the year asked, the answer gives it and says so.
+    """
+    word = _RELATIVE_YEAR.search(question)
+    if not word:
+        return None
+    today = clock.today()
+    asked = today.year - _YEARS_BACK[word.group()]
+    if part.matches:
+        fig = part.matches[0].figure
+        year = fig.year or report_year(snapshot, fig.doc_id)
+    else:
+        year = report_year(snapshot, part.used[0].hit.chunk.doc_id) if part.used else None
+    when = f"“{word.group()}”按今天（{today.year}年{today.month}月{today.day}日）是{asked}年"
+    if year is not None and year < asked:
+        return f"{when}；资料中最新的相关数据是{year}年的。"
+    return f"{when}。"
 
 
 _QUOTE = re.compile(r"([^；。\[\]]+?)\[(\d+)\]")
@@ -313,7 +343,7 @@ def _compose(used: list[Evidence], matches: list[FigureMatch], terms: dict[str, 
     parts = []
     for ev in used:
         anchor = next((m.figure.text for m in matches if m.evidence is ev), None)
-        text = trim(ev.sentence, terms, anchor=anchor) if anchor else ev.text
+        text = trim(ev.reach or ev.sentence, terms, anchor=anchor) if anchor else ev.text
         if intent.kind == "list" and not is_enumeration(text):
             text = _with_following(ev, text)
         parts.append(f"{text.rstrip('。；，')}[{by_chunk[ev.hit.chunk.chunk_id]}]")

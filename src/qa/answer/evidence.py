@@ -18,6 +18,7 @@ from qa.chunk import split_sentences
 from qa.index import Snapshot, chunk_views
 from qa.lexical import aliases as known_aliases
 from qa.lexical import expand
+from qa.normalize import is_caption, starts_item
 from qa.types import Figure, Hit
 
 _ENDS = ("。", "！", "？", "；", "…")
@@ -158,8 +159,11 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
             sentence = clean[s.start : s.end]
             # A line cut by a wrap or a column seam goes on in the next one: judge the two together.
             reach = sentence
-            if i + 1 < len(sentences) and not sentence.rstrip("”’」』）)").endswith(_ENDS):
-                reach = sentence + clean[sentences[i + 1].start : sentences[i + 1].end]
+            if not sentence.rstrip("”’」』）)").endswith(_ENDS) and not is_caption(sentence):
+                # A photo caption set into the text by page layout does not end the sentence it interrupts.
+                after = [t for t in (clean[n.start : n.end] for n in sentences[i + 1 :]) if not is_caption(t)]
+                # …but a heading or list item (二、大力推进…) starts something new.
+                reach = sentence + after[0] if after and not starts_item(after[0]) else sentence
             cov = coverage(reach, terms)
             in_window = bool(window) and sentence in window
             text = trim(reach, terms)

@@ -37,7 +37,7 @@ _NAME_KINDS: dict[str, tuple[str, ...]] = {
 _NAME_ASKED = re.compile(r"(?:哪|什么|which|what)\s*(?:一|几)?(?:家|个|所|座|位|条|些)?\s*(" + "|".join(_NAME_KINDS) + ")", re.I)
 _MEASURED = re.compile(r"(?:多少|多长|多大|多高|多远|多重|几)(?:[个名家项座张条所台辆件位户吨亩米]|平方米|公里)?的?"
                        r"([\u4e00-\u9fff]{2,6}?)(?:[？?。，,呢吗啊]|$)")
-_LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|latest|current|now|recent", re.I)
+_LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|去年|前年|latest|current|now|recent|last year|this year", re.I)
 
 # Expected units by cue in the question: the first matching cue wins.
 _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
