@@ -222,3 +222,12 @@ def test_relative_years_are_read_against_today_and_the_answer_says_how_old_its_d
 def test_a_sentence_interrupted_by_a_photo_caption_is_quoted_whole(hash_service):
     result = hash_service.ask("九龙坡区GDP迈上多少亿元台阶？")
     assert result.found and "迈上2000亿元台阶，成为全市第二个" in result.text and "摄/" not in result.text
+
+
+def test_an_open_question_gets_a_short_overview_from_different_passages(hash_service):
+    result = hash_service.ask("介绍一下九龙坡的氢能产业")
+    assert result.found and result.intent == "overview"
+    markers = re.findall(r"\[(\d+)\]", result.text)
+    assert 2 <= len(markers) <= 4 and len(set(markers)) == len(markers)  # each sentence from its own passage
+    sentences = [s for s in re.split(r"\[\d+\][；。]", result.text) if s]
+    assert len(set(sentences)) == len(sentences) and all("氢" in s for s in sentences[:1])

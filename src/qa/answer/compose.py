@@ -277,6 +277,8 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
     if not matches:
         if intent.kind == "when":  # the best of the first few sentences that says when
             return [next((ev for ev in evidence[: WEIGHTS.when_depth] if tells_time(ev, intent)), evidence[0])], []
+        if intent.kind == "overview":
+            return overview(evidence), []
         return [evidence[0]], []
     best = matches[0]
     if intent.latest and not intent.years:
@@ -308,6 +310,30 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
         if m.evidence not in used:
             used.append(m.evidence)
     return used, chosen
+
+
+def overview(evidence: list[Evidence]) -> list[Evidence]:
+    """For an open question, the best sentences from different passages that hold enough of its terms, no repeats.
+
+    The first is always the best sentence; the others must each reach the coverage an answer needs. Best first.
+    """
+    chosen: list[Evidence] = []
+    for ev in evidence:
+        if len(chosen) == WEIGHTS.overview_sentences:
+            break
+        if chosen and ev.coverage < WEIGHTS.min_coverage:
+            continue
+        if any(ev.hit.chunk.chunk_id == c.hit.chunk.chunk_id or _overlap(ev.sentence, c.sentence)
+               >= WEIGHTS.repeat_overlap for c in chosen):
+            continue  # one sentence per passage, and never the same thing twice
+        chosen.append(ev)
+    return chosen
+
+
+def _overlap(a: str, b: str) -> float:
+    """Share of the shorter text's character pairs that the other text also has (1.0: one says the other)."""
+    pairs_a, pairs_b = {a[i : i + 2] for i in range(len(a) - 1)}, {b[i : i + 2] for i in range(len(b) - 1)}
+    return len(pairs_a & pairs_b) / max(1, min(len(pairs_a), len(pairs_b)))
 
 
 def _one_per_time(snapshot: Snapshot, matches: list[FigureMatch], intent: Intent,
@@ -347,6 +373,8 @@ def _compose(used: list[Evidence], matches: list[FigureMatch], terms: dict[str, 
         if intent.kind == "list" and not is_enumeration(text):
             text = _with_following(ev, text)
         parts.append(f"{text.rstrip('。；，')}[{by_chunk[ev.hit.chunk.chunk_id]}]")
+    if intent.kind == "overview":
+        return "。".join(parts) + "。"
     distinct_docs = {ev.hit.chunk.doc_id for ev in used}
     if len(parts) > 1 and len(distinct_docs) > 1 and intent.kind != "compare":
         return "不同报告的数字不同：" + "；".join(parts) + "。"

@@ -13,6 +13,8 @@ from typing import Any
 
 from qa.answer.weights import WEIGHTS
 
+_OVERVIEW = re.compile(r"介绍|讲讲|说说|谈谈|聊聊|概况|概述|总体情况|基本情况|有什么好玩|有哪些好玩|好玩的|好去处|"
+                       r"\btell me about\b|\boverview\b|\bintroduce\b", re.I)
 _LIST = re.compile(r"[两二三四五六七八九十][个大项类种条张座岛金区园化心]\S{0,12}(?:是什么|是哪|有什么|指什么|指的是)|"
                    r"(?:哪|什么)\S{0,2}[“\"]?[两二三四五六七八九十][个大项类种条张座岛金区园化心]|哪些|哪几|有几大|包括什么|包括哪|分别是|都有什么|列举|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b", re.I)
 _WHEN = re.compile(r"什么时候|何时|几点|哪一?年|哪天|几月|哪个月|什么时间|(?:哪个|什么)年代|\bwhen\b|\bwhat year\b", re.I)
@@ -80,7 +82,7 @@ def parse_year_mentions(text: str) -> tuple[list[int], list[str]]:
 class Intent:
     """The kind of question and its constraints."""
 
-    kind: str  # quantity | when | list | entity | yesno | compare | fact
+    kind: str  # quantity | when | list | entity | yesno | compare | overview | fact
     years: tuple[int, ...] = ()
     periods: tuple[str, ...] = ()
     latest: bool = False
@@ -95,7 +97,9 @@ class Intent:
 def detect_intent(question: str) -> Intent:
     """Classify a (normalized, resolved) question."""
     ascii_share = sum(ch.isascii() and ch.isalpha() for ch in question) / max(1, len(question))
-    if _COMPARE.search(question):
+    if _OVERVIEW.search(question) and not _QUANTITY.search(question):
+        kind = "overview"  # 介绍一下九龙坡的氢能产业: a short overview, not one sentence
+    elif _COMPARE.search(question):
         kind = "compare"
     elif "多少" in question and _QUANTITY.search(question):
         kind = "quantity"  # 分别是多少: amounts, even when several are asked for

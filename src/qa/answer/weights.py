@@ -83,6 +83,8 @@ class Weights:
     max_parts: int = 3  # parts of a multi-part question answered at most
     subject_question_chars: int = 14  # a question this long names something of its own
     english_share: float = 0.5  # share of Latin letters that makes a question English
+    overview_sentences: int = 4  # an open question (介绍一下…) is answered by up to this many sentences
+    repeat_overlap: float = 0.6  # an overview sentence sharing this much of another's character pairs repeats it
     list_follow_chars: int = 220  # a list's announcing sentence is quoted with what follows, up to this
 
 
