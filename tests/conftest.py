@@ -10,11 +10,20 @@ import pytest
 
 from qa.config import Settings
 from qa.embed import HashEmbedder
+from qa.lexical import install_vocabulary
 from qa.service import Service
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 MINI = Path(__file__).parent / "data" / "mini"
+
+
+@pytest.fixture(autouse=True)
+def _own_vocabulary() -> Iterator[None]:
+    """Loading an index makes its vocabulary the process default: no test leaves its own to the next."""
+    previous = install_vocabulary(None)
+    yield
+    install_vocabulary(previous)
 
 
 def make_settings(tmp: Path, corpus: Path = CORPUS, **overrides: object) -> Settings:

@@ -74,7 +74,8 @@ def build(rebuild: bool) -> None:
         f"index {report.version} {state}: {report.documents} documents, {report.chunks} chunks, "
         f"{report.figures} figures; {len(report.added)} added, {len(report.removed)} removed, "
         f"{report.embedded} passages embedded (chunks and their sentence windows), {report.reused} from cache; "
-        f"{report.seconds:.1f} s ({rate:.1f} chunks/s)"
+        + (f"{report.retokenized} chunks re-cut with a changed vocabulary; " if report.retokenized else "")
+        + f"{report.seconds:.1f} s ({rate:.1f} chunks/s)"
     )
 
 

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
 
     chunk_target: int = Field(240, ge=50, le=2000)
     chunk_limit: int = Field(400, ge=80, le=4000)
+    # Hand-written vocabulary files (curated), words discovered in the corpus, both or neither.
+    vocabulary: Literal["both", "curated", "discovered", "none"] = "both"
 
     fusion: Literal["score", "rrf"] = "score"
     dense_weight: float = Field(0.4, ge=0.0, le=1.0)

@@ -4,16 +4,18 @@ Layout of the index folder::
 
     index/
       current -> v-20261123T201500-3f2a   symlink, swapped atomically when a build finishes
-      v-…/meta.json                       model, dimension, corpus hash, format version
+      v-…/meta.json                       model, dimension, corpus hash, format version, chunking, vocabulary
+      v-…/vocab.txt                       the corpus's own words, kept whole by the tokenizer (qa.vocab)
       v-…/store.sqlite                    documents, chunks (with lexical tokens), figures
       v-…/vectors.faiss                   ids and vectors only
       embeddings.sqlite                   cache: a passage is embedded once per model, ever
       build.lock
 
 A build starts from a copy of the current version and applies only what changed in the corpus (new,
-edited and deleted documents), so unchanged chunks are never embedded or re-tokenized. The new version
-is written aside and becomes current by one ``rename``: a crash at any point leaves the previous index
-serving.
+edited and deleted documents), so unchanged chunks are never embedded; they are re-tokenized only when the
+vocabulary changed (it is discovered from the whole corpus), and other chunk sizes start a fresh index. The
+new version is written aside and becomes current by one ``rename``: a crash at any point leaves the previous
+index serving.
 """
 
 from __future__ import annotations
@@ -40,12 +42,13 @@ from qa.config import Settings
 from qa.embed import Embedder
 from qa.errors import IndexNotBuiltError, IndexStoreError
 from qa.ingest import Problem, corpus_hash, load_corpus
-from qa.lexical import BM25Index, tokenize
+from qa.lexical import BM25Index, Vocabulary, install_vocabulary
 from qa.normalize import normalize
 from qa.query import Speller
 from qa.store import Store, connect
 from qa.types import Document, content_hash
 from qa.vectors import FaissIndex
+from qa.vocab import corpus_vocabulary, read_terms, write_terms
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ CURRENT = "current"
 # surroundings is found by its window); vector id = chunk row * VIEW_SLOTS + view number.
 VIEW_SLOTS = 256
 VIEW_SENTENCES = 2
+VOCAB_FILE = "vocab.txt"
 Progress = Callable[[str, int, int], None]
 
 
@@ -76,6 +80,7 @@ class BuildReport:
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
     changed: bool = True
+    retokenized: int = 0  # unchanged chunks cut again because the vocabulary changed
 
 
 @dataclass
@@ -89,6 +94,8 @@ class Snapshot:
     lexical: BM25Index
     embedder: Embedder
     documents: dict[str, Document]
+    # What its chunks were cut with, and so what questions must be cut with.
+    vocabulary: Vocabulary = field(default_factory=lambda: Vocabulary.for_mode("curated"))
 
     def close(self) -> None:
         """Release the SQLite connection."""
@@ -172,6 +179,31 @@ def check_meta(meta: dict[str, Any], embedder: Embedder) -> None:
         )
 
 
+def check_chunking(meta: dict[str, Any], settings: Settings) -> None:
+    """Refuse an index cut into chunks of other sizes than the settings ask for."""
+    built = (meta.get("chunk_target"), meta.get("chunk_limit"))
+    if built != (settings.chunk_target, settings.chunk_limit):
+        raise IndexStoreError(
+            f"index was chunked with QA_CHUNK_TARGET={built[0]}, QA_CHUNK_LIMIT={built[1]}, but the settings say "
+            f"{settings.chunk_target}, {settings.chunk_limit}; run `qa build`"
+        )
+
+
+def load_vocabulary(version: Path, meta: dict[str, Any], settings: Settings) -> Vocabulary:
+    """The vocabulary a version was cut with, refused when the settings or the dictionary files changed since."""
+    if meta.get("vocabulary") != settings.vocabulary:
+        raise IndexStoreError(
+            f"index was built with QA_VOCABULARY={meta.get('vocabulary')}, but the setting is "
+            f"{settings.vocabulary}; run `qa build`"
+        )
+    path = version / VOCAB_FILE
+    words = read_terms(path.read_text(encoding="utf-8")) if path.exists() else []
+    vocabulary = Vocabulary.for_mode(settings.vocabulary, words)
+    if vocabulary.fingerprint != meta.get("vocabulary_hash"):
+        raise IndexStoreError(f"the vocabulary changed since index {version.name} was built; run `qa build`")
+    return vocabulary
+
+
 # -- embedding cache ------------------------------------------------------------------------------------
 class EmbeddingCache:
     """Passage vectors by (model, text) hash, kept across builds so no text is embedded twice."""
@@ -216,13 +248,15 @@ class EmbeddingCache:
 
 
 # -- building -------------------------------------------------------------------------------------------
-def index_document(doc: Document, settings: Settings) -> tuple[list[Any], list[list[str]], list[Any]]:
-    """Chunks, lexical tokens and figures (raw offsets) of one document."""
+def index_document(doc: Document, settings: Settings, vocabulary: Vocabulary | None = None) -> tuple[
+        list[Any], list[list[str]], list[Any]]:
+    """Chunks, lexical tokens (cut with ``vocabulary``) and figures (raw offsets) of one document."""
     from qa.figures import extract_figures
 
+    vocabulary = vocabulary or Vocabulary.for_mode(settings.vocabulary)
     norm = normalize(doc.text)
     chunks = chunk_document(doc, settings.chunk_target, settings.chunk_limit, normalized=norm)
-    tokens = [tokenize(c.clean) for c in chunks]
+    tokens = [vocabulary.tokenize(c.clean) for c in chunks]
     figures = []
     for fig in extract_figures(norm.text, doc_date=doc.date):
         start, end = norm.raw_span(fig.start, fig.end)
@@ -263,7 +297,9 @@ def build(
         base = current_version(index_dir)
         if base is not None and not rebuild:
             try:
-                check_meta(read_meta(base), embedder)
+                meta = read_meta(base)
+                check_meta(meta, embedder)
+                check_chunking(meta, settings)
             except IndexStoreError as exc:
                 log.warning("starting a fresh index: %s", exc)
                 base = None
@@ -305,7 +341,9 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     wanted = {d.doc_id: d for d in docs}
     stale = [doc_id for doc_id, fp in have.items() if doc_id not in wanted or wanted[doc_id].fingerprint != fp]
     fresh = [d for d in docs if d.doc_id not in have or d.doc_id in stale]
-    report.changed = bool(stale or fresh)
+    vocabulary, terms = corpus_vocabulary(docs, settings.vocabulary)
+    recut = base is not None and read_meta(base).get("vocabulary_hash") != vocabulary.fingerprint
+    report.changed = bool(stale or fresh or recut)
     cache = EmbeddingCache(settings.index_dir / "embeddings.sqlite", embedder)
     try:
         with conn:
@@ -314,8 +352,12 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
                 vectors.remove(view_ids(rows, [VIEW_SLOTS] * len(rows)))
                 if doc_id not in wanted:
                     report.removed.append(doc_id)
+            if recut:
+                kept = store.all_chunks()
+                store.set_tokens((row, vocabulary.tokenize(chunk.clean)) for row, chunk, _ in kept)
+                report.retokenized = len(kept)
             for n, doc in enumerate(fresh, 1):
-                chunks, tokens, figures = index_document(doc, settings)
+                chunks, tokens, figures = index_document(doc, settings, vocabulary)
                 views = [chunk_views(c.clean) for c in chunks]
                 rows = store.add_document(doc, chunks, tokens, figures, [len(v) for v in views])
                 vecs, new = cache.vectors([t for v in views for t in v], progress=None)
@@ -335,6 +377,7 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     if len(vectors) != expected:
         raise IndexStoreError(f"vector count {len(vectors)} does not match the {expected} chunk views")
     vectors.save(work / "vectors.faiss")
+    (work / VOCAB_FILE).write_text(write_terms(terms), encoding="utf-8")
     meta = {
         "format_version": FORMAT_VERSION,
         "pipeline_version": PIPELINE_VERSION,
@@ -346,10 +389,13 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
         "figures": report.figures,
         "chunk_target": settings.chunk_target,
         "chunk_limit": settings.chunk_limit,
+        "vocabulary": settings.vocabulary,
+        "vocabulary_hash": vocabulary.fingerprint,
+        "discovered_words": len(terms),
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     (work / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    for name in ("store.sqlite", "vectors.faiss", "meta.json"):
+    for name in ("store.sqlite", "vectors.faiss", VOCAB_FILE, "meta.json"):
         with open(work / name, "rb") as fh:
             os.fsync(fh.fileno())
     return report
@@ -357,12 +403,18 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
 
 # -- loading --------------------------------------------------------------------------------------------
 def load_snapshot(settings: Settings, embedder: Embedder) -> Snapshot:
-    """Open the current index version, refusing one that does not fit the configured model."""
+    """Open the current index version, refusing one that does not fit the configured model and settings.
+
+    Its vocabulary becomes the process default for cutting text (a :class:`~qa.service.Service` pins each
+    request to its own snapshot's).
+    """
     version = current_version(settings.index_dir)
     if version is None:
         raise IndexNotBuiltError(f"no index in {settings.index_dir}; run `qa build` first")
     meta = read_meta(version)
     check_meta(meta, embedder)
+    check_chunking(meta, settings)
+    vocabulary = load_vocabulary(version, meta, settings)
     conn = connect(version / "store.sqlite", readonly=True)
     store = Store(conn)
     lexical = BM25Index()
@@ -373,7 +425,8 @@ def load_snapshot(settings: Settings, embedder: Embedder) -> Snapshot:
     if len(vectors) != expected:
         raise IndexStoreError(f"index at {version} is inconsistent ({len(vectors)} vectors, {expected} views)")
     documents = {d.doc_id: d for d in store.documents(with_text=True)}
-    return Snapshot(version, meta, store, vectors, lexical, embedder, documents)
+    install_vocabulary(vocabulary)
+    return Snapshot(version, meta, store, vectors, lexical, embedder, documents, vocabulary)
 
 
 def is_stale(snapshot: Snapshot, settings: Settings) -> bool:

@@ -5,15 +5,22 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Protocol
 
+from qa.types import content_hash
+
 _STOPWORDS = frozenset(
     ["的", "了", "和", "与", "及", "是", "在", "为", "把", "被", "对", "将", "也", "等", "有", "这", "那", "其", "之", "于", "以", "并", "而", "或", "中", "上", "下", "个", "年", "月", "日", "吗", "呢", "吧", "啊", "么", "什么", "多少", "哪些", "哪个", "哪里", "哪", "几", "怎么", "怎样", "如何", "是否", "是不是", "请问", "请", "告诉", "我", "你", "他", "有没有", "没有", "一下", "一共", "总共", "现在", "目前", "最新", "情况", "关于", "呢", "啥", "谁", "the", "a", "an", "of", "in", "on", "to", "is", "are", "was", "were", "what", "which", "who", "how", "many", "much", "does", "did", "do", "for", "and"]
 )
-
+DISCOVERED_TAG = "n"  # part of speech of a discovered word: most are names and terms
+# QA_VOCABULARY settings that use the hand-written files, and those that use the corpus's own words.
+CURATED_MODES = ("both", "curated")
+DISCOVERY_MODES = ("both", "discovered")
 
 class LexicalIndex(Protocol):
     """A keyword index over chunk rows."""
@@ -24,55 +31,154 @@ class LexicalIndex(Protocol):
     def __len__(self) -> int: ...
 
 
+_lock = threading.RLock()  # jieba's lazy initialisation is not thread-safe
+
+
+def _data(name: str) -> str:
+    return (resources.files("qa") / "data" / name).read_text(encoding="utf-8")
+
+
+class Vocabulary:
+    """The words jieba keeps whole, and whether the hand-written vocabulary files are used.
+
+    ``curated`` turns on ``userdict.txt`` (district names kept whole), ``colloquial.txt`` (everyday words) and
+    ``glossary_en.txt`` (English questions); ``discovered`` are the corpus's own words (:mod:`qa.vocab`).
+    An index and the questions asked of it must be cut with the same vocabulary, so each index version
+    stores its own and the snapshot carries it.
+    """
+
+    def __init__(self, curated: bool = True, discovered: Iterable[str] = ()) -> None:
+        self.curated = curated
+        self.discovered = tuple(discovered)
+        self.fingerprint = content_hash(
+            "curated" if curated else "-", _data("userdict.txt") if curated else "", *self.discovered, length=32)
+        self._tokenizer: Any = None
+        self._tagger: Any = None
+
+    @classmethod
+    def for_mode(cls, mode: str, discovered: Iterable[str] = ()) -> Vocabulary:
+        """The vocabulary of a ``QA_VOCABULARY`` setting (``discovered`` is ignored when it leaves them out).
+
+        The same setting and words give the same object, so a build and the index it loads share one tokenizer.
+        """
+        return _shared(mode in CURATED_MODES, tuple(discovered) if mode in DISCOVERY_MODES else ())
+
+    def __repr__(self) -> str:
+        return f"Vocabulary(curated={self.curated}, discovered={len(self.discovered)} words)"
+
+    @property
+    def tokenizer(self) -> Any:
+        """The jieba tokenizer: its default dictionary, the discovered words, then the district dictionary."""
+        with _lock:
+            if self._tokenizer is None:
+                import jieba
+
+                freq, total = _default_dictionary()
+                tok = jieba.Tokenizer()
+                # A copy of the dictionary read once, not a new reading of it (which costs ~65 MB a tokenizer).
+                tok.FREQ, tok.total, tok.initialized = dict(freq), total, True
+                for word in self.discovered:  # jieba picks a frequency just high enough to keep it whole
+                    tok.add_word(word, tag=DISCOVERED_TAG)
+                if self.curated:
+                    with resources.as_file(resources.files("qa") / "data" / "userdict.txt") as path:
+                        tok.load_userdict(str(path))
+                self._tokenizer = tok
+            return self._tokenizer
+
+    def knows(self, word: str) -> bool:
+        """Whether the tokenizer has ``word`` as a word of its own."""
+        return bool(self.tokenizer.FREQ.get(word))
+
+    def tokenize(self, text: str) -> list[str]:
+        """Search tokens of ``text``: jieba words and their sub-words, lower-cased, without stopwords."""
+        tok = self.tokenizer
+        with _lock:
+            # HMM off: new-word guessing glues question words to terms (多少棚户区), breaking matches.
+            words = list(tok.cut_for_search(text, HMM=False))
+        out = []
+        for word in words:
+            word = word.strip().lower()
+            if not word or word in _STOPWORDS or not any(ch.isalnum() for ch in word):
+                continue
+            out.append(word)
+        return out
+
+    def pos_tag(self, text: str) -> list[tuple[str, str]]:
+        """jieba words of ``text`` with their part-of-speech flags."""
+        with _lock:
+            if self._tagger is None:
+                import jieba.posseg
+
+                # jieba.posseg read the default dictionary's tags when imported: copy them, do not read again.
+                tagger = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
+                tagger.tokenizer, tagger.word_tag_tab = self.tokenizer, dict(jieba.posseg.dt.word_tag_tab)
+                self._tagger = tagger
+            return [(pair.word, pair.flag) for pair in self._tagger.cut(text, HMM=False)]
+
+    def word_spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each jieba word of ``text``."""
+        tok = self.tokenizer
+        with _lock:
+            return [(start, end) for _, start, end in tok.tokenize(text, HMM=False)]
+
+
 @lru_cache(maxsize=1)
-def _tokenizer() -> Any:
+def _default_dictionary() -> tuple[dict[str, int], int]:
+    """jieba's default dictionary, read once: the frequency of each word (and word prefix), and their total."""
     import jieba
 
     jieba.setLogLevel(60)
     tok = jieba.Tokenizer()
-    with resources.as_file(resources.files("qa") / "data" / "userdict.txt") as path:
-        tok.load_userdict(str(path))
-    return tok
+    tok.initialize()
+    return tok.FREQ, tok.total
 
 
-_lock = threading.Lock()
+@lru_cache(maxsize=4)
+def _shared(curated: bool, discovered: tuple[str, ...]) -> Vocabulary:
+    return Vocabulary(curated, discovered)
+
+
+_installed: Vocabulary | None = None
+_pinned: ContextVar[Vocabulary | None] = ContextVar("qa_vocabulary", default=None)
+
+
+def active_vocabulary() -> Vocabulary:
+    """The vocabulary text is cut with: the one pinned for this call, else the last loaded index's."""
+    return _pinned.get() or _installed or _shared(True, ())
+
+
+def install_vocabulary(vocabulary: Vocabulary | None) -> Vocabulary | None:
+    """Make ``vocabulary`` the process default (``None``: the hand-written one alone); returns the previous."""
+    global _installed
+    previous, _installed = _installed, vocabulary
+    return previous
+
+
+@contextmanager
+def pinned_vocabulary(vocabulary: Vocabulary) -> Iterator[Vocabulary]:
+    """Cut all text with ``vocabulary`` inside the block (this thread or task only)."""
+    token = _pinned.set(vocabulary)
+    try:
+        yield vocabulary
+    finally:
+        _pinned.reset(token)
 
 
 def tokenize(text: str) -> list[str]:
-    """Search tokens of ``text``: jieba words and their sub-words, lower-cased, without stopwords."""
-    tok = _tokenizer()
-    with _lock:  # jieba's lazy initialisation is not thread-safe
-        # HMM off: new-word guessing glues question words to terms (多少棚户区), breaking matches.
-        words = list(tok.cut_for_search(text, HMM=False))
-    out = []
-    for word in words:
-        word = word.strip().lower()
-        if not word or word in _STOPWORDS or not any(ch.isalnum() for ch in word):
-            continue
-        out.append(word)
-    return out
-
-
-@lru_cache(maxsize=1)
-def _tagger() -> Any:
-    import jieba.posseg
-
-    return jieba.posseg.POSTokenizer(_tokenizer())
+    """Search tokens of ``text`` under the active vocabulary (see :meth:`Vocabulary.tokenize`)."""
+    return active_vocabulary().tokenize(text)
 
 
 def pos_tag(text: str) -> list[tuple[str, str]]:
-    """jieba words of ``text`` with their part-of-speech flags."""
-    tagger = _tagger()
-    with _lock:
-        return [(pair.word, pair.flag) for pair in tagger.cut(text, HMM=False)]
+    """jieba words of ``text`` with their part-of-speech flags, under the active vocabulary."""
+    return active_vocabulary().pos_tag(text)
 
 
 @lru_cache(maxsize=1)
 def synonyms() -> dict[str, tuple[str, ...]]:
     """Each listed term (lower-cased) with the other terms of its group."""
     groups: dict[str, tuple[str, ...]] = {}
-    text = (resources.files("qa") / "data" / "synonyms.txt").read_text(encoding="utf-8")
-    for line in text.splitlines():
+    for line in _data("synonyms.txt").splitlines():
         terms = [t.lower() for t in line.split() if not line.startswith("#")]
         for term in terms:
             groups[term] = tuple(t for t in terms if t != term)
@@ -80,11 +186,9 @@ def synonyms() -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=1)
-def colloquial() -> dict[str, tuple[str, ...]]:
-    """Each everyday word of ``colloquial.txt`` with the report terms it stands for."""
+def _colloquial_table() -> dict[str, tuple[str, ...]]:
     table: dict[str, list[str]] = defaultdict(list)
-    text = (resources.files("qa") / "data" / "colloquial.txt").read_text(encoding="utf-8")
-    for line in text.splitlines():
+    for line in _data("colloquial.txt").splitlines():
         if line.startswith("#") or "\t" not in line:
             continue
         official, words = line.split("\t", 1)
@@ -94,17 +198,26 @@ def colloquial() -> dict[str, tuple[str, ...]]:
     return {word: tuple(officials) for word, officials in table.items()}
 
 
+def colloquial() -> dict[str, tuple[str, ...]]:
+    """Each everyday word of ``colloquial.txt`` with the report terms it stands for (none without curation)."""
+    return _colloquial_table() if active_vocabulary().curated else {}
+
+
 @lru_cache(maxsize=1)
 def _report_terms() -> frozenset[str]:
     """The report terms of ``colloquial.txt`` of more than two characters (营业收入, 市场主体)."""
-    return frozenset(o for officials in colloquial().values() for o in officials if len(o) > 2)
+    return frozenset(o for officials in _colloquial_table().values() for o in officials if len(o) > 2)
 
 
-@lru_cache(maxsize=1)
 def aliases() -> dict[str, tuple[str, ...]]:
     """What a question word may appear as in the reports: its synonyms, or the report terms it stands for."""
+    return _aliases(active_vocabulary().curated)
+
+
+@lru_cache(maxsize=2)
+def _aliases(curated: bool) -> dict[str, tuple[str, ...]]:
     merged = {term: list(alts) for term, alts in synonyms().items()}
-    for word, officials in colloquial().items():
+    for word, officials in (_colloquial_table() if curated else {}).items():
         merged.setdefault(word, []).extend(o for o in officials if o not in merged[word])
     return {term: tuple(alts) for term, alts in merged.items()}
 
@@ -112,7 +225,7 @@ def aliases() -> dict[str, tuple[str, ...]]:
 @lru_cache(maxsize=1)
 def _longest_first() -> tuple[str, ...]:
     """The everyday words, longest first (a longer phrase wins over the words inside it)."""
-    return tuple(sorted(colloquial(), key=len, reverse=True))
+    return tuple(sorted(_colloquial_table(), key=len, reverse=True))
 
 
 def find_colloquial(text: str) -> list[tuple[int, int, str]]:
@@ -121,10 +234,10 @@ def find_colloquial(text: str) -> list[tuple[int, int, str]]:
     A word counts only when it is made of whole jieba words and is not part of a report term the text
     already uses: 收入 in 人均收入 is the everyday word, the 收入 of 营业收入 is not.
     """
-    if not text:
+    vocabulary = active_vocabulary()
+    if not text or not vocabulary.curated:
         return []
-    with _lock:
-        bounds = [(start, end) for _, start, end in _tokenizer().tokenize(text, HMM=False)]
+    bounds = vocabulary.word_spans(text)
     starts = {start for start, _ in bounds}
     ends = {end for _, end in bounds}
     lowered = text.lower()

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from qa.errors import QueryError
+from qa.lexical import active_vocabulary
 from qa.normalize import fold_query, is_cjk
 
 MAX_QUESTION_CHARS = 500
@@ -136,10 +137,13 @@ def _glossary() -> list[tuple[re.Pattern[str], str]]:
 
 
 def translate_terms(text: str) -> str:
-    """Chinese report terms for the English words of a question (a glossary, longest phrase first)."""
+    """Chinese report terms for the English words of a question (a glossary, longest phrase first).
+
+    Without the hand-written vocabulary (``QA_VOCABULARY`` discovered or none) only the years are given.
+    """
     found: list[str] = []
     rest = text
-    for pattern, chinese in _glossary():
+    for pattern, chinese in _glossary() if active_vocabulary().curated else []:
         if pattern.search(rest):
             found.append(chinese)
             rest = pattern.sub(" ", rest)

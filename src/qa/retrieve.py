@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from qa.config import Settings
 from qa.errors import QueryError
 from qa.index import VIEW_SLOTS, Snapshot
-from qa.lexical import query_weights
+from qa.lexical import pinned_vocabulary, query_weights
 from qa.query import prepare_query
 from qa.types import Hit
 
@@ -70,7 +70,11 @@ def search(
     ``prepared`` says the text already went through :func:`prepare_query` (the answer layer does that
     once per question); folding it again would, for an English question, add its glossary terms twice.
     """
-    fusion = fusion or Fusion()
+    with pinned_vocabulary(snapshot.vocabulary):  # the question is cut as the snapshot's chunks were
+        return _search(snapshot, question, k, fusion or Fusion(), mode, prepared)
+
+
+def _search(snapshot: Snapshot, question: str, k: int, fusion: Fusion, mode: str, prepared: bool) -> list[Hit]:
     # Callers validate the user's question; what arrives here may be a longer rewritten follow-up.
     text = question if prepared else prepare_query(question, snapshot, max_chars=100_000).text
     n = max(fusion.candidates, k)

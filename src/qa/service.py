@@ -17,6 +17,7 @@ from qa.embed import Embedder, load_embedder
 from qa.errors import IndexNotBuiltError, IndexStoreError, NotFoundError, QueryError
 from qa.index import BuildReport, Snapshot, build, is_stale, load_snapshot
 from qa.ingest import add_document, check_doc_id, remove_document
+from qa.lexical import pinned_vocabulary
 from qa.query import check_question
 from qa.retrieve import Fusion, check_k, search
 from qa.types import Answer, Citation, Document, Figure
@@ -75,8 +76,9 @@ class Service:
 
         check_question(question, self.settings.max_question_chars)
         check_k(top_k, self.settings.max_top_k)
-        return answer(self._snapshot, question, history=history, top_k=top_k,
-                      fusion=Fusion.from_settings(self.settings))
+        snapshot = self._snapshot
+        with pinned_vocabulary(snapshot.vocabulary):  # questions are cut as this snapshot's chunks were
+            return answer(snapshot, question, history=history, top_k=top_k, fusion=Fusion.from_settings(self.settings))
 
     def documents(self) -> list[Document]:
         """Every indexed document."""

@@ -86,6 +86,11 @@ class Store:
         self.conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
         return rows
 
+    def set_tokens(self, rows: Iterable[tuple[int, list[str]]]) -> None:
+        """Replace the lexical tokens of the given chunk rows."""
+        self.conn.executemany("UPDATE chunks SET tokens = ? WHERE row = ?",
+                              [(json.dumps(toks, ensure_ascii=False), row) for row, toks in rows])
+
     # -- reading -------------------------------------------------------------------------------------
     def documents(self, with_text: bool = False) -> list[Document]:
         """Every document, by id."""
