@@ -20,7 +20,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Request
@@ -229,6 +229,12 @@ class Completion:
         yield "data: [DONE]\n\n"
 
 
+async def sent_one_by_one(events: list[str]) -> AsyncIterator[str]:
+    """Events already made, each written on its own (a plain iterator would cost a thread hop per event)."""
+    for event in events:
+        yield event
+
+
 def _unix(iso: str | None, fallback: int) -> int:
     try:
         return int(dt.datetime.fromisoformat(iso).timestamp()) if iso else fallback
@@ -280,5 +286,5 @@ def add_openai_routes(app: FastAPI, *, get_service: Callable[[], Service], reade
         if not body.stream:
             return completion.whole()
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(completion.events(include_usage), media_type="text/event-stream",
-                                 headers=STREAM_HEADERS)
+        return StreamingResponse(sent_one_by_one(list(completion.events(include_usage))),
+                                 media_type="text/event-stream", headers=STREAM_HEADERS)
