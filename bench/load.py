@@ -1,5 +1,9 @@
 """Load test of ``POST /v1/ask`` on a server on this machine: latency percentiles, throughput and errors.
 
+``--endpoint chat`` posts the same questions to the OpenAI-compatible ``/v1/chat/completions`` instead, and
+``--endpoint chat-stream`` asks for a stream, reads it to ``data: [DONE]`` and also reports when the first
+sentence arrived.
+
 Loopback only: any host but ``localhost``, 127.0.0.0/8 or ``[::1]`` is refused. Every level is bounded both
 in time (``--seconds``) and in requests (``--max-requests``), so the run always stops by itself.
 
@@ -39,6 +43,7 @@ class Level:
     concurrency: int
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
+    first_ms: list[float] = field(default_factory=list)  # streams: until the first sentence
     errors: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -61,10 +66,15 @@ class Level:
     def throughput(self) -> float:
         return self.ok / self.seconds if self.seconds else 0.0
 
+    def first_p50(self) -> float:
+        """The median time to the first sentence of a stream, or NaN for whole replies."""
+        return statistics.median(self.first_ms) if self.first_ms else float("nan")
+
     def line(self) -> str:
         errors = ", ".join(f"{k}×{v}" for k, v in sorted(self.errors.items())) or "none"
+        first = f"first p50={self.first_p50():7.1f} ms  " if self.first_ms else ""
         return (f"c={self.concurrency:<3} requests={self.ok + self.error_count:<5} p50={self.percentile(50):7.1f} ms "
-                f"p95={self.percentile(95):7.1f} ms  mean={statistics.fmean(self.latencies_ms or [0]):7.1f} ms  "
+                f"p95={self.percentile(95):7.1f} ms  {first}mean={statistics.fmean(self.latencies_ms or [0]):7.1f} ms  "
                 f"{self.throughput:6.1f} req/s  errors={self.error_count} ({errors})")
 
 
@@ -98,8 +108,23 @@ def load_questions(path: Path) -> list[str]:
     return answerable
 
 
+async def send(client: httpx.AsyncClient, endpoint: str, question: str, top_k: int) -> tuple[int, float | None]:
+    """One request to ``endpoint``, read to its end; its status and, for a stream, when its first sentence came."""
+    if endpoint == "ask":
+        return (await client.post("/v1/ask", json={"question": question, "top_k": top_k})).status_code, None
+    body = {"model": "qa", "messages": [{"role": "user", "content": question}], "stream": endpoint == "chat-stream"}
+    if endpoint == "chat":
+        return (await client.post("/v1/chat/completions", json=body)).status_code, None
+    sent, first = time.perf_counter(), None
+    async with client.stream("POST", "/v1/chat/completions", json=body) as response:
+        async for line in response.aiter_lines():
+            if first is None and line.startswith("data: ") and '"content": "' in line and '"role"' not in line:
+                first = (time.perf_counter() - sent) * 1000
+        return response.status_code, first
+
+
 async def run_level(client: httpx.AsyncClient, questions: list[str], concurrency: int, seconds: float,
-                    max_requests: int, top_k: int) -> Level:
+                    max_requests: int, top_k: int, endpoint: str = "ask") -> Level:
     """``concurrency`` workers ask in a loop until the time or the request budget runs out."""
     level = Level(concurrency)
     tickets = itertools.count()
@@ -111,17 +136,18 @@ async def run_level(client: httpx.AsyncClient, questions: list[str], concurrency
             ticket = next(tickets)
             if ticket >= max_requests:
                 return
-            body = {"question": questions[ticket % len(questions)], "top_k": top_k}
             sent = time.perf_counter()
             try:
-                response = await client.post("/v1/ask", json=body)
+                status, first = await send(client, endpoint, questions[ticket % len(questions)], top_k)
             except httpx.HTTPError as exc:
                 level.errors[type(exc).__name__] += 1
                 continue
-            if response.status_code == 200:
+            if status == 200:
                 level.latencies_ms.append((time.perf_counter() - sent) * 1000)
+                if first is not None:
+                    level.first_ms.append(first)
             else:
-                level.errors[str(response.status_code)] += 1
+                level.errors[str(status)] += 1
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     level.seconds = time.perf_counter() - started
@@ -157,7 +183,8 @@ async def main_async(args: argparse.Namespace) -> list[Level]:
             await client.post("/v1/ask", json={"question": questions[i % len(questions)]})
         results = []
         for concurrency in levels:
-            level = await run_level(client, questions, concurrency, args.seconds, args.max_requests, args.top_k)
+            level = await run_level(client, questions, concurrency, args.seconds, args.max_requests, args.top_k,
+                                    args.endpoint)
             print(level.line(), flush=True)
             results.append(level)
     if any("429" in lv.errors for lv in results):
@@ -173,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=20_000, help="request cap of each level")
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="JSONL question set")
     parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--endpoint", choices=["ask", "chat", "chat-stream"], default="ask",
+                        help="/v1/ask, or /v1/chat/completions whole or streamed")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured requests before the first level")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout in seconds")
     parser.add_argument("--api-key", default=None, help="sent as a Bearer token (when reads need a key)")

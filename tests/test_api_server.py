@@ -7,88 +7,18 @@ shutdown on SIGINT.
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import CORPUS
-from qa.api.keys import KeyStore
-
-STARTUP_SECONDS = 90
-
-
-@dataclass
-class Server:
-    """A running server: its base URL, process, log file and an admin key."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    admin_key: str
-
-    def log_text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> int:
-    """SIGINT (what Ctrl+C sends) and wait; kill only if it does not stop."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            return process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-            raise
-    return int(process.returncode)
+from conftest import Server, running_server, stop
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("server")
-    shutil.copytree(CORPUS, root / "corpus")
-    admin_key = KeyStore.open(root / "var").create("ops", admin=True)
-    port = free_port()
-    env = {**os.environ, "QA_MODEL": "hash", "QA_CORPUS_DIR": str(root / "corpus"),
-           "QA_INDEX_DIR": str(root / "index"), "QA_STATE_DIR": str(root / "var"),
-           "QA_RATE_LIMIT_PER_MINUTE": "100000", "PYTHONUNBUFFERED": "1"}
-    log = root / "server.log"
-    with log.open("wb") as sink:
-        # cwd is the temporary folder, so no .env of the developer's is read
-        process = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--no-ui", "--port", str(port)],
-                                   cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    running = Server(f"http://127.0.0.1:{port}", process, log, admin_key)
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert process.poll() is None, f"the server exited early:\n{running.log_text()}"
-            try:
-                if httpx.get(f"{running.url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"not ready after {STARTUP_SECONDS} s:\n{running.log_text()}"
-            time.sleep(0.2)
+    with running_server(tmp_path_factory.mktemp("server"), QA_RATE_LIMIT_PER_MINUTE="100000") as running:
         yield running
-    finally:
-        if process.poll() is None:
-            stop(process)
 
 
 @pytest.fixture

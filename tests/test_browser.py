@@ -224,6 +224,44 @@ def test_chat_on_desktop(browser: Any, server: Server) -> None:
     page.close()
 
 
+# Records each state the newest reply passes through: waiting, written out in part, whole.
+WATCH_REPLY = """() => {
+  window.qaStates = [];
+  const chat = document.querySelector('#qa-chat');
+  new MutationObserver(() => {
+    const replies = chat.querySelectorAll('.qa-stream, .qa-answer');
+    const last = replies[replies.length - 1];
+    if (!last) return;
+    const kind = last.classList.contains('qa-pending') ? 'pending'
+      : last.classList.contains('qa-stream') ? 'partial' : 'whole';
+    const text = (last.querySelector('.qa-text') || last).innerText.trim();
+    const prev = window.qaStates[window.qaStates.length - 1];
+    if (!prev || prev.kind !== kind || prev.text !== text) window.qaStates.push({kind, text});
+  }).observe(chat, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_answer_arrives_in_pieces(browser: Any, server: Server) -> None:
+    ui = Page(browser, server, 1280, 900, "stream")
+    page = ui.page
+    page.evaluate(WATCH_REPLY)
+    # two sentences from two reports (an answer that says what it costs and what it won)
+    reply = ui.ask("跳磴河治理累计投入了多少资金？和荣获什么奖？")
+    final_text = _flat(reply.locator(".qa-text").inner_text())
+    states = page.evaluate("window.qaStates")
+    kinds = [s["kind"] for s in states]
+    assert "pending" in kinds, states
+    since = kinds.index("pending")
+    assert kinds[-1] == "whole" and _flat(states[-1]["text"]) == final_text
+    partial = [_flat(s["text"]) for s in states[since:] if s["kind"] == "partial"]
+    assert len(partial) >= 2, states  # the reply grew sentence by sentence before it was whole
+    assert all(final_text.startswith(text) for text in partial)
+    assert len(set(partial)) == len(partial) and partial == sorted(partial, key=len)
+    assert kinds[since:] == ["pending", *["partial"] * len(partial), "whole"]
+    ui.shot("01-whole")
+    page.close()
+
+
 def test_chat_on_a_phone(browser: Any, server: Server) -> None:
     ui = Page(browser, server, 390, 844, "phone")
     page = ui.page

@@ -394,6 +394,43 @@ def test_trend_takes_one_value_per_year_from_the_newest_report() -> None:
     assert 'class="qa-bar"' in controller_for(service).trend_chart(service, answer)
 
 
+# -- streaming --------------------------------------------------------------------------------------
+def two_sentences() -> Answer:
+    return Answer(question="跳磴河治理投入了多少，获了什么奖？", found=True,
+                  text="跳磴河综合整治累计投入16.5亿元[2]。全区地区生产总值突破1500亿元[1]。",
+                  citations=(CITE_GDP, CITE_RIVER), figures=(CitedFigure(FUND, 2),),
+                  notes=("结合上文理解为：跳磴河", "覆盖率 0.9"))
+
+
+def test_the_reply_is_written_out_sentence_by_sentence() -> None:
+    answer = two_sentences()
+    service = FakeService({answer.question: answer})
+    chat = ChatController(lambda: service, FakeKeys(), pause=0)
+    earlier = [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]
+    steps = list(chat.ask_stream(answer.question, earlier, []))
+    final = chat.ask(answer.question, earlier, [])
+    assert len(steps) == 4  # waiting, one sentence, two sentences, the whole reply
+    pending, first, second, whole = steps
+    assert pending[0][:2] == earlier and pending[1] == ""
+    assert texts(pending[0])[2].strip() == answer.question and "正在查找资料" in texts(pending[0])[3]
+    assert isinstance(pending[2], type(gr.skip())) and isinstance(pending[3], type(gr.skip()))
+    shown = [re.sub(r"\s+", "", texts(step[0])[-1]) for step in (first, second)]
+    assert shown == ["结合上文理解为：跳磴河跳磴河综合整治累计投入16.5亿元[2]。",
+                     "结合上文理解为：跳磴河跳磴河综合整治累计投入16.5亿元[2]。全区地区生产总值突破1500亿元[1]。"]
+    assert '<a class="qa-ref" href="#cite-0-2"' in first[0][-1]["content"]  # links work while it is written
+    assert "qa-answer" not in first[0][-1]["content"] and "qa-figs" not in second[0][-1]["content"]
+    assert whole[0] == final[0] and whole[1:3] == final[1:3] and whole[3] == final[3]
+    assert len(service.calls) == 2  # asked once per call, never again for the pieces
+
+
+@pytest.mark.parametrize("question", ["", "九龙坡区的房价是多少？"])
+def test_errors_and_not_found_arrive_whole(question: str) -> None:
+    chat = ChatController(lambda: FakeService({}), FakeKeys(), pause=0)
+    steps = list(chat.ask_stream(question, [], []))
+    assert len(steps) == (1 if not question else 2)
+    assert steps[-1][0] == chat.ask(question, [], [])[0]
+
+
 def test_reset_clears_everything() -> None:
     messages, box, turns, panel = ChatController.reset()
     assert (messages, box, turns) == ([], "", []) and "qa-source-empty" in panel

@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     max_request_bytes: int = Field(64 * 1024, ge=1024)
     max_upload_bytes: int = Field(2 * 1024 * 1024, ge=1024)
+    public_url: str | None = None  # how clients reach the server, for links in answers; else each request's own
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"public_url must start with http:// or https:// (got {value!r})")
+        return value.rstrip("/")
 
     @field_validator("chunk_limit")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from qa.types import Answer
@@ -24,3 +25,19 @@ def answer_to_dict(result: Answer) -> dict[str, Any]:
         "notes": list(result.notes),
         "reasons": list(result.reasons),
     }
+
+
+# A sentence ends at 。！？； (or …), with any closing quotes and the [n] markers right after it; a line break also ends one.
+_SENTENCE_END = re.compile(r"(?:[。！？；!?;]|…{1,2})[”’」』）)\"']*(?:\[\d+\])*|\n+")
+
+
+def answer_sentences(text: str) -> list[str]:
+    """The answer text cut after each sentence, each keeping its ``[n]`` markers; the pieces join back to ``text``."""
+    pieces, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.end() > start:
+            pieces.append(text[start:match.end()])
+            start = match.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces

@@ -64,6 +64,12 @@ _LIBRARY_ERRORS: tuple[tuple[type[QAError], int, str], ...] = (
 )
 
 
+def library_status(exc: QAError) -> tuple[int, str]:
+    """The HTTP status and error code of a library error."""
+    return next(((status, code) for kind, status, code in _LIBRARY_ERRORS if isinstance(exc, kind)),
+                (500, "internal_error"))
+
+
 class BodyLimit:
     """Refuse request bodies over the limit (413) before the application reads them.
 
@@ -81,7 +87,7 @@ class BodyLimit:
             return
         is_upload = scope["path"] == "/v1/documents" and scope["method"] == "POST"
         limit = self.upload_limit if is_upload else self.limit
-        if not scope["path"].startswith(("/v1/", "/healthz", "/readyz")):
+        if not scope["path"].startswith(("/v1/", "/healthz", "/readyz", "/mcp")):
             limit = max(limit, self.upload_limit)
         too_big = error_response(413, "payload_too_large", f"request body is larger than {limit} bytes")
         declared = dict(scope.get("headers") or []).get(b"content-length")
@@ -254,10 +260,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
 
     @app.exception_handler(QAError)
     async def _library_error(request: Request, exc: QAError) -> JSONResponse:
-        for kind, status, code in _LIBRARY_ERRORS:
-            if isinstance(exc, kind):
-                return error_response(status, code, str(exc))
-        return error_response(500, "internal_error", str(exc))
+        return error_response(*library_status(exc), str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -364,11 +367,23 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         return {"index": report.version, "documents": report.documents, "chunks": report.chunks,
                 "added": report.added, "removed": report.removed, "seconds": round(report.seconds, 3)}
 
+    # OpenAI-compatible chat, the source view its citations link to, and the MCP server.
+    from qa.api.mcp_server import mount_mcp
+    from qa.api.openai_compat import add_openai_routes
+    from qa.api.source_view import SourceLinks, add_source_view
+
+    links = SourceLinks(settings)
+    add_source_view(app, get_service=get_service, caller=caller, links=links)
+    add_openai_routes(app, get_service=get_service, reader=reader, links=links)
+    mount_mcp(app, get_service=get_service, check=lambda request: reader(caller(request)), links=links,
+              origins=settings.cors_origins, max_bytes=settings.max_request_bytes)
+
     # The last added is the outermost: RequestId, then CORS (so a 413 still carries CORS headers), then BodyLimit.
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes)
     app.add_middleware(JsonCors, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
-                       allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
-                       expose_headers=["X-Request-ID", "Retry-After"])
+                       allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID",
+                                      "Mcp-Protocol-Version", "Mcp-Session-Id", "Last-Event-ID"],
+                       expose_headers=["X-Request-ID", "Retry-After", "Mcp-Session-Id"])
     app.add_middleware(RequestId)
 
     @app.api_route(NO_ROUTE, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 from qa.errors import NotFoundError, QAError, QueryError
+from qa.response import answer_sentences
 from qa.service import Service
 from qa.types import Answer, Document, Figure
 from qa.ui import render
@@ -40,6 +42,7 @@ SUGGESTIONS = (*EXAMPLES, "九龙坡区有多少家规上工业企业？", "2021
 # Paths the API owns: the UI mount must not answer them, so their 404/405 bodies stay the API's.
 API_PATHS = ("/v1/", "/v1", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json")
 CHART_YEARS = 8
+SENTENCE_PAUSE = 0.08  # seconds between the sentences of an answer as the chat writes it out
 HERE = Path(__file__).parent
 
 Messages = list[dict[str, Any]]
@@ -83,11 +86,13 @@ class ChatController:
     """Turns UI events into service calls and rendered HTML."""
 
     def __init__(self, get_service: Callable[[], Service], keystore: Any,
-                 examples: tuple[str, ...] = EXAMPLES, suggestions: tuple[str, ...] = SUGGESTIONS) -> None:
+                 examples: tuple[str, ...] = EXAMPLES, suggestions: tuple[str, ...] = SUGGESTIONS,
+                 pause: float = SENTENCE_PAUSE) -> None:
         self.get_service = get_service
         self.keystore = keystore
         self.examples = examples
         self.suggestions = suggestions
+        self.pause = pause
 
     def ask(self, question: str | None, messages: Messages | None,
             turns: list[Turn] | None) -> tuple[Messages, str, list[Turn], Any]:
@@ -127,12 +132,30 @@ class ChatController:
             panel = render.render_source_message(NOT_FOUND_PANEL)
         return messages, "", turns, panel
 
+    def ask_stream(self, question: str | None, messages: Messages | None,
+                   turns: list[Turn] | None) -> Iterator[tuple[Messages, str, list[Turn] | Any, Any]]:
+        """:meth:`ask`, written out as it goes: the question at once, then the answer sentence by sentence."""
+        before = list(messages or [])
+        if text := (question or "").strip():
+            asked = [*before, {"role": "user", "content": render.render_question(text)}]
+            yield [*asked, {"role": "assistant", "content": render.render_pending()}], "", gr.skip(), gr.skip()
+        final = self.ask(question, before, turns)
+        done = final[2][-1] if final[2] else None
+        if done is not None and done.answer is not None and done.answer.found:
+            shown = ""
+            for sentence in answer_sentences(done.answer.text):
+                shown += sentence
+                partial = {"role": "assistant", "content": render.render_partial(done.answer, len(final[2]) - 1, shown)}
+                yield [*final[0][:-1], partial], "", gr.skip(), gr.skip()
+                time.sleep(self.pause)
+        yield final
+
     def ask_selected(self, messages: Messages | None, turns: list[Turn] | None,
-                     evt: gr.SelectData) -> tuple[Messages, str, list[Turn], Any]:
+                     evt: gr.SelectData) -> Iterator[tuple[Messages, str, list[Turn] | Any, Any]]:
         """Ask an example question or a suggestion the resident clicked."""
         value = evt.value
         question = value.get("text", "") if isinstance(value, dict) else str(value or "")
-        return self.ask(question, messages, turns)
+        yield from self.ask_stream(question, messages, turns)
 
     def trend_chart(self, service: Service, answer: Answer) -> str:
         """A chart of the answer's metric over the years, when the reports give it for several years."""
@@ -292,7 +315,7 @@ def build_blocks(controller: ChatController) -> gr.Blocks:
 
         outputs = [chatbot, question, turns, panel]
         selected = [chatbot, turns]
-        asked = (question.submit(controller.ask, [question, *selected], outputs, show_progress="minimal"),
+        asked = (question.submit(controller.ask_stream, [question, *selected], outputs, show_progress="minimal"),
                  chatbot.example_select(controller.ask_selected, selected, outputs, show_progress="minimal"),
                  chatbot.option_select(controller.ask_selected, selected, outputs, show_progress="minimal"))
         for event in asked:

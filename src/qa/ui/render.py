@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.types import Answer, Citation, Document, Figure
 
@@ -225,6 +225,18 @@ def render_answer(answer: Answer, turn: int, trend: str = "") -> str:
                      f'<div class="qa-cards">{render_cards(others, turn)}</div></details>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def render_pending() -> str:
+    """The reply's place while the reports are searched."""
+    return '<div class="qa-stream qa-pending" aria-busy="true"><p class="qa-text">正在查找资料…</p></div>'
+
+
+def render_partial(answer: Answer, turn: int, shown: str) -> str:
+    """A found answer while it is written out: its notes and the first sentences ``shown``, links live."""
+    notes = "".join(f'<p class="qa-note">{esc(n)}</p>' for n in resident_notes(answer))
+    body = answer_body(replace(answer, text=shown), turn)
+    return f'<div class="qa-stream" aria-busy="true">{notes}<p class="qa-text">{body}</p></div>'
 
 
 def render_not_found(answer: Answer, turn: int, notes: str = "") -> str:
