@@ -151,8 +151,9 @@ def test_completion_shape(env: Env) -> None:
         cite = item["url_citation"]
         n = int(message["content"][cite["start_index"]:cite["end_index"]].strip("[]"))
         citation = next(c for c in asked["citations"] if c["id"] == n)
-        assert cite["url"] == (f"http://testserver/v1/documents/{citation['doc_id']}/view"
-                               f"?start={citation['start']}&end={citation['end']}#cited")
+        start, end = citation["quote_start"], citation["quote_end"]  # the quoted sentence, inside the passage
+        assert start is not None and citation["start"] <= start < end <= citation["end"]
+        assert cite["url"] == f"http://testserver/v1/documents/{citation['doc_id']}/view?start={start}&end={end}#cited"
 
 
 def test_not_found_lists_the_closest_passages(env: Env) -> None:
@@ -270,7 +271,8 @@ def test_source_view_highlights_exactly_the_cited_span(env: Env) -> None:
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
     mark = re.search(r'<mark class="qa-span" id="cited">(.*?)</mark>', page.text, re.S)
     assert mark is not None
-    assert html.unescape(re.sub(r"<[^>]+>", "", mark.group(1))) == citation["text"]
+    document = env.client.get(f"/v1/documents/{citation['doc_id']}").json()["text"]
+    assert html.unescape(re.sub(r"<[^>]+>", "", mark.group(1))) == document[citation["quote_start"]:citation["quote_end"]]
     assert '<span class="qa-fig"' in mark.group(1)  # the 1500亿元 inside it is marked as a figure
     assert f"<h1>{html.escape(citation['title'])}</h1>" in page.text and citation["date"] in page.text
     whole = env.client.get(f"/v1/documents/{citation['doc_id']}/view")

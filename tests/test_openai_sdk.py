@@ -58,7 +58,9 @@ def check_annotations(content: str, annotations: list[dict[str, Any]], citations
         citation = by_id[int(marker.strip("[]"))]
         assert cite["title"] == citation["title"]
         assert cite["url"].startswith(f"{server.url}/v1/documents/{citation['doc_id']}/view?")
-        assert f"start={citation['start']}&end={citation['end']}" in cite["url"]
+        start, end = (citation["quote_start"], citation["quote_end"]) if citation["quote_start"] is not None \
+            else (citation["start"], citation["end"])  # the quoted sentence when there is one
+        assert f"start={start}&end={end}" in cite["url"]
 
 
 def test_models_list(client: openai.OpenAI) -> None:

@@ -83,7 +83,7 @@ class SourceLinks:
 
     def cite(self, base: str, citation: Citation) -> str:
         """The view of a citation: its quoted words when it names them, else its whole passage."""
-        start, end = getattr(citation, "quote_start", None), getattr(citation, "quote_end", None)
+        start, end = citation.quote_start, citation.quote_end
         if start is None or end is None:
             start, end = citation.start, citation.end
         return self.url(base, citation.doc_id, start, end)
