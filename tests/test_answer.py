@@ -231,3 +231,13 @@ def test_an_open_question_gets_a_short_overview_from_different_passages(hash_ser
     assert 2 <= len(markers) <= 4 and len(set(markers)) == len(markers)  # each sentence from its own passage
     sentences = [s for s in re.split(r"\[\d+\][；。]", result.text) if s]
     assert len(set(sentences)) == len(sentences) and all("氢" in s for s in sentences[:1])
+
+
+def test_a_refusal_quotes_what_the_reports_do_say_when_they_say_something_close(hash_service):
+    premise = hash_service.ask("九龙坡区市场主体总量位居全国第一的原因是什么？")
+    assert not premise.found and "资料中最接近的说法是" in premise.text and "全市第一" in premise.text
+    marker = int(re.search(r"\[(\d+)\]", premise.text).group(1))
+    cited = next(c for c in premise.citations if c.id == marker)
+    assert "全市第" in normalize(cited.text).text.replace(" ", "")  # the quote is checked against its passage
+    off_topic = hash_service.ask("重庆今天天气怎么样？")
+    assert not off_topic.found and "最接近的说法" not in off_topic.text and "[" not in off_topic.text

@@ -228,3 +228,18 @@ def test_the_shipped_model_is_fitted_for_the_current_features_and_the_default_em
     assert model is not None and list(model.coefficients) == list(decision.FEATURES)
     assert 0.0 < model.threshold < 1.0
     assert decision.load_model("hash") is None  # dense scores of another model: the checks decide alone
+
+
+def test_rank_claims_carry_their_scope():
+    assert checks.rank_claims("市场主体总量超过20万户、居全市第一") == {("市", 1): "全市第一"}
+    assert checks.rank_claims("九龙坡区市场主体总量位居全国第一的原因是什么？") == {("国", 1): "全国第一"}
+    assert ("成渝", 3) in checks.rank_claims("全区经济总量在成渝地区双城经济圈中位列第三")
+    assert checks.rank_claims("166舰是我国自行研发建造的第一代051型驱逐舰") == {}  # no scope: not a rank
+
+
+def test_a_false_premise_is_refused_with_the_reports_version():
+    stated = ev("市场主体总量超过20万户、居全市第一。")
+    refusal = checks.check_premise(case("九龙坡市场主体总量位居全国第一，有多少户？", [stated]))
+    assert refusal is not None and refusal.missing == "全国第一" and "全市第一" in refusal.reason
+    assert checks.check_premise(case("九龙坡市场主体总量在全市排第一吗？", [stated])) is None
+    assert checks.check_premise(case("九龙坡市场主体总量有多少户？", [stated])) is None  # no claim asked

@@ -15,14 +15,16 @@ order. Thresholds live in :mod:`qa.answer.weights`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from qa.answer.decision import features, lacking, load_model
-from qa.answer.evidence import coverage, report_year
+from qa.answer.evidence import coverage, ranking_scopes, report_year
 from qa.answer.terms import named_place, other_place, tells_time
 from qa.answer.weights import WEIGHTS
+from qa.answer.words import district
 from qa.normalize import is_cjk
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ class Support:
     reasons: tuple[str, ...] = ()
     features: Mapping[str, float] = field(default_factory=dict)  # of the evidence, once the checks pass
     probability: float | None = None  # that the question is answerable from it (the fitted model)
+    refused_by: str | None = None  # the check that refused ("model" for the fitted decision)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,42 @@ def check_figure_strength(case: Case) -> Refusal | None:
     return Refusal(f"最相符的数据与问题的匹配度 {best.score:.2f} 低于 {WEIGHTS.min_figure_score}", case.missing)
 
 
+_ORDINALS = "一二三四五六七八九十"
+_RANK_CLAIM = re.compile(r"(第([一二三四五六七八九十]|\d+)|首个|首家|首批|首座|首次|唯一)")
+
+
+def rank_claims(text: str) -> dict[tuple[str, int], str]:
+    """The ranks a text claims, by scope and rank, with the words that claim it: 居全市第一 → {("市", 1): "全市第一"}."""
+    claims = {}
+    for match in _RANK_CLAIM.finditer(text):
+        before = text[max(0, match.start() - WEIGHTS.rank_scope_chars) : match.start()]
+        scopes = ranking_scopes(before)
+        if not scopes:
+            continue  # 第一代, 第二个五年: a rank only counts with the scope it is made in
+        word = match.group(1)
+        number = match.group(2)
+        rank = 1 if word in ("首个", "首家", "首批", "首座", "首次", "唯一") else \
+            (_ORDINALS.index(number) + 1 if number in _ORDINALS else int(number))
+        scope, at = max(((name, m.start()) for name, pattern in district().scopes if name in scopes
+                         for m in pattern.finditer(before)), key=lambda t: t[1])  # the scope named nearest
+        claims[(scope, rank)] = before[at:].lstrip("的在") + word
+    return claims
+
+
+def check_premise(case: Case) -> Refusal | None:
+    """A question that asserts a rank the reports state otherwise (全国第一 where they say 全市第一) is not
+    answered as if it were true: the refusal names the question's claim, and the reply quotes the report's."""
+    asked = rank_claims(case.question)
+    if not asked:
+        return None
+    quoted = case.matches[0].evidence if case.matches else case.evidence[0]
+    stated = rank_claims(quoted.reach or quoted.sentence)
+    if not stated or asked.keys() & stated.keys():
+        return None
+    claim = next(iter(asked.values()))
+    return Refusal(f"资料说的是“{next(iter(stated.values()))}”，不是“{claim}”", claim)
+
+
 def check_year(case: Case) -> Refusal | None:
     """A question naming a year needs a sentence naming it, or a report of that year (2024年那篇报道)."""
     years = case.intent.years
@@ -161,8 +200,9 @@ def check_coverage(case: Case) -> Refusal | None:
 
 
 Check = Callable[[Case], "Refusal | None"]
-FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_has_figure, check_figure_strength)
-TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when)
+FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_has_figure, check_figure_strength,
+                                    check_premise)
+TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_premise)
 
 
 def judge_support(
@@ -187,7 +227,8 @@ def judge_support(
     for check in checks:
         refusal = check(case)
         if refusal is not None:
-            return Support(False, evidence[0].coverage, case.dense, missing=refusal.missing, reasons=(refusal.reason,))
+            return Support(False, evidence[0].coverage, case.dense, missing=refusal.missing, reasons=(refusal.reason,),
+                           refused_by=check.__name__)
     values = features(intent, terms, hits, evidence, case.matches, case.corpus_text, case.dense)
     model = load_model(snapshot.meta.get("model"))
     if model is None:
@@ -200,7 +241,7 @@ def judge_support(
     reason = f"引用的句子没有说到“{missing}”（可答概率 {probability:.2f}）" if missing else \
         f"证据不足以回答（可答概率 {probability:.2f}）"
     return Support(False, evidence[0].coverage, case.dense, missing=missing, reasons=(reason,), features=values,
-                   probability=probability)
+                   probability=probability, refused_by="model")
 
 
 def _most_specific(words: Sequence[str], terms: Mapping[str, float], corpus_text: str) -> str | None:

@@ -81,7 +81,9 @@ def answer(
 
     shown = _interleave([p.hits for p in parts], top_k)
     if not answered:
-        return result(False, _not_found_text(parts[0].support), cite_answer(snapshot, shown, []), extra=reasons)
+        closest = closest_statement(parts[0])
+        citations = cite_answer(snapshot, shown, [closest.hit] if closest else [])
+        return result(False, not_found_text(parts[0].support, closest, citations), citations, extra=reasons)
     quotes = _distinct_quotes(parts)
     citations = cite_answer(snapshot, shown, [ev.hit for fresh in quotes for ev in fresh])
     by_chunk = {c.chunk_id: c.id for c in citations}
@@ -91,7 +93,7 @@ def answer(
             composed = _compose(fresh, p.matches, p.terms, p.intent, by_chunk) if fresh else ""
             bodies.append(verify_numbers(composed, citations) if composed else "")
         else:
-            bodies.append(_not_found_text(p.support).split("。")[0] + "。")
+            bodies.append(not_found_text(p.support).split("。")[0] + "。")
     body = "".join(b for b in bodies if b) if any(p.support.found and b for p, b in zip(parts, bodies, strict=True)) \
         else ""
     if not body:
@@ -421,6 +423,24 @@ def verify_numbers(body: str, citations: Sequence[Citation]) -> str:
     return text if text.endswith("。") else text + "。"
 
 
-def _not_found_text(support: Support) -> str:
+_NEAR_MISS = frozenset(["check_premise", "check_named_place", "check_measured_kind", "check_figure_strength", "model"])
+
+
+def closest_statement(part: Part) -> Evidence | None:
+    """What the reports do say nearest to a question they do not answer: the sentence an answer would have
+    quoted, when it is about the question at all (a false premise gets the report's version this way)."""
+    if not part.evidence or part.intent.english or not (part.matches or part.support.refused_by in _NEAR_MISS):
+        return None  # only where the reports say something close: a figure of the kind asked, or a premise
+    best = part.matches[0].evidence if part.matches else part.evidence[0]
+    return best if best.coverage >= WEIGHTS.closest_min_coverage else None
+
+
+def not_found_text(support: Support, closest: Evidence | None = None, citations: Sequence[Citation] = ()) -> str:
+    """"Not found", what is missing, and what the reports do say nearest to it (numbers checked like an answer's)."""
     subject = f"关于“{support.missing}”的信息" if support.missing else "能回答这个问题的内容"
+    cited = {c.chunk_id: c.id for c in citations}
+    if closest is not None and closest.hit.chunk.chunk_id in cited:
+        said = verify_numbers(f"{closest.text.rstrip('。；，')}[{cited[closest.hit.chunk.chunk_id]}]。", citations)
+        if said:
+            return f"{NOT_FOUND}{subject}。资料中最接近的说法是：{said}"
     return f"{NOT_FOUND}{subject}。下面是资料中最接近的段落，供参考。"

@@ -221,6 +221,14 @@ def _context(fig: Figure) -> str:
     return fig.sentence[: end + (stop.start() if stop else len(fig.sentence) - end)]
 
 
+def own_clause(fig: Figure) -> str:
+    """The clause that holds a figure, from the punctuation before it to the punctuation after it."""
+    context = _context(fig)
+    at = context.find(fig.text)
+    start = max((m.end() for m in re.finditer(r"[，；。！？：]", context[: max(at, 0)])), default=0)
+    return context[start:]
+
+
 def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[str, float],
                   intent: Intent) -> list[FigureMatch]:
     """Figures of the evidence sentences that fit the question's unit, year and period, best first."""

@@ -76,6 +76,7 @@ class Weights:
     rare_word: float = 0.5  # rarity below this: a phrasing word (觉得, 大概), not a topic the reports lack
 
     # -- question wording (structural) ---------------------------------------------------------------
+    rank_scope_chars: int = 8  # a rank (第一) is read with the scope (全市, 全国) named this close before it
     min_measured_chars: int = 4  # a measured noun this long is a kind the reports name (高新技术企业)
     min_named_place_chars: int = 4  # a named institution (人民医院) must be at least this long
     min_district_chars: int = 3  # 渝中区: a district or county name
@@ -83,6 +84,7 @@ class Weights:
     max_parts: int = 3  # parts of a multi-part question answered at most
     subject_question_chars: int = 14  # a question this long names something of its own
     english_share: float = 0.5  # share of Latin letters that makes a question English
+    closest_min_coverage: float = 0.25  # a refusal quotes the nearest sentence only if it holds this much of the question
     overview_sentences: int = 4  # an open question (介绍一下…) is answered by up to this many sentences
     repeat_overlap: float = 0.6  # an overview sentence sharing this much of another's character pairs repeats it
     list_follow_chars: int = 220  # a list's announcing sentence is quoted with what follows, up to this
