@@ -26,7 +26,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from qa.answer.evidence import coverage
+from qa.answer.evidence import coverage, own_clause
 from qa.answer.weights import WEIGHTS
 from qa.lexical import pos_tag
 
@@ -42,6 +42,7 @@ FEATURES = (
     "missing_rare",  # rarity in general Chinese of the rarest question word the reports never use
     "missing_common",  # how many question words the reports never use are common in general Chinese
     "inside_longer",  # share of question words the sentence holds only inside a longer word (出口 in 进出口)
+    "clause_missing",  # idf share of question words the reports use that the figure's own clause lacks (城镇 for 全体居民…)
     "measured_missing",  # the thing a how-much question measures (出口额, 利润) is not in the figure's sentence
     "scope_missing",  # the question names a scope (全国, 全市, 全省) the sentence does not
     "dense",  # best e5 cosine among the top passages
@@ -93,6 +94,8 @@ def features(intent: Intent, terms: Mapping[str, float], hits: Sequence[Hit], ev
     rare = [rarity(t) for t in unknown]
     words = {w for w, _ in pos_tag(text)}
     inside = [t for t in terms if t not in missing and t in text and t not in words and len(t) > 1]
+    clause = own_clause(matches[0].figure) if matches else ""
+    clause_missing = [t for t in lacking(clause, terms) if t in corpus_text] if matches else []
     measured = intent.measured
     scopes = set(_SCOPE.findall(intent.question))
     return {
@@ -102,6 +105,7 @@ def features(intent: Intent, terms: Mapping[str, float], hits: Sequence[Hit], ev
         "missing_rare": max(rare, default=0.0),
         "missing_common": float(sum(r < WEIGHTS.rare_word for r in rare)),
         "inside_longer": len(inside) / max(1, len(terms)),
+        "clause_missing": sum(terms[t] for t in clause_missing) / total,
         "measured_missing": float(bool(matches) and bool(measured) and coverage(text, {measured: 1.0}) < 1.0),
         "scope_missing": float(any(scope not in text for scope in scopes)),
         "dense": dense,
