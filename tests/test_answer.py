@@ -77,7 +77,8 @@ def test_answer_dict_matches_the_api_contract(hash_service):
     assert set(data) >= {"question", "found", "answer", "citations", "figures", "took_ms"}
     ids = {c["id"] for c in data["citations"]}
     assert all(f["citation"] in ids for f in data["figures"])
-    assert set(data["citations"][0]) == {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score"}
+    assert set(data["citations"][0]) == {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score",
+                                         "page", "page_end", "table", "row", "column"}
 
 
 def test_a_list_announced_in_one_sentence_is_answered_with_the_items_that_follow(hash_service):

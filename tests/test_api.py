@@ -31,11 +31,14 @@ from qa.service import Service
 Response = Any
 
 ASK_KEYS = {"question", "found", "answer", "citations", "figures", "took_ms", "resolved_question", "notes"}
-CITATION_KEYS = {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score"}
-FIGURE_KEYS = {"value", "unit", "metric", "year", "qualifier", "text", "citation"}
-DOC_KEYS = {"doc_id", "title", "date", "source", "date_note", "chars"}
+# Added beside the first contract's fields: where a passage or figure sits in a PDF's pages or a table's grid.
+CITATION_KEYS = {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score",
+                 "page", "page_end", "table", "row", "column"}
+FIGURE_KEYS = {"value", "unit", "metric", "year", "qualifier", "text", "citation", "table", "row", "column"}
+DOC_KEYS = {"doc_id", "title", "date", "source", "date_note", "chars", "format", "pages", "duplicate_of", "index_no",
+            "doc_no"}
 FIGURE_LIST_KEYS = {"doc_id", "start", "end", "value", "unit", "metric", "year", "period", "qualifier", "kind",
-                    "text"}
+                    "text", "table", "row", "column"}
 QUESTIONS = [
     "九龙坡2020年地区生产总值是多少",
     "九龙坡的市场主体总量有多少户？",

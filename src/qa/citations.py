@@ -1,21 +1,49 @@
-"""Citations: retrieved passages numbered from 1, with their document's title and date."""
+"""Citations: retrieved passages numbered from 1, with their document's title and date, page and table."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from qa.index import Snapshot
-from qa.types import Citation, Hit
+from qa.types import Answer, Citation, Hit
 
 
 def to_citations(snapshot: Snapshot, hits: Sequence[Hit]) -> list[Citation]:
-    """Number hits from 1 as citations carrying their document's title and date."""
+    """Number hits from 1 as citations carrying their document's title and date (and page and table, if any)."""
     out = []
     for i, hit in enumerate(hits, 1):
         doc = snapshot.documents[hit.chunk.doc_id]
-        out.append(Citation(id=i, doc_id=doc.doc_id, title=doc.title, date=doc.date, chunk_id=hit.chunk.chunk_id,
-                            start=hit.chunk.start, end=hit.chunk.end, text=hit.chunk.text, score=round(hit.score, 6)))
+        citation = Citation(id=i, doc_id=doc.doc_id, title=doc.title, date=doc.date, chunk_id=hit.chunk.chunk_id,
+                            start=hit.chunk.start, end=hit.chunk.end, text=hit.chunk.text, score=round(hit.score, 6))
+        out.append(locate(snapshot, citation))
     return out
+
+
+def locate(snapshot: Snapshot, citation: Citation) -> Citation:
+    """The citation with the pages it spans and the table it falls in, for a converted document."""
+    layout = snapshot.layout(citation.doc_id)
+    if layout is None:
+        return citation
+    page = layout.page_at(citation.start)
+    last = layout.page_at(max(citation.start, citation.end - 1))
+    table = next((t for t in layout.tables if t.start < citation.end and citation.start < t.end), None)
+    return replace(citation, page=page, page_end=last if last != page else None,
+                   table=table.number if table else None)
+
+
+def cite_cells(answer: Answer) -> Answer:
+    """Give each citation that a table figure of the answer comes from that figure's table, row and column."""
+    cells = {}
+    for cited in answer.figures:
+        f = cited.figure
+        if f.table is not None and cited.citation not in cells:
+            cells[cited.citation] = (f.table, f.row, f.column)
+    if not cells:
+        return answer
+    citations = tuple(replace(c, table=cells[c.id][0], row=cells[c.id][1], column=cells[c.id][2])
+                      if c.id in cells else c for c in answer.citations)
+    return replace(answer, citations=citations)
 
 
 def cite_answer(snapshot: Snapshot, shown: list[Hit], needed: list[Hit]) -> list[Citation]:

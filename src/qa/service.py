@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from qa.citations import to_citations
+from qa.citations import cite_cells, to_citations
 from qa.config import Settings, get_settings
 from qa.embed import Embedder, load_embedder
 from qa.errors import IndexNotBuiltError, IndexStoreError, NotFoundError, QueryError
@@ -75,8 +75,8 @@ class Service:
 
         check_question(question, self.settings.max_question_chars)
         check_k(top_k, self.settings.max_top_k)
-        return answer(self._snapshot, question, history=history, top_k=top_k,
-                      fusion=Fusion.from_settings(self.settings))
+        return cite_cells(answer(self._snapshot, question, history=history, top_k=top_k,
+                                 fusion=Fusion.from_settings(self.settings)))
 
     def documents(self) -> list[Document]:
         """Every indexed document."""

@@ -78,6 +78,11 @@ class Citation(BaseModel):
     end: int
     text: str
     score: float
+    page: int | None = Field(None, description="PDF, OFD, image: the page the passage starts on (1-based)")
+    page_end: int | None = Field(None, description="the page it ends on, when that is another page")
+    table: int | None = Field(None, description="the table (1-based in its document) the passage is in")
+    row: int | None = Field(None, description="the row of the cited cell in that table's grid (1-based)")
+    column: int | None = Field(None, description="the column of the cited cell (1-based)")
 
 
 class FigureRef(BaseModel):
@@ -88,6 +93,9 @@ class FigureRef(BaseModel):
     qualifier: str | None
     text: str
     citation: int
+    table: int | None = None
+    row: int | None = None
+    column: int | None = None
 
 
 class AskResponse(BaseModel):
@@ -109,6 +117,11 @@ class DocumentMeta(BaseModel):
     source: str | None
     date_note: str | None
     chars: int
+    format: str = Field("text", description="text, pdf, docx, html, xlsx, csv, ofd or image")
+    pages: int = Field(0, description="pages of a PDF, OFD or image document")
+    duplicate_of: str | None = Field(None, description="a reprint: the document it repeats (it is not indexed)")
+    index_no: str | None = Field(None, description="索引号")
+    doc_no: str | None = Field(None, description="发文字号")
 
 
 class DocumentFull(DocumentMeta):
@@ -127,6 +140,9 @@ class FigureOut(BaseModel):
     qualifier: str | None
     kind: str
     text: str
+    table: int | None = None
+    row: int | None = None
+    column: int | None = None
 
 
 class FeedbackIn(BaseModel):
@@ -284,11 +300,12 @@ def describe_validation(errors: Sequence[Any]) -> str:
 def document_meta(doc: Document) -> dict[str, Any]:
     """The public metadata of a document."""
     return {"doc_id": doc.doc_id, "title": doc.title, "date": doc.date, "source": doc.source,
-            "date_note": doc.date_note, "chars": len(doc.text)}
+            "date_note": doc.date_note, "chars": len(doc.text), "format": doc.format, "pages": doc.pages,
+            "duplicate_of": doc.duplicate_of, "index_no": doc.index_no, "doc_no": doc.doc_no}
 
 
 def figure_out(fig: Figure) -> dict[str, Any]:
     """A figure as ``/v1/figures`` lists it."""
     return {"doc_id": fig.doc_id, "start": fig.start, "end": fig.end, "value": fig.value, "unit": fig.unit,
             "metric": fig.metric, "year": fig.year, "period": fig.period, "qualifier": fig.qualifier,
-            "kind": fig.kind, "text": fig.text}
+            "kind": fig.kind, "text": fig.text, "table": fig.table, "row": fig.row, "column": fig.column}
