@@ -35,7 +35,9 @@ def read_image(image: Any) -> list[TextLine]:
     rgb = image.convert("RGB")
     width, height = rgb.size
     pixels = np.asarray(rgb)[:, :, ::-1].copy()  # RapidOCR takes OpenCV's BGR order
-    result, _ = engine()(pixels)
+    # No angle classifier: pages are upright, and it turned whole upright lines of Chinese upside down (then
+    # dropped as unreadable) on the test scans.
+    result, _ = engine()(pixels, use_cls=False)
     pieces = []
     for points, text, score in result or []:
         if float(score) < MIN_SCORE or not str(text).strip():
