@@ -413,9 +413,47 @@ def zip_bomb(path: Path, kind: str, inflated: int = 300 * 1024 * 1024) -> Path:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
                                            'package/2006/content-types"/>')
+        if kind == "xlsx":
+            zf.writestr("xl/workbook.xml", '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/'
+                                           'spreadsheetml/2006/main"><sheets/></workbook>')
         with zf.open(part, "w", force_zip64=True) as fh:
             block = b"\0" * (1 << 20)
             for _ in range(inflated // len(block)):
                 fh.write(block)
     path.write_bytes(buffer.getvalue())
+    return path
+
+
+def blank_pdf(path: Path, *, image: bool = False) -> Path:
+    """A PDF whose pages hold no text: empty, or (``image``) a scan of a blank sheet."""
+    from PIL import Image
+
+    if image:
+        Image.new("L", (827, 1169), 255).save(path, "PDF", resolution=100.0)
+        return path
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.rect(72, 72, 200, 100, stroke=1, fill=0)  # a drawing, but no text and no image
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+def long_pdf(path: Path, font_dir: Path, pages: int, text: str) -> Path:
+    """A text PDF of ``pages`` pages, each a few paragraphs of ``text`` (a yearbook-sized document)."""
+    from reportlab.pdfgen import canvas
+
+    font = _register(cjk_ttf(text, font_dir))
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    lines = _wrap(text, A4[0] - 144, 12, 24, font)
+    for n in range(pages):
+        pdf.setFont(font, 12)
+        y = A4[1] - 72
+        for k in range(40):
+            pdf.drawString(72 + (24 if k % 8 == 0 else 0), y, lines[(n * 40 + k) % len(lines)])
+            y -= 19
+        pdf.drawCentredString(A4[0] / 2, 48, f"- {n + 1} -")
+        pdf.showPage()
+    pdf.save()
     return path

@@ -625,7 +625,7 @@ def test_upload_then_ask_finds_the_new_document(make_env: Callable[..., Env]) ->
         "title": "测试区风车", "text": WINDMILLS, "doc_id": "windmills", "date": "2030-01-02", "source": "测试"})
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == DOC_KEYS | {"chunks_embedded", "index"}
+    assert set(body) == DOC_KEYS | {"chunks_embedded", "index", "notes"}
     assert (body["doc_id"], body["title"], body["date"], body["source"], body["chars"]) == (
         "windmills", "测试区风车", "2030-01-02", "测试", len(WINDMILLS))
     assert body["chunks_embedded"] >= 1
@@ -710,13 +710,17 @@ def test_reindex_returns_counts(make_env: Callable[..., Env]) -> None:
 
 BAD_UPLOADS = [
     pytest.param({"files": {"file": ("scan.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")}}, 422,
-                 "unparseable_document", "scan.txt: binary file, expected UTF-8 text", id="binary"),
+                 "unparseable_document", "scan.txt: the file is an image, not plain text; rename it to .png",
+                 id="binary"),
     pytest.param({"files": {"file": ("gbk.txt", "九龙坡区".encode("gbk"))}}, 422, "unparseable_document",
                  "gbk.txt: not valid UTF-8 text (invalid start byte at byte 0)", id="not-utf8"),
     pytest.param({"files": {"file": ("blank.txt", b" \n\t ")}}, 422, "unparseable_document",
                  "blank.txt: empty document", id="blank-file"),
     pytest.param({"files": {"file": ("report.pdf", b"%PDF-1.7\n")}}, 422, "unparseable_document",
-                 "report.pdf: only .txt and .md documents are supported", id="pdf"),
+                 "report.pdf: not a readable PDF (Failed to load document (PDFium: Data format error))", id="pdf"),
+    pytest.param({"files": {"file": ("report.exe", b"MZ\x90")}}, 422, "unparseable_document",
+                 "report.exe: unsupported file type .exe; supported: .bmp, .csv, .docx, .htm, .html, .jpeg, .jpg, .md, "
+                 ".ofd, .pdf, .png, .shtml, .tif, .tiff, .txt, .webp, .xlsm, .xlsx", id="unsupported"),
     pytest.param({"files": {"attachment": ("a.txt", b"abc")}, "data": {"title": "t"}}, 422, "invalid_request",
                  "multipart upload needs a 'file' field", id="no-file-field"),
     pytest.param({"files": {"file": ("a.txt", b"abc")}, "data": {"date": "yesterday"}}, 422, "invalid_request",

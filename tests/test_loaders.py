@@ -143,9 +143,9 @@ def test_grid_finds_header_rows_stub_and_unit_column():
     ("report.pdf", b"PK\x03\x04" + b"\0" * 40, "report.pdf: the file is a ZIP archive, not a PDF document"),
     ("report.docx", b"%PDF-1.7\n%\xe2\xe3", "report.docx: the file is a PDF document, not a Word document (DOCX); "
                                             "rename it to .pdf"),
-    ("scan.pdf", b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "scan.pdf: the file is a image, not a PDF document; rename it to .png"),
+    ("scan.pdf", b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "scan.pdf: the file is an image, not a PDF document; rename it to .png"),
     ("notes.txt", b"%PDF-1.4\n", "notes.txt: the file is a PDF document, not plain text; rename it to .pdf"),
-    ("table.xlsx", "甲,乙\n1,2\n".encode(), "table.xlsx: the file is plain text, not a Excel workbook (XLSX)"),
+    ("table.xlsx", "甲,乙\n1,2\n".encode(), "table.xlsx: the file is plain text, not an Excel workbook (XLSX)"),
     ("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "old.doc: the Word 97-2003 (.doc) format is not supported; "
                                                        "save it as .docx, .xlsx or PDF and add it again"),
     ("data.bin", b"abc", "data.bin: unsupported file type .bin"),

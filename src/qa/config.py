@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, ge=1)
     cors_origins: list[str] = Field(default_factory=list)
     max_request_bytes: int = Field(64 * 1024, ge=1024)
-    max_upload_bytes: int = Field(2 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1024)  # PDFs and scans are large
 
     @field_validator("chunk_limit")
     @classmethod

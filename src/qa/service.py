@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from qa.citations import cite_cells, to_citations
@@ -16,7 +17,7 @@ from qa.config import Settings, get_settings
 from qa.embed import Embedder, load_embedder
 from qa.errors import IndexNotBuiltError, IndexStoreError, NotFoundError, QueryError
 from qa.index import BuildReport, Snapshot, build, is_stale, load_snapshot
-from qa.ingest import add_document, check_doc_id, remove_document
+from qa.ingest import add_document, add_file, check_doc_id, remove_document
 from qa.query import check_question
 from qa.retrieve import Fusion, check_k, search
 from qa.types import Answer, Citation, Document, Figure
@@ -100,15 +101,32 @@ class Service:
     def add_document(self, text: str, *, title: str, doc_id: str | None = None, date: str | None = None,
                      source: str | None = None, suffix: str = ".txt") -> tuple[Document, BuildReport]:
         """Store a document in the corpus and index it (only it is embedded)."""
+        return self._store_and_index(lambda: add_document(
+            self.settings.corpus_dir, text, title=title, doc_id=doc_id, date=date, source=source, suffix=suffix))
+
+    def add_file(self, name: str, data: bytes, *, title: str | None = None, doc_id: str | None = None,
+                 date: str | None = None, source: str | None = None) -> tuple[Document, BuildReport]:
+        """Convert a file (PDF, DOCX, HTML, XLSX, CSV, OFD, image or text), store it and index it.
+
+        A file that cannot be read raises DocumentParseError before anything is written.
+        """
+        return self._store_and_index(lambda: add_file(
+            self.settings.corpus_dir, name, data, title=title, doc_id=doc_id, date=date, source=source))
+
+    def _store_and_index(self, store: Callable[[], Document]) -> tuple[Document, BuildReport]:
+        """Write a document to the corpus and index it, or take it out again if indexing fails.
+
+        The document comes back as indexed: a reprint of one already there has ``duplicate_of`` set.
+        """
         with self._write_lock:
-            doc = add_document(self.settings.corpus_dir, text, title=title, doc_id=doc_id, date=date,
-                               source=source, suffix=suffix)
+            doc = store()
             try:
                 report = self._rebuild()
             except BaseException:
                 remove_document(self.settings.corpus_dir, doc.doc_id)
                 raise
-            return doc, report
+            indexed = self._snapshot.documents.get(doc.doc_id)
+            return replace(doc, duplicate_of=indexed.duplicate_of if indexed else None), report
 
     def delete_document(self, doc_id: str) -> BuildReport:
         """Remove a document from the corpus and from every index."""

@@ -346,10 +346,17 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         fields = await schemas.read_upload(request)
         from starlette.concurrency import run_in_threadpool
 
-        doc, report = await run_in_threadpool(
-            lambda: svc.add_document(fields.text, title=fields.title, doc_id=fields.doc_id, date=fields.date,
-                                     source=fields.source, suffix=fields.suffix))
-        return {**schemas.document_meta(doc), "chunks_embedded": report.embedded, "index": report.version}
+        if fields.data is not None and fields.suffix not in (".txt", ".md"):
+            data = fields.data
+            doc, report = await run_in_threadpool(
+                lambda: svc.add_file(fields.name, data, title=fields.title or None, doc_id=fields.doc_id,
+                                     date=fields.date, source=fields.source))
+        else:
+            doc, report = await run_in_threadpool(
+                lambda: svc.add_document(fields.text, title=fields.title, doc_id=fields.doc_id, date=fields.date,
+                                         source=fields.source, suffix=fields.suffix))
+        return {**schemas.document_meta(doc), "chunks_embedded": report.embedded, "index": report.version,
+                "notes": schemas.upload_notes(doc)}
 
     @app.delete("/v1/documents/{doc_id}", response_model=schemas.DeleteOut, tags=["admin"], responses=schemas.ERRORS)
     def delete(doc_id: str, svc: Svc, _: Admin) -> dict[str, Any]:

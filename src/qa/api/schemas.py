@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, Validati
 
 from qa.errors import CorpusError, DocumentParseError, NotFoundError, QueryError
 from qa.ingest import check_date, check_doc_id, decode
+from qa.loaders import detect_format
 from qa.query import MAX_QUESTION_CHARS
 from qa.types import Document, Figure
 
@@ -160,6 +161,7 @@ class FeedbackOut(BaseModel):
 class UploadOut(DocumentMeta):
     chunks_embedded: int
     index: str
+    notes: list[str] = Field(default_factory=list, description="what the uploader should know: a reprint, OCR")
 
 
 class DeleteOut(BaseModel):
@@ -228,6 +230,8 @@ class UploadFields:
     date: str | None
     source: str | None
     suffix: str
+    data: bytes | None = None  # a file upload: its bytes and name, converted by its format's loader
+    name: str = ""
 
 
 async def read_upload(request: Request) -> UploadFields:
@@ -238,14 +242,14 @@ async def read_upload(request: Request) -> UploadFields:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise QueryError("multipart upload needs a 'file' field")
-        name = upload.filename or "upload.txt"
+        name = (upload.filename or "upload.txt").replace("\\", "/").rsplit("/", 1)[-1] or "upload.txt"
         suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ".txt"
-        if suffix not in (".txt", ".md"):
-            raise DocumentParseError(f"{name}: only .txt and .md documents are supported")
-        text = decode(await upload.read(), name)
+        data = await upload.read()
+        detect_format(name, data)  # unsupported types and lying suffixes are refused before anything else
+        text = decode(data, name) if suffix in (".txt", ".md") else ""
         title = _opt(form.get("title")) or ""
         return _checked(UploadFields(text, title, _opt(form.get("doc_id")), _opt(form.get("date")),
-                                     _opt(form.get("source")), suffix))
+                                     _opt(form.get("source")), suffix, data, name))
     try:
         payload = json.loads(await request.body())
         body = UploadJson.model_validate(payload)
@@ -295,6 +299,17 @@ def describe_validation(errors: Sequence[Any]) -> str:
             continue
         parts.append(f"{loc}: {msg}")
     return "; ".join(parts) or "invalid request"
+
+
+def upload_notes(doc: Document) -> list[str]:
+    """What the uploader is told about the stored document."""
+    notes = []
+    if doc.duplicate_of:
+        notes.append(f"this document repeats {doc.duplicate_of} (a near-duplicate): it is kept as a reprint of it "
+                     "and not indexed again, so answers cite the first copy only")
+    if doc.layout is not None:
+        notes.extend(doc.layout.notes)
+    return notes
 
 
 def document_meta(doc: Document) -> dict[str, Any]:

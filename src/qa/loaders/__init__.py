@@ -124,8 +124,11 @@ def _zip_kind(data: bytes) -> str:
 
 
 def _describe(kind: str) -> str:
+    if kind == "text":
+        return "plain text"
     if kind in FORMATS:
-        return ("plain text" if kind == "text" else "a " + FORMATS[kind].label)
+        label = FORMATS[kind].label
+        return ("an " if label[0] in "aeiouAEIOUO" else "a ") + label
     return _ODD_KINDS.get(kind, kind)
 
 

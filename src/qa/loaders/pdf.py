@@ -53,7 +53,7 @@ def load(data: bytes, name: str, context: Context) -> Loaded:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        message = str(exc)
+        message = str(exc).rstrip(".")
         if "password" in message.lower():
             raise DocumentParseError(f"{name}: the PDF is encrypted (password protected); "
                                      "remove the password and add it again") from exc
