@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from qa.citations import cite_cells, to_citations
@@ -90,6 +91,25 @@ class Service:
         if doc is None:
             raise NotFoundError(f"unknown document {doc_id!r}")
         return doc
+
+    def page_image(self, doc_id: str, page: int, start: int | None = None, end: int | None = None,
+                   width: int | None = None) -> bytes:
+        """PNG of a page of a PDF or image document, with the text ``[start, end)`` marked on it."""
+        from qa.pages import PAGE_WIDTH, render_page
+
+        doc = self.document(doc_id)
+        layout = self._snapshot.layout(doc_id)
+        if layout is None or not layout.pages or doc.path is None:
+            raise QueryError(f"document {doc_id!r} has no pages ({doc.format})")
+        mark = None
+        if start is not None or end is not None:
+            if start is None or end is None or not 0 <= start < end <= len(doc.text):
+                raise QueryError(f"start and end must mark text within 0..{len(doc.text)}, start before end")
+            mark = (start, end)
+        path = Path(doc.path)
+        if path.resolve().parent != self.settings.corpus_dir.resolve():
+            raise NotFoundError(f"the original file of {doc_id!r} is not in the corpus")
+        return render_page(path, doc.format, layout, page, mark, width or PAGE_WIDTH)
 
     def figures(self, metric: str | None = None, year: int | None = None, doc_id: str | None = None) -> list[Figure]:
         """Figures across the corpus, filtered by metric substring, year and document."""
