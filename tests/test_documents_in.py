@@ -174,3 +174,12 @@ def test_qa_add_indexes_good_files_and_reports_bad_ones(bad_files, made, corpus_
     assert docs["stats0"].format == "xlsx" and docs["report"].duplicate_of == REPORT_ID
     assert "encrypted" not in docs
     service.snapshot.close()
+
+
+def test_the_ocr_limit_comes_from_the_settings(made, tmp_path):
+    settings = make_settings(tmp_path, max_ocr_pages=1)
+    shutil.copy(made.scan(), settings.corpus_dir / "scan.pdf")
+    report = build(settings, HashEmbedder())
+    assert [(Path(p.path).name, p.reason) for p in report.problems] == [
+        ("scan.pdf", "scan.pdf: 3 pages need OCR (scanned or garbled text), more than the limit of 1")]
+    assert report.documents == 5

@@ -112,7 +112,7 @@ def add(files: tuple[Path, ...], title: str | None, date: str | None, source: st
 
     A file that cannot be read is reported and skipped; the others are added. Exit status 1 if any was skipped.
     """
-    from qa.config import get_settings
+    from qa.config import get_settings, read_limits
     from qa.embed import load_embedder
     from qa.errors import QAError
     from qa.index import build as build_index
@@ -133,7 +133,7 @@ def add(files: tuple[Path, ...], title: str | None, date: str | None, source: st
         try:
             doc = add_file(settings.corpus_dir, path.name, path.read_bytes(), title=title, date=date, source=source,
                            doc_id=stem if DOC_ID.match(stem) and ".." not in stem else None,
-                           context=Context(progress=pages))
+                           context=Context(limits=read_limits(settings), progress=pages))
         except (QAError, OSError) as exc:
             bar.bar.clear()
             click.echo(f"skipped {path}: {exc}", err=True)

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from qa.chunk import chunk_document, split_sentences
-from qa.config import Settings
+from qa.config import Settings, read_limits
 from qa.embed import Embedder
 from qa.errors import IndexNotBuiltError, IndexStoreError
 from qa.ingest import Problem, corpus_hash, load_corpus
@@ -278,7 +278,7 @@ def build(
     if docs is None:
         from qa.convert import prune
 
-        docs, problems = load_corpus(settings.corpus_dir, progress=progress)
+        docs, problems = load_corpus(settings.corpus_dir, progress=progress, limits=read_limits(settings))
         prune(settings.corpus_dir)
     from qa.dedup import mark_reprints
 
@@ -412,5 +412,5 @@ def is_stale(snapshot: Snapshot, settings: Settings) -> bool:
     """Whether the corpus on disk differs from what the snapshot indexed."""
     from qa.dedup import mark_reprints
 
-    docs, _ = load_corpus(settings.corpus_dir)
+    docs, _ = load_corpus(settings.corpus_dir, limits=read_limits(settings))
     return bool(snapshot.meta.get("corpus_hash") != corpus_hash(mark_reprints(docs)))

@@ -22,7 +22,7 @@ from typing import Any
 
 from qa.errors import CorpusError, DocumentParseError, NotFoundError
 from qa.loaders import SUFFIXES as LOADER_SUFFIXES
-from qa.loaders import Context, Loaded, detect_format
+from qa.loaders import Context, Limits, Loaded, detect_format
 from qa.loaders.text import decode
 from qa.types import Document, content_hash
 
@@ -77,10 +77,12 @@ def read_manifest(corpus_dir: Path) -> dict[str, dict[str, Any]]:
         raise CorpusError(f"{path}: broken manifest ({exc})") from exc
 
 
-def load_corpus(corpus_dir: Path, progress: Progress | None = None) -> tuple[list[Document], list[Problem]]:
+def load_corpus(corpus_dir: Path, progress: Progress | None = None,
+                limits: Limits | None = None) -> tuple[list[Document], list[Problem]]:
     """Read every document of the corpus; unreadable files are reported, not fatal.
 
-    ``progress(stage, done, total)`` hears of the pages of each file being converted.
+    ``progress(stage, done, total)`` hears of the pages of each file being converted; ``limits`` bound what
+    one file may cost to convert.
     """
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder {corpus_dir} does not exist")
@@ -93,7 +95,7 @@ def load_corpus(corpus_dir: Path, progress: Progress | None = None) -> tuple[lis
             continue
         entry = manifest.get(path.name, {})
         try:
-            doc = read_document(corpus_dir, path, entry, progress)
+            doc = read_document(corpus_dir, path, entry, progress, limits)
         except (CorpusError, NotFoundError) as exc:
             problems.append(Problem(str(path), str(exc)))
             log.warning("skipped %s", exc)
@@ -108,7 +110,8 @@ def load_corpus(corpus_dir: Path, progress: Progress | None = None) -> tuple[lis
     return docs, problems
 
 
-def read_document(corpus_dir: Path, path: Path, entry: dict[str, Any], progress: Progress | None = None) -> Document:
+def read_document(corpus_dir: Path, path: Path, entry: dict[str, Any], progress: Progress | None = None,
+                  limits: Limits | None = None) -> Document:
     """One corpus file as a Document: a text file as it is, any other format through its (cached) conversion."""
     data = path.read_bytes()
     doc_id = check_doc_id(entry.get("id") or path.stem)
@@ -121,7 +124,7 @@ def read_document(corpus_dir: Path, path: Path, entry: dict[str, Any], progress:
     from qa.convert import convert
 
     report = (lambda done, total: progress(f"reading {path.name}", done, total)) if progress else None
-    loaded = convert(corpus_dir, path.name, data, Context(progress=report))
+    loaded = convert(corpus_dir, path.name, data, Context(limits=limits or Limits(), progress=report))
     return converted_document(doc_id, loaded, entry, path)
 
 

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from qa.citations import cite_cells, to_citations
-from qa.config import Settings, get_settings
+from qa.config import Settings, get_settings, read_limits
 from qa.embed import Embedder, load_embedder
 from qa.errors import IndexNotBuiltError, IndexStoreError, NotFoundError, QueryError
 from qa.index import BuildReport, Snapshot, build, is_stale, load_snapshot
 from qa.ingest import add_document, add_file, check_doc_id, remove_document
+from qa.loaders import Context
 from qa.query import check_question
 from qa.retrieve import Fusion, check_k, search
 from qa.types import Answer, Citation, Document, Figure
@@ -130,8 +131,10 @@ class Service:
 
         A file that cannot be read raises DocumentParseError before anything is written.
         """
+        context = Context(limits=read_limits(self.settings))
         return self._store_and_index(lambda: add_file(
-            self.settings.corpus_dir, name, data, title=title, doc_id=doc_id, date=date, source=source))
+            self.settings.corpus_dir, name, data, title=title, doc_id=doc_id, date=date, source=source,
+            context=context))
 
     def _store_and_index(self, store: Callable[[], Document]) -> tuple[Document, BuildReport]:
         """Write a document to the corpus and index it, or take it out again if indexing fails.
