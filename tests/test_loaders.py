@@ -154,3 +154,44 @@ def test_a_suffix_that_lies_about_the_content_is_refused(name, data, message):
     with pytest.raises(DocumentParseError) as err:
         detect_format(name, data)
     assert str(err.value).startswith(message)
+
+
+def _read(chars: int, bad: int = 0, cjk: int | None = None, images: int = 0):
+    from qa.loaders.pdf import _PageRead
+
+    return _PageRead([], images, 0, chars, bad, chars if cjk is None else cjk)
+
+
+def test_pages_needing_ocr_are_scans_and_garbled_text_layers():
+    from qa.loaders.pdf import _decide_ocr
+
+    reads = [_read(800), _read(0, images=1), _read(3), _read(600, bad=200), _read(700, cjk=5), _read(400, cjk=0)]
+    _decide_ocr(reads)
+    # readable; a scan; an empty page without an image; (cid:…)/U+FFFD; no Chinese on a Chinese document's page
+    assert [r.ocr_reason for r in reads] == [None, "scan", None, "garbled", "garbled", "garbled"]
+    english = [_read(900, cjk=0), _read(900, cjk=0)]
+    _decide_ocr(english)
+    assert [r.ocr_reason for r in english] == [None, None]  # an English document is not garbled for lack of Chinese
+
+
+def test_ocr_runs_without_a_network(made, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    unshare = shutil.which("unshare")
+    probe = subprocess.run([unshare, "-n", "true"], capture_output=True) if unshare else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("unshare -n is not available here (needs root or user namespaces)")
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(made.pdf()))
+    image = tmp_path / "page.png"
+    pdf[0].render(scale=1.5).to_pil().crop((0, 0, 893, 500)).save(image)
+    pdf.close()
+    code = ("import sys; from pathlib import Path; from qa.loaders import load; "
+            "print(load(Path(sys.argv[1]).read_bytes(), 'page.png').text)")
+    out = subprocess.run([unshare, "-n", sys.executable, "-c", code, str(image)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "九龙新高园" in out.stdout and "长江之畔" in out.stdout
