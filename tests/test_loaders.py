@@ -195,3 +195,16 @@ def test_ocr_runs_without_a_network(made, tmp_path):
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "九龙新高园" in out.stdout and "长江之畔" in out.stdout
+
+
+def test_an_official_document_gives_its_number_issuer_and_signing_date(tmp_path):
+    import docgen
+
+    body = ("九龙坡府发〔2024〕12号\n\n各镇人民政府、街道办事处，区政府各部门：\n\n"
+            "现将《九龙坡区2024年重点工作安排》印发给你们，请认真贯彻执行。\n\n"
+            "重庆市九龙坡区人民政府\n\n二〇二四年三月十八日")
+    loaded = load(docgen.gov_docx(body, tmp_path / "notice.docx", title="关于印发重点工作安排的通知").read_bytes(),
+                  "notice.docx")
+    assert loaded.meta["doc_no"] == "九龙坡府发〔2024〕12号"
+    assert loaded.meta["date"] == "2024-03-18" and loaded.meta["date_note"] == "落款日期 二〇二四年三月十八日"
+    assert loaded.meta["source"] == "重庆市九龙坡区人民政府"

@@ -41,17 +41,18 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Format:
-    """A document format: its loader module, the package it needs, what to call it in a message."""
+    """A document format: its loader (module and function), the package it needs, its name in a message."""
 
     module: str
     package: str
     label: str
     suffix: str  # the suffix a file of this format is stored under
+    function: str = "load"
 
 
 FORMATS: dict[str, Format] = {
     "text": Format("qa.loaders.text", "", "text", ".txt"),
-    "csv": Format("qa.loaders.sheet", "", "CSV table", ".csv"),
+    "csv": Format("qa.loaders.sheet", "", "CSV table", ".csv", "load_csv"),
     "pdf": Format("qa.loaders.pdf", "pypdfium2", "PDF document", ".pdf"),
     "docx": Format("qa.loaders.docx", "python-docx", "Word document (DOCX)", ".docx"),
     "xlsx": Format("qa.loaders.sheet", "openpyxl", "Excel workbook (XLSX)", ".xlsx"),
@@ -162,8 +163,7 @@ def load(data: bytes, name: str, context: Context | None = None) -> Loaded:
         raise DocumentParseError(f"{name}: reading a {spec.label} needs the package {spec.package} "
                                  f"(pip install {spec.package}): {exc}") from exc
     try:
-        loaded: Loaded = module.load(data, name, context) if fmt not in ("csv", "xlsx") else \
-            module.load(data, name, context, fmt)
+        loaded: Loaded = getattr(module, spec.function)(data, name, context)
     except DocumentParseError:
         raise
     except MemoryError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from qa.loaders.base import Box
 from qa.loaders.layout import TextLine, group_lines
 
 _LOCK = threading.Lock()
@@ -46,8 +45,3 @@ def read_image(image: Any) -> list[TextLine]:
         ys = [float(p[1]) for p in points]
         pieces.append((min(xs) / width, min(ys) / height, max(xs) / width, max(ys) / height, str(text).strip()))
     return [TextLine(text, box) for text, box in group_lines(pieces)]
-
-
-def line_boxes(lines: list[TextLine]) -> list[Box]:
-    """The boxes of ``lines``."""
-    return [ln.box for ln in lines]

@@ -103,7 +103,7 @@ def _load(pdf: Any, data: bytes, name: str, context: Context) -> Loaded:
     if not builder.length:
         reason = "no text layer and no text recognised by OCR" if need else "no text layer and no scanned image"
         raise DocumentParseError(f"{name}: no text found in the PDF ({reason})")
-    meta = official_meta([ln for ln in builder.result("pdf").text.split("\n\n")])
+    meta = official_meta("".join(builder.parts).split("\n\n"))
     title = (pdf.get_metadata_dict().get("Title") or "").strip()
     if title and not re.fullmatch(r"(?i)untitled|microsoft word.*|.*\.(docx?|pdf|wps)", title):
         meta["title"] = title

@@ -21,15 +21,19 @@ from qa.loaders.text import decode_any
 from qa.loaders.zipsafe import open_zip
 
 
-def load(data: bytes, name: str, context: Context, fmt: str = "xlsx") -> Loaded:
-    """Every sheet with content, in workbook order."""
+def load(data: bytes, name: str, context: Context) -> Loaded:
+    """Every sheet of a workbook with content, in workbook order."""
     builder = TextBuilder()
-    if fmt == "csv":
-        _add_grid(builder, _csv_rows(data, name), title=None)
-        return builder.result("csv")
     for title, rows in _xlsx_sheets(data, name, context):
         _add_grid(builder, rows, title=title)
     return builder.result("xlsx")
+
+
+def load_csv(data: bytes, name: str, context: Context) -> Loaded:
+    """A CSV file (UTF-8 or GB18030, delimiter sniffed) as one table."""
+    builder = TextBuilder()
+    _add_grid(builder, _csv_rows(data, name), title=None)
+    return builder.result("csv")
 
 
 def _csv_rows(data: bytes, name: str) -> list[list[str]]:
