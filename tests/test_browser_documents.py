@@ -5,16 +5,12 @@ Screenshots go to ``artifacts/screenshots/documents-*.png``.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from test_browser import CHROMIUM, ROOT, Page, Server, _free_port, _ready
+from test_browser import CHROMIUM, Page, Server, browser, serving  # noqa: F401  (browser is a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -29,44 +25,12 @@ def documents_server(made: Any, tmp_path_factory: pytest.TempPathFactory) -> Ite
     corpus.mkdir()
     (corpus / "report.pdf").write_bytes(made.pdf().read_bytes())
     (corpus / "stats2023.xlsx").write_bytes(made.xlsx().read_bytes())
-    env = {**os.environ, "QA_MODEL": "hash", "QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(tmp / "index"),
-           "QA_STATE_DIR": str(tmp / "var"),
-           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp / "server.log").open("wb")
-    command = [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(command, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while not _ready(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the server did not become ready:\n" + (tmp / "server.log").read_text()[-4000:])
-            time.sleep(0.5)
-        yield Server(url, tmp / "var")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with serving(corpus, tmp) as running:
+        yield running
 
 
-@pytest.fixture(scope="module")
-def chromium(documents_server: Server) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from test_browser import CHROMIUM_ARGS, SHOTS
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def test_a_pdf_source_shows_its_page_and_the_page_image(chromium: Any, documents_server: Server) -> None:
-    ui = Page(chromium, documents_server, 1280, 900, "documents")
+def test_a_pdf_source_shows_its_page_and_the_page_image(browser: Any, documents_server: Server) -> None:  # noqa: F811
+    ui = Page(browser, documents_server, 1280, 900, "documents")
     page = ui.page
     reply = ui.ask("民主村社区原来是哪个厂的家属区？")
     card = reply.locator("a.qa-card").first
@@ -85,8 +49,8 @@ def test_a_pdf_source_shows_its_page_and_the_page_image(chromium: Any, documents
     page.close()
 
 
-def test_a_table_answer_shows_the_table_with_its_cell(chromium: Any, documents_server: Server) -> None:
-    ui = Page(chromium, documents_server, 1280, 900, "documents")
+def test_a_table_answer_shows_the_table_with_its_cell(browser: Any, documents_server: Server) -> None:  # noqa: F811
+    ui = Page(browser, documents_server, 1280, 900, "documents")
     page = ui.page
     reply = ui.ask("2023年九龙坡规上工业增加值是多少")
     assert "560.2" in reply.locator("table.qa-figs").inner_text()

@@ -112,54 +112,31 @@ def add(files: tuple[Path, ...], title: str | None, date: str | None, source: st
 
     A file that cannot be read is reported and skipped; the others are added. Exit status 1 if any was skipped.
     """
-    from qa.config import get_settings, read_limits
+    from qa.config import get_settings
     from qa.embed import load_embedder
-    from qa.errors import QAError
-    from qa.index import build as build_index
-    from qa.ingest import DOC_ID, add_file, remove_document
-    from qa.loaders import Context
+    from qa.intake import add_files
 
     if len(files) > 1 and (title or date):
         raise click.UsageError("--title and --date need a single file")
     settings = get_settings()
     bar = _ProgressBar()
-    added, failed = [], 0
-    for path in files:
-        stem = path.stem
-
-        def pages(done: int, total: int, name: str = path.name) -> None:
-            bar.update(f"reading {name}", done, total)
-
-        try:
-            doc = add_file(settings.corpus_dir, path.name, path.read_bytes(), title=title, date=date, source=source,
-                           doc_id=stem if DOC_ID.match(stem) and ".." not in stem else None,
-                           context=Context(limits=read_limits(settings), progress=pages))
-        except (QAError, OSError) as exc:
-            bar.bar.clear()
-            click.echo(f"skipped {path}: {exc}", err=True)
-            failed += 1
-            continue
-        added.append(doc)
-    if added:
-        embedder = load_embedder(settings.model, settings.model_cache)
-        try:
-            report = build_index(settings, embedder, progress=bar.update)
-        except BaseException:
-            for doc in added:  # nothing half-indexed: the files go again with the build that failed
-                remove_document(settings.corpus_dir, doc.doc_id)
-            raise
+    try:
+        report = add_files(settings, lambda: load_embedder(settings.model, settings.model_cache), files,
+                           title=title, date=date, source=source, progress=bar.update)
+    finally:
         bar.close()
-        for doc in added:
-            paged = f", {doc.pages} pages" if doc.pages else ""
-            count = len(doc.layout.tables) if doc.layout is not None else 0
-            tables = f", {count} table{'s' if count > 1 else ''}" if count else ""
-            click.echo(f"added {doc.doc_id} ({doc.format}{paged}{tables}): {doc.title}")
-            for note in doc.layout.notes if doc.layout is not None else ():
-                click.echo(f"  {note}")
-        _echo_report(report)
-    else:
-        bar.close()
-    if failed:
+    for problem in report.skipped:
+        click.echo(f"skipped {problem.path}: {problem.reason}", err=True)
+    for doc in report.added:
+        paged = f", {doc.pages} pages" if doc.pages else ""
+        count = len(doc.layout.tables) if doc.layout is not None else 0
+        tables = f", {count} table{'s' if count > 1 else ''}" if count else ""
+        click.echo(f"added {doc.doc_id} ({doc.format}{paged}{tables}): {doc.title}")
+        for note in doc.layout.notes if doc.layout is not None else ():
+            click.echo(f"  {note}")
+    if report.build is not None:
+        _echo_report(report.build)
+    if report.skipped:
         sys.exit(1)
 
 

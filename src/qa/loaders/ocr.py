@@ -6,6 +6,7 @@ process, on first use, and shared (onnxruntime sessions are thread-safe for infe
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -14,6 +15,9 @@ from qa.loaders.layout import TextLine, group_lines
 _LOCK = threading.Lock()
 _ENGINE: Any = None
 MIN_SCORE = 0.5
+# The recogniser reads a Chinese ellipsis (……) as dots and middle dots (·…·, .·); put it back, so sentences end
+# where the printed text ends them. A decimal point stands alone between digits and is not touched.
+_ELLIPSIS = re.compile(r"[.·…．]{2,}")
 
 
 def engine() -> Any:
@@ -43,5 +47,6 @@ def read_image(image: Any) -> list[TextLine]:
             continue
         xs = [float(p[0]) for p in points]
         ys = [float(p[1]) for p in points]
-        pieces.append((min(xs) / width, min(ys) / height, max(xs) / width, max(ys) / height, str(text).strip()))
+        text = _ELLIPSIS.sub("……", str(text).strip())
+        pieces.append((min(xs) / width, min(ys) / height, max(xs) / width, max(ys) / height, text))
     return [TextLine(text, box) for text, box in group_lines(pieces)]
