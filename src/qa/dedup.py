@@ -28,6 +28,7 @@ _RNG = np.random.default_rng(20240701)
 _A = _RNG.integers(1, 2**63, PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
 _B = _RNG.integers(0, 2**63, PERMUTATIONS, dtype=np.uint64)
 _BASE = np.uint64(1000003)
+_BLOCK = 32768  # shingles hashed at a time: 128 × 32768 × 8 bytes = 32 MB
 
 
 def comparable(text: str) -> str:
@@ -44,8 +45,13 @@ def signature(text: str) -> np.ndarray:
     with np.errstate(over="ignore"):
         for k in range(SHINGLE):  # polynomial hash of each window, wrapping modulo 2**64
             shingles = shingles * _BASE + codes[k : len(codes) - SHINGLE + 1 + k]
-        mixed = (_A[:, None] * shingles[None, :] + _B[:, None]) >> np.uint64(32)
-    return mixed.min(axis=1).astype(np.uint32)
+        shingles = np.unique(shingles)
+        lowest = np.full(PERMUTATIONS, np.iinfo(np.uint64).max, dtype=np.uint64)
+        for i in range(0, len(shingles), _BLOCK):  # in blocks: a 500-page report has a million shingles
+            block = shingles[i : i + _BLOCK]
+            mixed = (_A[:, None] * block[None, :] + _B[:, None]) >> np.uint64(32)
+            lowest = np.minimum(lowest, mixed.min(axis=1))
+    return lowest.astype(np.uint32)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
