@@ -208,3 +208,12 @@ def test_an_official_document_gives_its_number_issuer_and_signing_date(tmp_path)
     assert loaded.meta["doc_no"] == "九龙坡府发〔2024〕12号"
     assert loaded.meta["date"] == "2024-03-18" and loaded.meta["date_note"] == "落款日期 二〇二四年三月十八日"
     assert loaded.meta["source"] == "重庆市九龙坡区人民政府"
+
+
+def test_an_article_whose_box_has_a_boilerplate_sounding_class_is_kept():
+    article = "".join(f"<p>第{i}段：九龙坡区持续推进城市更新，民主村社区焕然一新，居民生活更加便利。</p>" for i in range(8))
+    page = (f"<html><body><div class='nav'><a>首页</a><a>政务公开</a></div><div class='news_info'>{article}</div>"
+            "<div class='footer'>版权所有 重庆市九龙坡区人民政府</div></body></html>")
+    text = load(page.encode(), "news.html").text
+    assert text.count("民主村社区焕然一新") == 8
+    assert "首页" not in text and "版权所有" not in text

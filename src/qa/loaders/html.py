@@ -52,9 +52,11 @@ def load(data: bytes, name: str, context: Context) -> Loaded:
         if comment.getparent() is not None:
             comment.getparent().remove(comment)
     body = root.find("body") if root.find("body") is not None else root
+    total = len(body.text_content())
     for el in list(body.iter()):
+        # A class such as "news_info" may also name the article's own box: drop only what is a small part of the page.
         if isinstance(el.tag, str) and el.getparent() is not None and _BOILER.search(
-                f"{el.get('class', '')} {el.get('id', '')}"):
+                f"{el.get('class', '')} {el.get('id', '')}") and len(el.text_content()) <= 0.3 * total:
             el.drop_tree()
     container = _main_container(body, text)
     builder = TextBuilder()
