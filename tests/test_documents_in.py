@@ -183,3 +183,13 @@ def test_the_ocr_limit_comes_from_the_settings(made, tmp_path):
     assert [(Path(p.path).name, p.reason) for p in report.problems] == [
         ("scan.pdf", "scan.pdf: 3 pages need OCR (scanned or garbled text), more than the limit of 1")]
     assert report.documents == 5
+
+
+def test_an_upload_named_without_a_suffix_is_read_by_its_mime_type(made, make_env):  # noqa: F811
+    app = make_env()
+    response = app.client.post("/v1/documents", headers=app.admin, data={"doc_id": "stats"},
+                               files={"file": ("blob", made.xlsx().read_bytes(), "application/vnd.openxmlformats-"
+                                               "officedocument.spreadsheetml.sheet")})
+    assert response.status_code == 201, response.text
+    assert response.json()["format"] == "xlsx"
+    assert (app.settings.corpus_dir / "stats.xlsx").exists()

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, Validati
 
 from qa.errors import CorpusError, DocumentParseError, NotFoundError, QueryError
 from qa.ingest import check_date, check_doc_id, decode
-from qa.loaders import detect_format
+from qa.loaders import detect_format, with_suffix
 from qa.query import MAX_QUESTION_CHARS
 from qa.types import Document, Figure
 
@@ -242,7 +242,10 @@ async def read_upload(request: Request) -> UploadFields:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise QueryError("multipart upload needs a 'file' field")
-        name = (upload.filename or "upload.txt").replace("\\", "/").rsplit("/", 1)[-1] or "upload.txt"
+        name = (upload.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
+        name = with_suffix(name, upload.content_type)  # a name without a suffix: the part's MIME type says it
+        if "." not in name:
+            name += ".txt"
         suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ".txt"
         data = await upload.read()
         detect_format(name, data)  # unsupported types and lying suffixes are refused before anything else

@@ -20,6 +20,7 @@ from qa.loaders.base import Box, Cell, Line, Loaded, Page, Table, TextBuilder
 
 __all__ = [
     "FORMATS",
+    "MIME_SUFFIXES",
     "SUFFIXES",
     "Box",
     "Cell",
@@ -32,6 +33,7 @@ __all__ = [
     "TextBuilder",
     "detect_format",
     "load",
+    "with_suffix",
 ]
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,12 @@ SUFFIXES: dict[str, str] = {
     ".txt": "text", ".md": "text", ".csv": "csv", ".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx",
     ".xlsm": "xlsx", ".html": "html", ".htm": "html", ".shtml": "html", ".ofd": "ofd", ".png": "image",
     ".jpg": "image", ".jpeg": "image", ".tif": "image", ".tiff": "image", ".bmp": "image", ".webp": "image",
+}
+MIME_SUFFIXES: dict[str, str] = {
+    "text/plain": ".txt", "text/markdown": ".md", "text/csv": ".csv", "text/html": ".html", "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx", "application/ofd": ".ofd",
+    "image/png": ".png", "image/jpeg": ".jpg", "image/tiff": ".tif", "image/bmp": ".bmp", "image/webp": ".webp",
 }
 _TEXTUAL = {"text", "csv", "html"}  # text files: the suffix says how to read them
 _OLD_OFFICE = {".doc": "Word 97-2003 (.doc)", ".xls": "Excel 97-2003 (.xls)", ".ppt": "PowerPoint (.ppt)",
@@ -131,6 +139,13 @@ def _describe(kind: str) -> str:
         label = FORMATS[kind].label
         return ("an " if label[0] in "aeiouAEIOUO" else "a ") + label
     return _ODD_KINDS.get(kind, kind)
+
+
+def with_suffix(name: str, mime: str | None) -> str:
+    """``name`` with the suffix its MIME type implies, when the name has no known suffix of its own."""
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    implied = MIME_SUFFIXES.get((mime or "").split(";")[0].strip().lower())
+    return name + implied if implied and suffix not in SUFFIXES else name
 
 
 def detect_format(name: str, data: bytes) -> str:
