@@ -193,3 +193,11 @@ def test_an_upload_named_without_a_suffix_is_read_by_its_mime_type(made, make_en
     assert response.status_code == 201, response.text
     assert response.json()["format"] == "xlsx"
     assert (app.settings.corpus_dir / "stats.xlsx").exists()
+
+
+def test_the_ocr_engine_is_let_go_after_a_document(bad_files):
+    from qa.loaders import ocr
+
+    with pytest.raises(DocumentParseError):
+        load(bad_files["blank scan"][0].read_bytes(), "blankscan.pdf")
+    assert ocr._ENGINE is None and ocr._USERS == 0

@@ -16,7 +16,7 @@ def load(data: bytes, name: str, context: Context) -> Loaded:
     """Each frame of the image (a multi-page TIFF has several) as one page."""
     from PIL import Image
 
-    from qa.loaders.ocr import read_image
+    from qa.loaders.ocr import read_image, session
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
@@ -28,11 +28,12 @@ def load(data: bytes, name: str, context: Context) -> Loaded:
         raise DocumentParseError(f"{name}: {frames} pages to read by OCR, more than the limit of "
                                  f"{context.limits.max_ocr_pages}")
     pages = []
-    for n in range(frames):
-        image.seek(n)
-        pages.append(list(read_image(image)))
-        if context.progress:
-            context.progress(n + 1, frames)
+    with session() as engine:
+        for n in range(frames):
+            image.seek(n)
+            pages.append(list(read_image(image, engine)))
+            if context.progress:
+                context.progress(n + 1, frames)
     builder = TextBuilder()
     previous: list = []
     for n, blocks in enumerate(drop_margins(pages), 1):

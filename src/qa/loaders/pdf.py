@@ -86,13 +86,17 @@ def _load(pdf: Any, data: bytes, name: str, context: Context) -> Loaded:
         raise DocumentParseError(f"{name}: {len(need)} pages need OCR (scanned or garbled text), more than the "
                                  f"limit of {limits.max_ocr_pages}")
     notes: list[str] = []
-    for done, i in enumerate(need, 1):
-        reads[i].lines = _ocr_page(pdf, i, context.ocr_scale)
-        reads[i].tables = []
-        if reads[i].ocr_reason == "garbled":
-            notes.append(f"第{i + 1}页的文字层无法正确读取（字体缺少Unicode映射），已用OCR重新识别")
-        if context.progress:
-            context.progress(total + done, total + len(need))
+    if need:
+        from qa.loaders.ocr import session
+
+        with session() as engine:
+            for done, i in enumerate(need, 1):
+                reads[i].lines = _ocr_page(pdf, i, context.ocr_scale, engine)
+                reads[i].tables = []
+                if reads[i].ocr_reason == "garbled":
+                    notes.append(f"第{i + 1}页的文字层无法正确读取（字体缺少Unicode映射），已用OCR重新识别")
+                if context.progress:
+                    context.progress(total + done, total + len(need))
     if need and all(r.ocr_reason == "scan" for r in (reads[i] for i in need)):
         notes.append(f"共{len(need)}页为扫描页，文字由OCR识别，个别字词可能有误")
     pages = drop_margins([_blocks(r) for r in reads])
@@ -200,7 +204,7 @@ def _decide_ocr(reads: list[_PageRead]) -> None:
             r.ocr_reason = "garbled" if (readable or r.images == 0) else "scan"
 
 
-def _ocr_page(pdf: Any, index: int, scale: float) -> list[TextLine]:
+def _ocr_page(pdf: Any, index: int, scale: float, engine: Any) -> list[TextLine]:
     from qa.loaders.ocr import read_image
 
     page = pdf[index]
@@ -210,7 +214,7 @@ def _ocr_page(pdf: Any, index: int, scale: float) -> list[TextLine]:
         bitmap.close()
     finally:
         page.close()
-    return read_image(image)
+    return read_image(image, engine)
 
 
 class _Plumber:
