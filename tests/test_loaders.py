@@ -217,3 +217,11 @@ def test_an_article_whose_box_has_a_boilerplate_sounding_class_is_kept():
     text = load(page.encode(), "news.html").text
     assert text.count("民主村社区焕然一新") == 8
     assert "首页" not in text and "版权所有" not in text
+
+
+@pytest.mark.parametrize("layer", ["(cid:4521)(cid:887)(cid:12)", "\ufffd\ufffd\ufffd", "\ue0a1\ue0b2\ue0c3", "\x01\x04\x05"])
+def test_what_counts_as_a_garbled_text_layer(layer):
+    from qa.loaders.pdf import _BAD
+
+    assert len(_BAD.findall(layer)) == 3
+    assert _BAD.findall("九龙坡区2023年地区生产总值1701.3亿元（增长6.1%）。") == []
