@@ -145,3 +145,92 @@ def clients_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     """One ``qa serve`` for the client-library tests (openai SDK, MCP client), with a low rate limit."""
     with running_server(tmp_path_factory.mktemp("clients"), QA_RATE_LIMIT_PER_MINUTE=str(CLIENT_RATE_LIMIT)) as running:
         yield running
+REPORT_ID = "003_c74baaf9e274de20"  # the shortest seed report: the one every format is made from
+REPORT_TITLE = "重庆市九龙坡区：在奋力谱写中国式现代化重庆篇章中勇挑重担、走在前列"
+STATS_TABLE = ("表1 2023年九龙坡区主要经济指标", "单位：亿元",
+               [["指标", "2022年", "2023年", "增速（%）"], ["地区生产总值", "1582.6", "1701.3", "6.1"],
+                ["规上工业增加值", "520.4", "560.2", "8.0"]])
+
+
+class Made:
+    """Test documents made once per session with real tools (see tests/docgen.py), by kind."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.report = (CORPUS / f"{REPORT_ID}.txt").read_text(encoding="utf-8")
+        self._cache: dict[str, Path] = {}
+
+    def _make(self, key: str, build: object) -> Path:
+        if key not in self._cache:
+            self._cache[key] = build()  # type: ignore[operator]
+        return self._cache[key]
+
+    def pdf(self) -> Path:
+        """The report as a text PDF with an embedded CJK font, page numbers in the footer."""
+        import docgen
+
+        return self._make("pdf", lambda: docgen.text_pdf(self.report, self.folder / "report.pdf", self.folder,
+                                                         title=REPORT_TITLE))
+
+    def table_pdf(self) -> Path:
+        """The report as a text PDF with a ruled statistics table."""
+        import docgen
+
+        return self._make("table_pdf", lambda: docgen.text_pdf(self.report, self.folder / "table.pdf", self.folder,
+                                                               title=REPORT_TITLE, table=STATS_TABLE))
+
+    def scan(self) -> Path:
+        """The text PDF printed and scanned at 100 dpi: image-only pages."""
+        import docgen
+
+        return self._make("scan", lambda: docgen.scanned_pdf(self.pdf(), self.folder / "scan.pdf", dpi=100))
+
+    def unmapped(self) -> Path:
+        """The text PDF with its fonts' Unicode maps removed: a garbled text layer."""
+        import docgen
+
+        return self._make("unmapped", lambda: docgen.strip_unicode_maps(self.pdf(), self.folder / "unmapped.pdf"))
+
+    def docx(self) -> Path:
+        """The report as a 公文-layout DOCX with the statistics table."""
+        import docgen
+
+        return self._make("docx", lambda: docgen.gov_docx(self.report, self.folder / "report.docx",
+                                                          title=REPORT_TITLE, table=STATS_TABLE))
+
+    def html(self, script: str = "") -> Path:
+        """The report as a district government web page with 政务公开 metadata."""
+        import docgen
+
+        def build() -> Path:
+            page = docgen.gov_html(self.report, title=REPORT_TITLE, publisher="九龙坡区人民政府办公室",
+                                   written="2024-06-28", published="2024-07-01",
+                                   index_no="11500107009288443U/2024-00015", doc_no="九龙坡府办发〔2024〕12号",
+                                   table=STATS_TABLE, script=script)
+            path = self.folder / f"report{len(script)}.html"
+            path.write_text(page, encoding="utf-8")
+            return path
+
+        return self._make(f"html{script}", build)
+
+    def ofd(self) -> Path:
+        """The report as an OFD package."""
+        import docgen
+
+        return self._make("ofd", lambda: docgen.ofd(self.report, self.folder / "report.ofd", title=REPORT_TITLE))
+
+    def xlsx(self, formulas: bool = False) -> Path:
+        """A statistics bureau table: merged title, 单位 line, two merged header rows."""
+        import docgen
+
+        return self._make(f"xlsx{formulas}", lambda: docgen.stats_xlsx(
+            self.folder / f"stats{int(formulas)}.xlsx", title="2023年九龙坡区规模以上工业主要指标", unit="单位：亿元",
+            header=["指标", "2023年", "2023年", "2022年"], subheader=["指标", "总量", "增速（%）", "总量"],
+            rows=[["规上工业增加值", "560.2", "8.0", "520.4"], ["规上工业总产值", "1820.5", "6.2", "1700.1"]],
+            merges=["A3:A4", "B3:C3"], formulas=formulas, note="注：规上工业指年主营业务收入2000万元及以上的工业企业。"))
+
+
+@pytest.fixture(scope="session")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
+    """Documents in every format, made from the shortest seed report."""
+    return Made(tmp_path_factory.mktemp("made"))

@@ -78,7 +78,7 @@ def test_answer_dict_matches_the_api_contract(hash_service):
     ids = {c["id"] for c in data["citations"]}
     assert all(f["citation"] in ids for f in data["figures"])
     assert set(data["citations"][0]) == {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score",
-                                         "quote_start", "quote_end"}
+                                         "quote_start", "quote_end", "page", "page_end", "table", "row", "column"}
 
 
 def test_a_list_announced_in_one_sentence_is_answered_with_the_items_that_follow(hash_service):

@@ -31,11 +31,14 @@ from qa.service import Service
 Response = Any
 
 ASK_KEYS = {"question", "found", "answer", "citations", "figures", "took_ms", "resolved_question", "notes"}
-CITATION_KEYS = {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score", "quote_start", "quote_end"}
-FIGURE_KEYS = {"value", "unit", "metric", "year", "qualifier", "text", "citation"}
-DOC_KEYS = {"doc_id", "title", "date", "source", "date_note", "chars"}
+# Added beside the first contract's fields: where a passage or figure sits in a PDF's pages or a table's grid.
+CITATION_KEYS = {"id", "doc_id", "title", "date", "chunk_id", "start", "end", "text", "score",
+                 "quote_start", "quote_end", "page", "page_end", "table", "row", "column"}
+FIGURE_KEYS = {"value", "unit", "metric", "year", "qualifier", "text", "citation", "table", "row", "column"}
+DOC_KEYS = {"doc_id", "title", "date", "source", "date_note", "chars", "format", "pages", "duplicate_of", "index_no",
+            "doc_no"}
 FIGURE_LIST_KEYS = {"doc_id", "start", "end", "value", "unit", "metric", "year", "period", "qualifier", "kind",
-                    "text"}
+                    "text", "table", "row", "column"}
 QUESTIONS = [
     "九龙坡2020年地区生产总值是多少",
     "九龙坡的市场主体总量有多少户？",
@@ -625,7 +628,7 @@ def test_upload_then_ask_finds_the_new_document(make_env: Callable[..., Env]) ->
         "title": "测试区风车", "text": WINDMILLS, "doc_id": "windmills", "date": "2030-01-02", "source": "测试"})
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == DOC_KEYS | {"chunks_embedded", "index"}
+    assert set(body) == DOC_KEYS | {"chunks_embedded", "index", "notes"}
     assert (body["doc_id"], body["title"], body["date"], body["source"], body["chars"]) == (
         "windmills", "测试区风车", "2030-01-02", "测试", len(WINDMILLS))
     assert body["chunks_embedded"] >= 1
@@ -710,13 +713,17 @@ def test_reindex_returns_counts(make_env: Callable[..., Env]) -> None:
 
 BAD_UPLOADS = [
     pytest.param({"files": {"file": ("scan.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")}}, 422,
-                 "unparseable_document", "scan.txt: binary file, expected UTF-8 text", id="binary"),
+                 "unparseable_document", "scan.txt: the file is an image, not plain text; rename it to .png",
+                 id="binary"),
     pytest.param({"files": {"file": ("gbk.txt", "九龙坡区".encode("gbk"))}}, 422, "unparseable_document",
                  "gbk.txt: not valid UTF-8 text (invalid start byte at byte 0)", id="not-utf8"),
     pytest.param({"files": {"file": ("blank.txt", b" \n\t ")}}, 422, "unparseable_document",
                  "blank.txt: empty document", id="blank-file"),
     pytest.param({"files": {"file": ("report.pdf", b"%PDF-1.7\n")}}, 422, "unparseable_document",
-                 "report.pdf: only .txt and .md documents are supported", id="pdf"),
+                 "report.pdf: not a readable PDF (Failed to load document (PDFium: Data format error))", id="pdf"),
+    pytest.param({"files": {"file": ("report.exe", b"MZ\x90")}}, 422, "unparseable_document",
+                 "report.exe: unsupported file type .exe; supported: .bmp, .csv, .docx, .htm, .html, .jpeg, .jpg, .md, "
+                 ".ofd, .pdf, .png, .shtml, .tif, .tiff, .txt, .webp, .xlsm, .xlsx", id="unsupported"),
     pytest.param({"files": {"attachment": ("a.txt", b"abc")}, "data": {"title": "t"}}, 422, "invalid_request",
                  "multipart upload needs a 'file' field", id="no-file-field"),
     pytest.param({"files": {"file": ("a.txt", b"abc")}, "data": {"date": "yesterday"}}, 422, "invalid_request",

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,14 +55,10 @@ def _ready(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``qa serve`` on a free port with QA_MODEL=hash, over a copy of the corpus; stopped afterwards."""
-    if not CHROMIUM.exists():
-        pytest.skip("headless Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
-    tmp = tmp_path_factory.mktemp("browser")
-    shutil.copytree(ROOT / "corpus", tmp / "corpus")
-    env = {**os.environ, "QA_MODEL": "hash", "QA_CORPUS_DIR": str(tmp / "corpus"),
+@contextmanager
+def serving(corpus: Path, tmp: Path) -> Iterator[Server]:
+    """``qa serve`` on a free port with QA_MODEL=hash over ``corpus``, index and state under ``tmp``; stopped after."""
+    env = {**os.environ, "QA_MODEL": "hash", "QA_CORPUS_DIR": str(corpus),
            "QA_INDEX_DIR": str(tmp / "index"), "QA_STATE_DIR": str(tmp / "var"),
            # the ui package sits at the project root; an editable install made before it existed misses it
            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
@@ -87,7 +84,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[Any]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``qa serve`` over a copy of the corpus."""
+    if not CHROMIUM.exists():
+        pytest.skip("headless Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    tmp = tmp_path_factory.mktemp("browser")
+    shutil.copytree(ROOT / "corpus", tmp / "corpus")
+    with serving(tmp / "corpus", tmp) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("headless Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as playwright:

@@ -249,7 +249,7 @@ class FakeService:
                  docs: Sequence[Document] = (DOC,)) -> None:
         self.answers = answers
         self.docs = {d.doc_id: d for d in docs}
-        self.snapshot = SimpleNamespace(store=FakeStore(figures))
+        self.snapshot = SimpleNamespace(store=FakeStore(figures), layout=lambda doc_id: None)
         self.calls: list[tuple[str, list[dict[str, Any]]]] = []
 
     def ask(self, question: str, top_k: int = 5, history: Sequence[dict[str, Any]] | None = None) -> Answer:

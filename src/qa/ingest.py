@@ -1,7 +1,10 @@
-"""The corpus on disk: text files plus one metadata manifest (``corpus/manifest.json``).
+"""The corpus on disk: documents plus one metadata manifest (``corpus/manifest.json``).
 
-Adding a document is dropping a ``.txt`` or ``.md`` file into the corpus folder and adding an entry for it
-to the manifest. A file without an entry is still indexed, titled by its first line and undated.
+Adding a document is dropping a file into the corpus folder (text, Markdown, PDF, DOCX, HTML, XLSX, CSV,
+OFD or an image; see :mod:`qa.loaders`) and, optionally, an entry for it in the manifest. A file without an
+entry is still indexed, titled by the title its file gives (PDF metadata, 政务公开 box, Word title) or by its
+first line, and dated by the date its file gives, if any. Files other than text are converted once and
+the conversion cached (:mod:`qa.convert`).
 """
 
 from __future__ import annotations
@@ -12,17 +15,23 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from qa.errors import CorpusError, DocumentParseError, NotFoundError
+from qa.loaders import SUFFIXES as LOADER_SUFFIXES
+from qa.loaders import Context, Limits, Loaded, detect_format
+from qa.loaders.text import decode
 from qa.types import Document, content_hash
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-SUFFIXES = (".txt", ".md")
+SUFFIXES = tuple(LOADER_SUFFIXES)
+TEXT_SUFFIXES = (".txt", ".md")
+Progress = Callable[[str, int, int], None]
 DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -55,19 +64,6 @@ def check_date(value: str | None) -> str | None:
     raise CorpusError(f"invalid date {value!r}: expected YYYY-MM-DD")
 
 
-def decode(data: bytes, name: str) -> str:
-    """Decode document bytes as UTF-8 text, or raise DocumentParseError."""
-    if b"\x00" in data[:4096]:
-        raise DocumentParseError(f"{name}: binary file, expected UTF-8 text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DocumentParseError(f"{name}: not valid UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    if not text.strip():
-        raise DocumentParseError(f"{name}: empty document")
-    return text
-
-
 def read_manifest(corpus_dir: Path) -> dict[str, dict[str, Any]]:
     """Manifest entries by file name."""
     path = corpus_dir / MANIFEST
@@ -81,8 +77,13 @@ def read_manifest(corpus_dir: Path) -> dict[str, dict[str, Any]]:
         raise CorpusError(f"{path}: broken manifest ({exc})") from exc
 
 
-def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[Problem]]:
-    """Read every document of the corpus; unreadable files are reported, not fatal."""
+def load_corpus(corpus_dir: Path, progress: Progress | None = None,
+                limits: Limits | None = None) -> tuple[list[Document], list[Problem]]:
+    """Read every document of the corpus; unreadable files are reported, not fatal.
+
+    ``progress(stage, done, total)`` hears of the pages of each file being converted; ``limits`` bound what
+    one file may cost to convert.
+    """
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder {corpus_dir} does not exist")
     manifest = read_manifest(corpus_dir)
@@ -90,38 +91,68 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[Problem]]:
     problems: list[Problem] = []
     seen: set[str] = set()
     for path in sorted(corpus_dir.iterdir()):
-        if path.suffix.lower() not in SUFFIXES or not path.is_file():
+        if path.suffix.lower() not in SUFFIXES or not path.is_file() or path.name.startswith("."):
             continue
         entry = manifest.get(path.name, {})
         try:
-            text = decode(path.read_bytes(), path.name)
-            doc_id = check_doc_id(entry.get("id") or path.stem)
-            date = check_date(entry.get("date"))
+            doc = read_document(corpus_dir, path, entry, progress, limits)
         except (CorpusError, NotFoundError) as exc:
             problems.append(Problem(str(path), str(exc)))
             log.warning("skipped %s", exc)
             continue
-        if doc_id in seen:
-            problems.append(Problem(str(path), f"duplicate document id {doc_id!r}"))
+        if doc.doc_id in seen:
+            problems.append(Problem(str(path), f"duplicate document id {doc.doc_id!r}"))
             continue
-        seen.add(doc_id)
-        docs.append(
-            Document(
-                doc_id=doc_id,
-                title=entry.get("title") or _first_line(text),
-                text=text,
-                date=date,
-                source=entry.get("source"),
-                date_note=entry.get("date_note") or (None if entry else "not in manifest"),
-                path=str(path),
-            )
-        )
+        seen.add(doc.doc_id)
+        docs.append(doc)
+    order = {e["file"]: i for i, e in enumerate(manifest.values())}
+    docs.sort(key=lambda d: (order.get(Path(d.path or "").name, len(order)), Path(d.path or "").name))
     return docs, problems
+
+
+def read_document(corpus_dir: Path, path: Path, entry: dict[str, Any], progress: Progress | None = None,
+                  limits: Limits | None = None) -> Document:
+    """One corpus file as a Document: a text file as it is, any other format through its (cached) conversion."""
+    data = path.read_bytes()
+    doc_id = check_doc_id(entry.get("id") or path.stem)
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        detect_format(path.name, data)  # a .txt that is really a PDF is refused with a message saying so
+        text = decode(data, path.name)
+        return Document(doc_id=doc_id, title=entry.get("title") or _first_line(text), text=text,
+                        date=check_date(entry.get("date")), source=entry.get("source"),
+                        date_note=entry.get("date_note") or (None if entry else "not in manifest"), path=str(path))
+    from qa.convert import convert
+
+    report = (lambda done, total: progress(f"reading {path.name}", done, total)) if progress else None
+    loaded = convert(corpus_dir, path.name, data, Context(limits=limits or Limits(), progress=report))
+    return converted_document(doc_id, loaded, entry, path)
+
+
+def converted_document(doc_id: str, loaded: Loaded, entry: dict[str, Any], path: Path) -> Document:
+    """A converted file as a Document: the manifest's metadata first, then what the file itself says."""
+    meta = loaded.meta
+    date = entry.get("date") or meta.get("date")
+    note = entry.get("date_note") if entry.get("date") else meta.get("date_note") if meta.get("date") else None
+    return Document(
+        doc_id=doc_id,
+        title=entry.get("title") or meta.get("title") or _first_line(loaded.text),
+        text=loaded.text,
+        date=check_date(date),
+        source=entry.get("source") or meta.get("source"),
+        date_note=note or (None if entry else "not in manifest"),
+        path=str(path),
+        format=loaded.format,
+        index_no=meta.get("index_no"),
+        doc_no=meta.get("doc_no"),
+        pages=len(loaded.pages),
+        layout=loaded,
+    )
 
 
 def corpus_hash(docs: list[Document]) -> str:
     """Hash over ids, metadata and texts: changes whenever anything indexed would change."""
-    parts = [f"{d.doc_id}|{d.title}|{d.date}|{d.source}|{d.sha256}" for d in sorted(docs, key=lambda d: d.doc_id)]
+    parts = [f"{d.doc_id}|{d.title}|{d.date}|{d.source}|{d.sha256}" + (f"|{d.duplicate_of}" if d.duplicate_of else "")
+             for d in sorted(docs, key=lambda d: d.doc_id)]
     return content_hash(*parts, length=32)
 
 
@@ -178,6 +209,53 @@ def add_document(
     _write_manifest(corpus_dir, [*entries, entry])
     return Document(doc_id=doc_id, title=title, text=text, date=date, source=source,
                     date_note="given at upload", path=str(corpus_dir / name))
+
+
+def add_file(
+    corpus_dir: Path,
+    name: str,
+    data: bytes,
+    *,
+    title: str | None = None,
+    doc_id: str | None = None,
+    date: str | None = None,
+    source: str | None = None,
+    context: Context | None = None,
+) -> Document:
+    """Convert a file of any supported format and store it in the corpus (original, conversion, manifest entry).
+
+    The file is converted before anything is written: a file that cannot be read changes nothing.
+    """
+    from qa.convert import cache_path, write_cache
+    from qa.loaders import FORMATS, load
+
+    fmt = detect_format(name, data)
+    if fmt == "text":
+        text = decode(data, name)
+        return add_document(corpus_dir, text, title=title or "", doc_id=doc_id, date=date, source=source,
+                            suffix=".md" if name.lower().endswith(".md") else ".txt")
+    date = check_date(date)
+    if doc_id is not None:
+        check_doc_id(doc_id)
+    loaded = load(data, name, context)
+    doc_id = check_doc_id(doc_id or "doc_" + content_hash(loaded.text))
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else FORMATS[fmt].suffix
+    stored = f"{doc_id}{suffix}"
+    entries = list(read_manifest(corpus_dir).values())
+    if any(e.get("id", Path(e["file"]).stem) == doc_id for e in entries) or any(
+            p.stem == doc_id for p in corpus_dir.iterdir() if p.suffix.lower() in SUFFIXES):
+        raise CorpusError(f"document {doc_id!r} already exists")
+    entry: dict[str, Any] = {"id": doc_id, "file": stored, "title": (title or "").strip() or None,
+                             "date": date, "date_note": "given at upload" if date else None, "source": source}
+    entry = {k: v for k, v in entry.items() if v is not None}
+    write_cache(cache_path(corpus_dir, stored, data), loaded)
+    _write_atomic(corpus_dir / stored, data)
+    try:
+        _write_manifest(corpus_dir, [*entries, entry])
+    except BaseException:
+        (corpus_dir / stored).unlink(missing_ok=True)
+        raise
+    return converted_document(doc_id, loaded, entry, corpus_dir / stored)
 
 
 def remove_document(corpus_dir: Path, doc_id: str) -> None:

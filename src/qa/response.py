@@ -17,7 +17,8 @@ def answer_to_dict(result: Answer) -> dict[str, Any]:
         "citations": [c.__dict__ for c in result.citations],
         "figures": [
             {"value": cf.figure.value, "unit": cf.figure.unit, "metric": cf.figure.metric, "year": cf.figure.year,
-             "qualifier": cf.figure.qualifier, "text": cf.figure.text, "citation": cf.citation}
+             "qualifier": cf.figure.qualifier, "text": cf.figure.text, "citation": cf.citation,
+             "table": cf.figure.table, "row": cf.figure.row, "column": cf.figure.column}
             for cf in result.figures
         ],
         "took_ms": result.took_ms,

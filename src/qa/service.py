@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from qa.citations import to_citations
-from qa.config import Settings, get_settings
+from qa.citations import cite_cells, to_citations
+from qa.config import Settings, get_settings, read_limits
 from qa.embed import Embedder, load_embedder
 from qa.errors import IndexNotBuiltError, IndexStoreError, NotFoundError, QueryError
 from qa.index import BuildReport, Snapshot, build, is_stale, load_snapshot
-from qa.ingest import add_document, check_doc_id, remove_document
+from qa.ingest import add_document, add_file, check_doc_id, remove_document
 from qa.lexical import pinned_vocabulary
+from qa.loaders import Context
 from qa.query import check_question
 from qa.retrieve import Fusion, check_k, search
 from qa.types import Answer, Citation, Document, Figure
@@ -78,7 +81,8 @@ class Service:
         check_k(top_k, self.settings.max_top_k)
         snapshot = self._snapshot
         with pinned_vocabulary(snapshot.vocabulary):  # questions are cut as this snapshot's chunks were
-            return answer(snapshot, question, history=history, top_k=top_k, fusion=Fusion.from_settings(self.settings))
+            return cite_cells(answer(snapshot, question, history=history, top_k=top_k,
+                                     fusion=Fusion.from_settings(self.settings)))
 
     def documents(self) -> list[Document]:
         """Every indexed document."""
@@ -92,6 +96,25 @@ class Service:
             raise NotFoundError(f"unknown document {doc_id!r}")
         return doc
 
+    def page_image(self, doc_id: str, page: int, start: int | None = None, end: int | None = None,
+                   width: int | None = None) -> bytes:
+        """PNG of a page of a PDF or image document, with the text ``[start, end)`` marked on it."""
+        from qa.pages import PAGE_WIDTH, render_page
+
+        doc = self.document(doc_id)
+        layout = self._snapshot.layout(doc_id)
+        if layout is None or not layout.pages or doc.path is None:
+            raise QueryError(f"document {doc_id!r} has no pages ({doc.format})")
+        mark = None
+        if start is not None or end is not None:
+            if start is None or end is None or not 0 <= start < end <= len(doc.text):
+                raise QueryError(f"start and end must mark text within 0..{len(doc.text)}, start before end")
+            mark = (start, end)
+        path = Path(doc.path)
+        if path.resolve().parent != self.settings.corpus_dir.resolve():
+            raise NotFoundError(f"the original file of {doc_id!r} is not in the corpus")
+        return render_page(path, doc.format, layout, page, mark, width or PAGE_WIDTH)
+
     def figures(self, metric: str | None = None, year: int | None = None, doc_id: str | None = None) -> list[Figure]:
         """Figures across the corpus, filtered by metric substring, year and document."""
         if doc_id is not None:
@@ -102,15 +125,34 @@ class Service:
     def add_document(self, text: str, *, title: str, doc_id: str | None = None, date: str | None = None,
                      source: str | None = None, suffix: str = ".txt") -> tuple[Document, BuildReport]:
         """Store a document in the corpus and index it (only it is embedded)."""
+        return self._store_and_index(lambda: add_document(
+            self.settings.corpus_dir, text, title=title, doc_id=doc_id, date=date, source=source, suffix=suffix))
+
+    def add_file(self, name: str, data: bytes, *, title: str | None = None, doc_id: str | None = None,
+                 date: str | None = None, source: str | None = None) -> tuple[Document, BuildReport]:
+        """Convert a file (PDF, DOCX, HTML, XLSX, CSV, OFD, image or text), store it and index it.
+
+        A file that cannot be read raises DocumentParseError before anything is written.
+        """
+        context = Context(limits=read_limits(self.settings))
+        return self._store_and_index(lambda: add_file(
+            self.settings.corpus_dir, name, data, title=title, doc_id=doc_id, date=date, source=source,
+            context=context))
+
+    def _store_and_index(self, store: Callable[[], Document]) -> tuple[Document, BuildReport]:
+        """Write a document to the corpus and index it, or take it out again if indexing fails.
+
+        The document comes back as indexed: a reprint of one already there has ``duplicate_of`` set.
+        """
         with self._write_lock:
-            doc = add_document(self.settings.corpus_dir, text, title=title, doc_id=doc_id, date=date,
-                               source=source, suffix=suffix)
+            doc = store()
             try:
                 report = self._rebuild()
             except BaseException:
                 remove_document(self.settings.corpus_dir, doc.doc_id)
                 raise
-            return doc, report
+            indexed = self._snapshot.documents.get(doc.doc_id)
+            return replace(doc, duplicate_of=indexed.duplicate_of if indexed else None), report
 
     def delete_document(self, doc_id: str) -> BuildReport:
         """Remove a document from the corpus and from every index."""

@@ -6,9 +6,12 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.types import Chunk, Document, Figure, fingerprint
+
+if TYPE_CHECKING:
+    from qa.loaders import Loaded
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -27,14 +30,25 @@ CREATE TABLE IF NOT EXISTS figures (
     doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,
     number TEXT NOT NULL, metric TEXT, year INTEGER, period TEXT, qualifier TEXT, kind TEXT NOT NULL,
-    text TEXT NOT NULL, sentence TEXT NOT NULL
+    text TEXT NOT NULL, sentence TEXT NOT NULL,
+    table_no INTEGER, row_no INTEGER, col_no INTEGER
 );
 CREATE INDEX IF NOT EXISTS figures_doc ON figures(doc_id, start);
+CREATE TABLE IF NOT EXISTS details (
+    doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
+    format TEXT NOT NULL, duplicate_of TEXT, index_no TEXT, doc_no TEXT, pages INTEGER NOT NULL DEFAULT 0,
+    layout TEXT
+);
 """
 
 _DOC_COLS = "doc_id, title, date, source, date_note, path, sha256, text"
+# A converted document's format, reprint link, ids and page count, read beside its row (the layout is read on demand).
+_DETAIL_COLS = "d.format, d.duplicate_of, d.index_no, d.doc_no, d.pages"
+_DOC_SELECT = (f"SELECT {', '.join('x.' + c for c in _DOC_COLS.split(', '))}, {_DETAIL_COLS} "
+               "FROM documents x LEFT JOIN details d ON d.doc_id = x.doc_id")
 _CHUNK_COLS = 'row, chunk_id, doc_id, ordinal, start, "end", text, clean'
-_FIGURE_COLS = 'doc_id, start, "end", value, unit, number, metric, year, period, qualifier, kind, text, sentence'
+_FIGURE_COLS = ('doc_id, start, "end", value, unit, number, metric, year, period, qualifier, kind, text, sentence, '
+                'table_no, row_no, col_no')
 
 
 def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
@@ -62,6 +76,12 @@ class Store:
             f"INSERT INTO documents ({_DOC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (doc.doc_id, doc.title, doc.date, doc.source, doc.date_note, doc.path, doc.sha256, doc.text),
         )
+        if doc.format != "text" or doc.duplicate_of or doc.layout is not None:
+            layout = json.dumps(doc.layout.to_json(), ensure_ascii=False) if doc.layout is not None else None
+            self.conn.execute(
+                "INSERT INTO details (doc_id, format, duplicate_of, index_no, doc_no, pages, layout) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (doc.doc_id, doc.format, doc.duplicate_of, doc.index_no, doc.doc_no, doc.pages, layout))
         rows = []
         for chunk, toks, n_views in zip(chunks, tokens, views or [1] * len(chunks), strict=True):
             cur = self.conn.execute(
@@ -72,9 +92,9 @@ class Store:
             )
             rows.append(int(cur.lastrowid or 0))
         self.conn.executemany(
-            f"INSERT INTO figures ({_FIGURE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO figures ({_FIGURE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(f.doc_id, f.start, f.end, f.value, f.unit, f.number, f.metric, f.year, f.period,
-              f.qualifier, f.kind, f.text, f.sentence) for f in figures],
+              f.qualifier, f.kind, f.text, f.sentence, f.table, f.row, f.column) for f in figures],
         )
         return rows
 
@@ -83,6 +103,7 @@ class Store:
         rows = [r for (r,) in self.conn.execute("SELECT row FROM chunks WHERE doc_id = ?", (doc_id,))]
         self.conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
         self.conn.execute("DELETE FROM figures WHERE doc_id = ?", (doc_id,))
+        self.conn.execute("DELETE FROM details WHERE doc_id = ?", (doc_id,))
         self.conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
         return rows
 
@@ -94,19 +115,27 @@ class Store:
     # -- reading -------------------------------------------------------------------------------------
     def documents(self, with_text: bool = False) -> list[Document]:
         """Every document, by id."""
-        cols = _DOC_COLS if with_text else _DOC_COLS.replace(", text", ", ''")
-        rows = self.conn.execute(f"SELECT {cols} FROM documents ORDER BY doc_id").fetchall()
+        select = _DOC_SELECT if with_text else _DOC_SELECT.replace("x.text,", "'',")
+        rows = self.conn.execute(f"{select} ORDER BY x.doc_id").fetchall()
         return [_document(r) for r in rows]
 
     def document(self, doc_id: str) -> Document | None:
         """One document with its raw text, or None."""
-        row = self.conn.execute(f"SELECT {_DOC_COLS} FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        row = self.conn.execute(f"{_DOC_SELECT} WHERE x.doc_id = ?", (doc_id,)).fetchone()
         return _document(row) if row else None
+
+    def layout(self, doc_id: str) -> Loaded | None:
+        """The pages, lines and tables of a converted document (None for a text file)."""
+        from qa.loaders import Loaded
+
+        row = self.conn.execute("SELECT layout FROM details WHERE doc_id = ?", (doc_id,)).fetchone()
+        return Loaded.from_json(json.loads(row[0])) if row and row[0] else None
 
     def doc_hashes(self) -> dict[str, str]:
         """Raw-text hash and metadata fingerprint by document id, to diff against the corpus."""
-        rows = self.conn.execute("SELECT doc_id, title, date, source, sha256 FROM documents")
-        return {r[0]: fingerprint(r[1], r[2], r[3], r[4]) for r in rows}
+        rows = self.conn.execute("SELECT x.doc_id, x.title, x.date, x.source, x.sha256, d.duplicate_of "
+                                 "FROM documents x LEFT JOIN details d ON d.doc_id = x.doc_id")
+        return {r[0]: fingerprint(r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
     def chunks_by_rows(self, rows: Sequence[int]) -> dict[int, Chunk]:
         """Chunks keyed by their row id."""
@@ -146,7 +175,8 @@ class Store:
 
 
 def _document(r: tuple[Any, ...]) -> Document:
-    return Document(doc_id=r[0], title=r[1], date=r[2], source=r[3], date_note=r[4], path=r[5], text=r[7])
+    return Document(doc_id=r[0], title=r[1], date=r[2], source=r[3], date_note=r[4], path=r[5], text=r[7],
+                    format=r[8] or "text", duplicate_of=r[9], index_no=r[10], doc_no=r[11], pages=r[12] or 0)
 
 
 def _chunk(r: tuple[Any, ...]) -> Chunk:
@@ -155,4 +185,5 @@ def _chunk(r: tuple[Any, ...]) -> Chunk:
 
 def _figure(r: tuple[Any, ...]) -> Figure:
     return Figure(doc_id=r[0], start=r[1], end=r[2], value=r[3], unit=r[4], number=r[5], metric=r[6],
-                  year=r[7], period=r[8], qualifier=r[9], kind=r[10], text=r[11], sentence=r[12])
+                  year=r[7], period=r[8], qualifier=r[9], kind=r[10], text=r[11], sentence=r[12],
+                  table=r[13], row=r[14], column=r[15])

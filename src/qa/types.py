@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qa.loaders import Loaded
 
 
 def content_hash(*parts: str, length: int = 16) -> str:
@@ -16,9 +20,11 @@ def content_hash(*parts: str, length: int = 16) -> str:
     return digest[:length]
 
 
-def fingerprint(title: str, date: str | None, source: str | None, sha256: str) -> str:
-    """Metadata and text hash of a document in one comparable string."""
-    return f"{title}|{date}|{source}|{sha256}"
+def fingerprint(title: str, date: str | None, source: str | None, sha256: str,
+                duplicate_of: str | None = None) -> str:
+    """Metadata and text hash of a document in one comparable string (and the document it reprints, if any)."""
+    base = f"{title}|{date}|{source}|{sha256}"
+    return f"{base}|reprint of {duplicate_of}" if duplicate_of else base
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,13 @@ class Document:
     date: str | None = None  # ISO date, e.g. "2021-04-30"
     source: str | None = None
     date_note: str | None = None  # how the date was established
-    path: str | None = None
+    path: str | None = None  # the file in the corpus: the original PDF, DOCX … for a converted document
+    format: str = "text"  # text | pdf | docx | html | xlsx | csv | ofd | image
+    duplicate_of: str | None = None  # a near-duplicate (reprint) of this document: indexed once, under that id
+    index_no: str | None = None  # 索引号 of a 政务公开 page
+    doc_no: str | None = None  # 发文字号
+    pages: int = 0  # pages of a PDF, OFD or image; 0 for formats without pages
+    layout: Loaded | None = field(default=None, compare=False, repr=False)  # pages, lines and tables of a converted file
 
     @property
     def year(self) -> int | None:
@@ -41,7 +53,7 @@ class Document:
     @property
     def fingerprint(self) -> str:
         """What an index compares to tell whether a document must be re-indexed."""
-        return fingerprint(self.title, self.date, self.source, self.sha256)
+        return fingerprint(self.title, self.date, self.source, self.sha256, self.duplicate_of)
 
     @property
     def sha256(self) -> str:
@@ -91,6 +103,9 @@ class Figure:
     kind: str = "level"  # level | growth | share | target | rank | change
     sentence: str = ""  # clean sentence that carries the mention
     number: str = ""  # the number exactly as written, e.g. "1500" or "三分之一"
+    table: int | None = None  # a figure read from a table cell: the table (1-based) and the cell's row and column
+    row: int | None = None
+    column: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,11 @@ class Citation:
     score: float
     quote_start: int | None = None  # raw offsets of what the answer quotes from this passage, inside start..end
     quote_end: int | None = None
+    page: int | None = None  # PDF, OFD and images: the page the passage starts on, and the one it ends on
+    page_end: int | None = None
+    table: int | None = None  # a passage in a table: the table, and the row and column of the cell it cites
+    row: int | None = None
+    column: int | None = None
 
 
 @dataclass(frozen=True)

@@ -325,6 +325,17 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         doc = svc.document(doc_id)
         return {**schemas.document_meta(doc), "text": doc.text}
 
+    @app.get("/v1/documents/{doc_id}/pages/{page}", tags=["documents"], response_class=Response,
+             responses={**schemas.ERRORS, 200: {"content": {"image/png": {}},
+                                                "description": "the page as PNG, the text start..end marked"}})
+    def page_image(doc_id: str, page: int, svc: Svc, _: Reader,
+                   start: Annotated[int | None, Query(ge=0)] = None,
+                   end: Annotated[int | None, Query(ge=1)] = None,
+                   width: Annotated[int, Query(ge=100, le=2000)] = 900) -> Response:
+        """A page of a PDF or image document as PNG, with a cited passage (``start``..``end``) marked."""
+        png = svc.page_image(doc_id, page, start, end, width)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
     @app.get("/v1/figures", response_model=list[schemas.FigureOut], tags=["figures"], responses=schemas.ERRORS)
     def figures(svc: Svc, _: Reader, metric: Annotated[str | None, Query(max_length=100)] = None,
                 year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
@@ -349,10 +360,17 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         fields = await schemas.read_upload(request)
         from starlette.concurrency import run_in_threadpool
 
-        doc, report = await run_in_threadpool(
-            lambda: svc.add_document(fields.text, title=fields.title, doc_id=fields.doc_id, date=fields.date,
-                                     source=fields.source, suffix=fields.suffix))
-        return {**schemas.document_meta(doc), "chunks_embedded": report.embedded, "index": report.version}
+        if fields.data is not None and fields.suffix not in (".txt", ".md"):
+            data = fields.data
+            doc, report = await run_in_threadpool(
+                lambda: svc.add_file(fields.name, data, title=fields.title or None, doc_id=fields.doc_id,
+                                     date=fields.date, source=fields.source))
+        else:
+            doc, report = await run_in_threadpool(
+                lambda: svc.add_document(fields.text, title=fields.title, doc_id=fields.doc_id, date=fields.date,
+                                         source=fields.source, suffix=fields.suffix))
+        return {**schemas.document_meta(doc), "chunks_embedded": report.embedded, "index": report.version,
+                "notes": schemas.upload_notes(doc)}
 
     @app.delete("/v1/documents/{doc_id}", response_model=schemas.DeleteOut, tags=["admin"], responses=schemas.ERRORS)
     def delete(doc_id: str, svc: Svc, _: Admin) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, Validati
 
 from qa.errors import CorpusError, DocumentParseError, NotFoundError, QueryError
 from qa.ingest import check_date, check_doc_id, decode
+from qa.loaders import detect_format, with_suffix
 from qa.query import MAX_QUESTION_CHARS
 from qa.types import Document, Figure
 
@@ -80,6 +81,11 @@ class Citation(BaseModel):
     score: float
     quote_start: int | None = Field(None, description="raw offset where the quoted sentence starts (start <= quote_start)")
     quote_end: int | None = Field(None, description="raw offset where the quoted sentence ends (quote_end <= end)")
+    page: int | None = Field(None, description="PDF, OFD, image: the page the passage starts on (1-based)")
+    page_end: int | None = Field(None, description="the page it ends on, when that is another page")
+    table: int | None = Field(None, description="the table (1-based in its document) the passage is in")
+    row: int | None = Field(None, description="the row of the cited cell in that table's grid (1-based)")
+    column: int | None = Field(None, description="the column of the cited cell (1-based)")
 
 
 class FigureRef(BaseModel):
@@ -90,6 +96,9 @@ class FigureRef(BaseModel):
     qualifier: str | None
     text: str
     citation: int
+    table: int | None = None
+    row: int | None = None
+    column: int | None = None
 
 
 class AskResponse(BaseModel):
@@ -111,6 +120,11 @@ class DocumentMeta(BaseModel):
     source: str | None
     date_note: str | None
     chars: int
+    format: str = Field("text", description="text, pdf, docx, html, xlsx, csv, ofd or image")
+    pages: int = Field(0, description="pages of a PDF, OFD or image document")
+    duplicate_of: str | None = Field(None, description="a reprint: the document it repeats (it is not indexed)")
+    index_no: str | None = Field(None, description="索引号")
+    doc_no: str | None = Field(None, description="发文字号")
 
 
 class DocumentFull(DocumentMeta):
@@ -129,6 +143,9 @@ class FigureOut(BaseModel):
     qualifier: str | None
     kind: str
     text: str
+    table: int | None = None
+    row: int | None = None
+    column: int | None = None
 
 
 class FeedbackIn(BaseModel):
@@ -146,6 +163,7 @@ class FeedbackOut(BaseModel):
 class UploadOut(DocumentMeta):
     chunks_embedded: int
     index: str
+    notes: list[str] = Field(default_factory=list, description="what the uploader should know: a reprint, OCR")
 
 
 class DeleteOut(BaseModel):
@@ -214,6 +232,8 @@ class UploadFields:
     date: str | None
     source: str | None
     suffix: str
+    data: bytes | None = None  # a file upload: its bytes and name, converted by its format's loader
+    name: str = ""
 
 
 async def read_upload(request: Request) -> UploadFields:
@@ -224,14 +244,17 @@ async def read_upload(request: Request) -> UploadFields:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise QueryError("multipart upload needs a 'file' field")
-        name = upload.filename or "upload.txt"
+        name = (upload.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
+        name = with_suffix(name, upload.content_type)  # a name without a suffix: the part's MIME type says it
+        if "." not in name:
+            name += ".txt"
         suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ".txt"
-        if suffix not in (".txt", ".md"):
-            raise DocumentParseError(f"{name}: only .txt and .md documents are supported")
-        text = decode(await upload.read(), name)
+        data = await upload.read()
+        detect_format(name, data)  # unsupported types and lying suffixes are refused before anything else
+        text = decode(data, name) if suffix in (".txt", ".md") else ""
         title = _opt(form.get("title")) or ""
         return _checked(UploadFields(text, title, _opt(form.get("doc_id")), _opt(form.get("date")),
-                                     _opt(form.get("source")), suffix))
+                                     _opt(form.get("source")), suffix, data, name))
     try:
         payload = json.loads(await request.body())
         body = UploadJson.model_validate(payload)
@@ -283,14 +306,26 @@ def describe_validation(errors: Sequence[Any]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def upload_notes(doc: Document) -> list[str]:
+    """What the uploader is told about the stored document."""
+    notes = []
+    if doc.duplicate_of:
+        notes.append(f"this document repeats {doc.duplicate_of} (a near-duplicate): it is kept as a reprint of it "
+                     "and not indexed again, so answers cite the first copy only")
+    if doc.layout is not None:
+        notes.extend(doc.layout.notes)
+    return notes
+
+
 def document_meta(doc: Document) -> dict[str, Any]:
     """The public metadata of a document."""
     return {"doc_id": doc.doc_id, "title": doc.title, "date": doc.date, "source": doc.source,
-            "date_note": doc.date_note, "chars": len(doc.text)}
+            "date_note": doc.date_note, "chars": len(doc.text), "format": doc.format, "pages": doc.pages,
+            "duplicate_of": doc.duplicate_of, "index_no": doc.index_no, "doc_no": doc.doc_no}
 
 
 def figure_out(fig: Figure) -> dict[str, Any]:
     """A figure as ``/v1/figures`` lists it."""
     return {"doc_id": fig.doc_id, "start": fig.start, "end": fig.end, "value": fig.value, "unit": fig.unit,
             "metric": fig.metric, "year": fig.year, "period": fig.period, "qualifier": fig.qualifier,
-            "kind": fig.kind, "text": fig.text}
+            "kind": fig.kind, "text": fig.text, "table": fig.table, "row": fig.row, "column": fig.column}

@@ -8,6 +8,7 @@ messages for everything that can go wrong.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import time
@@ -205,6 +206,9 @@ class ChatController:
             doc = service.document(citation.doc_id)
             store = service.snapshot.store
             figures = store.figures(doc_id=doc.doc_id, start=citation.start, end=citation.end)
+            layout = service.snapshot.layout(doc.doc_id)
+            table = next((t for t in layout.tables if t.number == citation.table), None) if layout else None
+            image = self.page_image(service, doc, citation) if full else None
         except NotFoundError:
             return render.render_source_message("这篇报告已从资料库中移除，无法显示原文。")
         except Exception as exc:
@@ -212,7 +216,20 @@ class ChatController:
             return render.render_source_message(friendly_error(exc))
         if doc.text[citation.start:citation.end] != citation.text:
             return render.render_source_message("这篇报告在回答之后更新过，请重新提问以查看最新原文。")
-        return render.render_source(doc, citation, figures, render.cite_ref(*parsed), full=full)
+        return render.render_source(doc, citation, figures, render.cite_ref(*parsed), full=full, table=table,
+                                    page_image=image)
+
+    @staticmethod
+    def page_image(service: Service, doc: Document, citation: Any) -> str | None:
+        """The cited page of a PDF or scan as a data URI, the passage marked; None when there is none to show."""
+        if not citation.page or doc.format not in ("pdf", "image"):
+            return None
+        try:
+            png = service.page_image(doc.doc_id, citation.page, citation.start, citation.end)
+        except QAError:
+            log.warning("no page image for %s page %s", doc.doc_id, citation.page, exc_info=True)
+            return None
+        return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
     def on_cite(self, turns: list[Turn] | None, evt: gr.EventData) -> str:
         """A citation link or card was clicked."""

@@ -13,8 +13,12 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from qa.types import Answer, Citation, Document, Figure
+
+if TYPE_CHECKING:
+    from qa.loaders import Table
 
 CONTEXT_CHARS = 160  # raw characters shown before and after a cited span
 SNIPPET_CHARS = 90
@@ -63,6 +67,16 @@ def _date(value: str | None) -> str:
     return value or "日期不详"
 
 
+def where(c: Citation) -> str:
+    """Where a cited passage is in its document: 第3页, 第3–4页, 表1 第3行第2列."""
+    parts = []
+    if c.page:
+        parts.append(f"第{c.page}–{c.page_end}页" if c.page_end else f"第{c.page}页")
+    if c.table:
+        parts.append(f"表{c.table}" + (f" 第{c.row}行第{c.column}列" if c.row and c.column else ""))
+    return " · ".join(parts)
+
+
 def _number(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
 
@@ -108,8 +122,9 @@ def render_cards(citations: Iterable[Citation], turn: int) -> str:
     """Clickable source cards: number, title, date and the start of the passage."""
     cards = []
     for c in citations:
+        meta = " · ".join(p for p in (_date(c.date), where(c)) if p)
         body = (f'<span class="qa-card-title">{esc(c.title)}</span>'
-                f'<span class="qa-card-meta">{esc(_date(c.date))}</span>'
+                f'<span class="qa-card-meta">{esc(meta)}</span>'
                 f'<span class="qa-card-snippet">{esc(_snippet(c.text))}</span>')
         cards.append(_link(turn, c.id, f'<span class="qa-card-n">{c.id}</span><span class="qa-card-body">'
                                        f"{body}</span>", cls="qa-card"))
@@ -314,12 +329,42 @@ def render_document(doc: Document, citation: Citation, figures: Sequence[Figure]
             f'<mark class="qa-span" id="qa-doc-span">{span}</mark>{esc(text[citation.end:])}</div>')
 
 
+def render_table(table: Table, row: int | None = None, column: int | None = None) -> str:
+    """A table of a document as it reads, its cited cell (and row) highlighted."""
+    head = f'<div class="qa-src-caption">{esc(table.caption)}</div>' if table.caption else ""
+    unit = f'<div class="qa-src-unit">单位：{esc(table.unit)}</div>' if table.unit else ""
+    body = []
+    for r, cells in enumerate(table.rows, 1):
+        tag = "th" if r <= table.header_rows else "td"
+        out = []
+        for c, value in enumerate(cells, 1):
+            hit = r == row and c == column
+            cls = ' class="qa-cell-hit"' if hit else (' class="qa-num"' if tag == "td" and c > table.stub_columns else "")
+            out.append(f"<{tag}{cls}>{esc(value)}</{tag}>")
+        row_cls = ' class="qa-row-hit"' if r == row else ""
+        body.append(f"<tr{row_cls}>{''.join(out)}</tr>")
+    return (f'<div class="qa-src-table">{head}{unit}<div class="qa-table-wrap"><table>{"".join(body)}</table></div>'
+            "</div>")
+
+
+def render_page_image(src: str, page: int) -> str:
+    """The page of the original file, with the cited passage marked (``src`` is a data URI)."""
+    return (f'<div class="qa-doc-title">原件第{page}页（黄色为引用段落）</div>'
+            f'<img class="qa-page" src="{esc(src)}" alt="原件第{page}页" loading="lazy">')
+
+
 def render_source(doc: Document, citation: Citation, figures: Sequence[Figure], ref: str,
-                  full: bool = False) -> str:
-    """The source panel for one citation; with ``full`` it also holds the whole document."""
+                  full: bool = False, table: Table | None = None, page_image: str | None = None) -> str:
+    """The source panel for one citation; with ``full`` it also holds the whole document.
+
+    ``table`` is the table the citation is in (shown with its cited cell highlighted); ``page_image`` the
+    page of the original PDF or scan, shown in the full view.
+    """
     meta = [f"发布日期：{esc(_date(doc.date))}"]
     if doc.source:
         meta.append(f"来源：{esc(doc.source)}")
+    if where(citation):
+        meta.append(esc(where(citation)))
     count = f"，含 {len(figures)} 处数据" if figures else ""
     head = (f'<div class="qa-source-head"><span class="qa-source-n">[{citation.id}]</span>'
             f'<div><div class="qa-source-title">{esc(doc.title)}</div>'
@@ -328,13 +373,16 @@ def render_source(doc: Document, citation: Citation, figures: Sequence[Figure], 
     legend = (f'<div class="qa-legend"><span class="qa-key-span">引用段落</span>{quote}'
               f'<span class="qa-key-fig">数据</span><span>{count.lstrip("，")}</span></div>')
     if full:
-        body = (f'<div class="qa-doc-title">原文全文（已定位到引用段落）</div>'
+        image = render_page_image(page_image, citation.page) if page_image and citation.page else ""
+        body = (f'{image}<div class="qa-doc-title">原文全文（已定位到引用段落）</div>'
                 f"{render_document(doc, citation, figures)}")
         button = f'<button class="qa-button" type="button" data-close-doc="{esc(ref)}">收起原文</button>'
     else:
         body = ""
         button = f'<button class="qa-button" type="button" data-open-doc="{esc(ref)}">查看原文</button>'
     passage = render_passage(doc, citation, figures)
+    if table is not None:
+        passage = render_table(table, citation.row, citation.column) + passage
     return (f'<div class="qa-source" data-ref="{esc(ref)}">{head}{legend}{passage}'
             f'<div class="qa-source-actions">{button}</div>{body}</div>')
 
