@@ -26,6 +26,7 @@ from qa.normalize import normalize
 from qa.query import translate_terms
 from qa.retrieve import search
 from qa.service import Service
+from qa.types import Answer
 from qa.vocab import discover, read_terms, write_terms
 
 # Everyday report phrases: filler for the synthetic texts, so that no made-up string is rare by accident.
@@ -218,7 +219,8 @@ def test_a_question_is_cut_with_its_snapshots_vocabulary(hash_service, monkeypat
     other = Vocabulary.for_mode("none")
     install_vocabulary(other)  # as if another index version had been loaded since
     seen = []
-    monkeypatch.setattr(qa.answer, "answer", lambda *args, **kwargs: seen.append(active_vocabulary()))
+    monkeypatch.setattr(qa.answer, "answer",
+                        lambda *args, **kwargs: seen.append(active_vocabulary()) or Answer("q", False, ""))
     hash_service.ask("跳磴河治理累计投入了多少资金？")
     assert seen == [hash_service.snapshot.vocabulary] and seen[0] is not other
     with_other = [h.chunk.chunk_id for h in search(hash_service.snapshot, "黄磏港建成", k=3, mode="lexical")]
