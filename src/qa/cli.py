@@ -68,6 +68,8 @@ def build(rebuild: bool) -> None:
     bar.close()
     for problem in report.problems:
         click.echo(f"skipped {problem.path}: {problem.reason}", err=True)
+    for note in report.notes:  # damaged versions passed over, and what the index was rebuilt from
+        click.echo(note, err=True)
     rate = report.chunks / report.seconds if report.seconds else 0.0
     state = "rebuilt" if report.changed else "already up to date"
     click.echo(
@@ -171,6 +173,29 @@ def keys_create(name: str, admin: bool) -> None:
 
     key = KeyStore.open(get_settings().state_dir).create(name, admin=admin)
     click.echo(key)
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=int)
+@_errors_to_exit
+def keys_revoke(key_id: int) -> None:
+    """Revoke the key with id KEY_ID (see `qa keys list`); it stops working at once."""
+    from qa.api.keys import KeyStore
+    from qa.config import get_settings
+
+    KeyStore.open(get_settings().state_dir).revoke(key_id)
+    click.echo(f"key {key_id} revoked")
+
+
+@keys.command("rotate")
+@click.argument("key_id", type=int)
+@_errors_to_exit
+def keys_rotate(key_id: int) -> None:
+    """Replace key KEY_ID by a new one with the same name and role; prints the new key once."""
+    from qa.api.keys import KeyStore
+    from qa.config import get_settings
+
+    click.echo(KeyStore.open(get_settings().state_dir).rotate(key_id))
 
 
 @keys.command("list")

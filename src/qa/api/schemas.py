@@ -11,7 +11,7 @@ from fastapi import Request
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationError
 
 from qa.errors import CorpusError, DocumentParseError, NotFoundError, QueryError
-from qa.ingest import check_date, check_doc_id, decode
+from qa.ingest import check_date, check_doc_id, check_text, decode
 from qa.query import MAX_QUESTION_CHARS
 from qa.types import Document, Figure
 
@@ -49,6 +49,10 @@ class ErrorBody(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
+# Changes to the index can also meet a full disk (507, nothing changed) or a full queue (503 busy).
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 507: {"model": ErrorBody}}
+# /healthz and /readyz take no input, but a body over the limit is still refused.
+OPS_ERRORS: dict[int | str, dict[str, Any]] = {413: {"model": ErrorBody}}
 
 
 class Turn(BaseModel):
@@ -166,11 +170,18 @@ class Health(BaseModel):
 
 
 class Ready(BaseModel):
-    status: str
+    status: str = Field(description="ready, or degraded: still answering, with issues listing what is wrong")
     index: str
     documents: int
     chunks: int
     model: str
+    issues: list[ErrorDetail] = Field(default_factory=list)
+
+
+class TrashedOut(BaseModel):
+    doc_id: str
+    title: str
+    deleted_at: str
 
 
 class UploadJson(BaseModel):
@@ -226,7 +237,7 @@ async def read_upload(request: Request) -> UploadFields:
         suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ".txt"
         if suffix not in (".txt", ".md"):
             raise DocumentParseError(f"{name}: only .txt and .md documents are supported")
-        text = decode(await upload.read(), name)
+        text = check_text(decode(await upload.read(), name))
         title = _opt(form.get("title")) or ""
         return _checked(UploadFields(text, title, _opt(form.get("doc_id")), _opt(form.get("date")),
                                      _opt(form.get("source")), suffix))
@@ -237,10 +248,13 @@ async def read_upload(request: Request) -> UploadFields:
         raise QueryError(f"body is not valid JSON: {exc.msg} at position {exc.pos}") from None
     except UnicodeDecodeError as exc:  # json.loads decodes bytes itself, and that is not a JSONDecodeError
         raise QueryError(f"body is not valid JSON: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except ValidationError as exc:
-        raise QueryError(describe_validation(exc.errors())) from None
-    if not body.text.strip():
-        raise DocumentParseError("empty document")
+    except RecursionError:
+        raise QueryError("body is not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4300 digits (Python's limit on int conversion)
+        if isinstance(exc, ValidationError):
+            raise QueryError(describe_validation(exc.errors())) from None
+        raise QueryError("body is not valid JSON: a number is too long") from None
+    check_text(body.text)
     return _checked(UploadFields(body.text, body.title, body.doc_id, body.date, body.source,
                                  ".md" if body.text.lstrip().startswith("#") else ".txt"))
 

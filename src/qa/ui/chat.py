@@ -180,8 +180,7 @@ class ChatController:
         try:
             service = self.get_service()
             doc = service.document(citation.doc_id)
-            store = service.snapshot.store
-            figures = store.figures(doc_id=doc.doc_id, start=citation.start, end=citation.end)
+            figures = service.figures(doc_id=doc.doc_id, start=citation.start, end=citation.end)
         except NotFoundError:
             return render.render_source_message("这篇报告已从资料库中移除，无法显示原文。")
         except Exception as exc:
