@@ -151,10 +151,13 @@ def serve(host: str, port: int, no_ui: bool) -> None:
     import uvicorn
 
     from qa.api.app import create_app
+    from qa.api.server import uvicorn_options
+    from qa.config import get_settings
 
     app = create_app(ui=not no_ui)
+    logging.getLogger("qa.api").setLevel(logging.INFO)  # one line per request: id, method, path, status, time
     click.echo(f"qa: serving on http://{host}:{port}/ (API docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(get_settings()))
 
 
 @main.group()

@@ -21,10 +21,11 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.api import schemas
+from qa.api.guard import SecurityHeaders, UiGuard
 from qa.api.keys import KeyInfo, KeyStore, RateLimiter
 from qa.config import Settings, get_settings
 from qa.errors import (
@@ -411,12 +412,14 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         doc, report = await change(svc, lambda: svc.restore_document(doc_id))
         return {**schemas.document_meta(doc), "chunks_embedded": report.embedded, "index": report.version}
 
-    # The last added is the outermost: RequestId, then CORS (so a 413 still carries CORS headers), then BodyLimit.
+    # The last added is the outermost: security headers, RequestId, then CORS (so a 413 still carries CORS headers),
+    # then BodyLimit.
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes)
     app.add_middleware(JsonCors, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
                        expose_headers=["X-Request-ID", "Retry-After"])
     app.add_middleware(RequestId)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
 
     @app.api_route(NO_ROUTE, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                    include_in_schema=False)
@@ -449,6 +452,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         from qa.ui.chat import mount_ui
 
         app = mount_ui(app, get_service, keystore)
+        for route in app.router.routes:
+            if isinstance(route, Mount) and route.path == "":  # the chat at /: only its own routes, rate-limited
+                route.app = UiGuard(route.app, limiter)
     return app
 
 
