@@ -4,16 +4,22 @@ guessed keys, a content-less question, deletes that can be undone."""
 from __future__ import annotations
 
 import errno
+import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 import qa.service
-from conftest import MINI
+from conftest import MINI, make_settings
+from qa.api.app import create_app
 from qa.api.keys import KeyStore
+from qa.embed import HashEmbedder
+from qa.service import Service
 from test_api import Env, assert_error, make_env  # noqa: F401  (the fixture new_app uses)
 
 WINDMILLS = "测试区2030年新建了987座风车，总装机容量达到12万千瓦。"
@@ -256,3 +262,57 @@ def test_delete_then_restore_over_http(new_app: Callable[..., Env]) -> None:
     assert_error(app.client.post("/v1/trash/narrow/restore", headers=app.admin), 404, "not_found",
                  "no deleted document 'narrow' to restore")
     assert_error(app.client.get("/v1/trash", headers=app.reader), 403, "forbidden")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MB tmpfs of its own (needs root; skipped where mounting is not allowed)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Write a file until the disk is full; returns it (delete it to free the space)."""
+    filler = disk / "filler"
+    with filler.open("wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+def test_a_really_full_disk(small_disk: Path) -> None:
+    """Index, corpus and state on a filesystem that fills up: specific errors, nothing changed, reads go on."""
+    settings = make_settings(small_disk, MINI, rate_limit_per_minute=100_000)
+    service = Service.from_settings(settings, HashEmbedder())
+    admin = {"Authorization": f"Bearer {KeyStore.open(settings.state_dir).create('ops', admin=True)}"}
+    try:
+        with TestClient(create_app(settings, service=service, ui=False)) as client:
+            files, version = sorted(p.name for p in settings.corpus_dir.iterdir()), service.snapshot.path
+            filler = fill(small_disk)
+            upload = client.post("/v1/documents", headers=admin, json={"title": "风车", "text": WINDMILLS * 50})
+            assert_error(upload, 507, "insufficient_storage")
+            assert sorted(p.name for p in settings.corpus_dir.iterdir()) == files
+            assert_error(client.post("/v1/feedback", json={"question": "q" * 1500, "comment": "c" * 1500,
+                                                            "rating": 1}), 507, "insufficient_storage")
+            ready = client.get("/readyz").json()
+            assert ready["status"] == "degraded" and ready["index"] == version.name
+            assert {i["code"] for i in ready["issues"]} == {"storage_full"}
+            asked = client.post("/v1/ask", json={"question": "西彭园区铝加工产能是多少"})
+            assert asked.status_code == 200 and asked.json()["citations"]
+            filler.unlink()
+            assert client.post("/v1/documents", headers=admin, json={"title": "风车", "text": WINDMILLS}).status_code == 201
+            assert client.post("/v1/feedback", json={"question": "q", "rating": 1}).status_code == 201
+            assert client.get("/readyz").json()["status"] == "ready"
+    finally:
+        service.close()
