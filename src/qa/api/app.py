@@ -443,6 +443,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
             for param in document["paths"]["/v1/search"]["get"]["parameters"]:
                 if param["name"] == "q":
                     param["schema"]["maxLength"] = limit
+            schemas.document_security(document, reads_need_a_key=settings.api_read_requires_key)
             app.openapi_schema = document
         return app.openapi_schema
 
