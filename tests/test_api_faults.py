@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+import qa.api.app
 import qa.service
 from conftest import MINI, make_settings
 from qa.api.app import create_app
@@ -166,6 +167,7 @@ def test_a_full_disk_is_507_and_readiness_says_degraded(new_app: Callable[..., E
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(qa.service, "build", full)
+    monkeypatch.setattr(qa.service, "has_room", lambda path, needed: False)  # the disk stays full
     response = app.client.post("/v1/documents", headers=app.admin, json={"title": "风车", "text": WINDMILLS})
     assert_error(response, 507, "insufficient_storage",
                  "adding the document failed: no space left on the server's disk; nothing was changed")
@@ -200,8 +202,10 @@ class FullDisk:
         return self.conn.__exit__(*exc)
 
 
-def test_feedback_on_a_full_disk_is_507_not_lost_silently(new_app: Callable[..., Env]) -> None:
+def test_feedback_on_a_full_disk_is_507_not_lost_silently(new_app: Callable[..., Env],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     app = new_app(MINI)
+    monkeypatch.setattr(qa.api.app, "has_room", lambda path, needed: False)  # the disk stays full
     keystore: KeyStore = app.client.app.state.keystore  # type: ignore[attr-defined]
     real = keystore._conn
     keystore._conn = FullDisk(real)  # type: ignore[assignment]
@@ -209,7 +213,7 @@ def test_feedback_on_a_full_disk_is_507_not_lost_silently(new_app: Callable[...,
         response = app.client.post("/v1/feedback", json={"question": "q", "rating": 1})
         assert_error(response, 507, "insufficient_storage",
                      "storing the feedback failed: no space left on the server's disk; nothing was changed")
-        assert app.client.get("/readyz").json()["issues"][0]["code"] == "storage_full"
+        assert app.client.get("/readyz").json()["issues"][0]["code"] == "feedback_storage_full"
     finally:
         keystore._conn = real
     assert app.client.post("/v1/feedback", json={"question": "q", "rating": 1}).status_code == 201
@@ -307,12 +311,12 @@ def test_a_really_full_disk(small_disk: Path) -> None:
                                                             "rating": 1}), 507, "insufficient_storage")
             ready = client.get("/readyz").json()
             assert ready["status"] == "degraded" and ready["index"] == version.name
-            assert {i["code"] for i in ready["issues"]} == {"storage_full"}
+            assert {i["code"] for i in ready["issues"]} == {"storage_full", "feedback_storage_full"}
             asked = client.post("/v1/ask", json={"question": "西彭园区铝加工产能是多少"})
             assert asked.status_code == 200 and asked.json()["citations"]
             filler.unlink()
+            assert client.get("/readyz").json()["status"] == "ready"  # room again: no longer degraded
             assert client.post("/v1/documents", headers=admin, json={"title": "风车", "text": WINDMILLS}).status_code == 201
             assert client.post("/v1/feedback", json={"question": "q", "rating": 1}).status_code == 201
-            assert client.get("/readyz").json()["status"] == "ready"
     finally:
         service.close()

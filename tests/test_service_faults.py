@@ -76,6 +76,7 @@ def test_a_failed_catch_up_is_reported_and_the_old_index_kept(corpus_settings: S
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(qa.service, "build", broken_build)
+    monkeypatch.setattr(qa.service, "has_room", lambda path, needed: False)  # the disk stays full
     service = Service.from_settings(corpus_settings, HashEmbedder(), wait=False)
     try:
         service.wait_idle(60)
@@ -124,6 +125,7 @@ def test_a_full_disk_during_an_upload_is_a_clear_error_and_changes_nothing(
 
     try:
         monkeypatch.setattr(qa.service, "build", full)
+        monkeypatch.setattr(qa.service, "has_room", lambda path, needed: False)  # the disk stays full
         with pytest.raises(StorageFullError) as err:
             service.add_document(WINDMILLS, title="风车", doc_id="windmills")
         assert str(err.value) == "adding the document failed: no space left on the server's disk; nothing was changed"

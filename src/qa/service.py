@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from qa.citations import to_citations
@@ -34,7 +35,7 @@ from qa.ingest import add_document, check_doc_id, check_text, remove_document
 from qa.query import NO_CONTENT, NO_CONTENT_ANSWER, check_question, has_content, strip_format_characters
 from qa.retrieve import Fusion, check_k, search
 from qa.snapshots import SnapshotSlot
-from qa.storage import full_disk_is_an_error
+from qa.storage import full_disk_is_an_error, has_room
 from qa.trash import Trashed, forget, list_trash, trash_document
 from qa.trash import restore_document as restore_from_trash
 from qa.types import Answer, Citation, Document, Figure
@@ -76,6 +77,7 @@ class Service:
             for note in report.notes:
                 log.warning("%s", note)
             return cls(settings, embedder, load_snapshot(settings, embedder))
+        snapshot.speller  # noqa: B018  (built before serving, not by the first question)
         service = cls(settings, embedder, snapshot)
         if damaged:
             service._issues.set("index_fallback", "; ".join(damaged) + f"; serving {snapshot.path.name} until "
@@ -99,7 +101,15 @@ class Service:
         return self._slot.lease()
 
     def issues(self) -> list[dict[str, str]]:
-        """What is wrong but not fatal (``{"code", "message"}``): an empty list when all is well."""
+        """What is wrong but not fatal (``{"code", "message"}``): an empty list when all is well.
+
+        A full disk stops being an issue at the next successful change, or once there is room again for a
+        few uploads and the index versions they write.
+        """
+        room = 4 * self.settings.max_upload_bytes + 2 * _folder_size(self._slot.current.path)
+        if "storage_full" in self._issues and all(
+                has_room(p, room) for p in (self.settings.index_dir, self.settings.corpus_dir)):
+            self._issues.clear("storage_full")
         return self._issues.items()
 
     def wait_idle(self, timeout: float | None = None) -> None:
@@ -261,6 +271,16 @@ class Service:
         for note in report.notes:
             log.warning("%s", note)
         if report.changed or rebuild or report.version != self._slot.current.path.name:
-            self._slot.replace(load_snapshot(self.settings, self.embedder))  # requests see old or new, never a mix
+            fresh = load_snapshot(self.settings, self.embedder)
+            fresh.speller  # noqa: B018  (built here, not by the first question to reach the new version)
+            self._slot.replace(fresh)  # requests see old or new, never a mix
         self._issues.clear("index_fallback")
         return report
+
+
+def _folder_size(path: Path) -> int:
+    """Bytes in the files directly inside ``path`` (an index version's size)."""
+    try:
+        return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+    except OSError:
+        return 0

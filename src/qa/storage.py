@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import errno
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from qa.errors import StorageFullError
 
@@ -44,3 +46,11 @@ def full_disk_is_an_error(what: str) -> Iterator[None]:
         if is_storage_full(exc):
             raise StorageFullError(f"{what} failed: no space left on the server's disk; nothing was changed") from exc
         raise
+
+
+def has_room(path: Path, needed: int) -> bool:
+    """Whether the filesystem holding ``path`` has at least ``needed`` bytes free (a full disk is cleared by it)."""
+    try:
+        return shutil.disk_usage(path).free >= needed
+    except OSError:
+        return False

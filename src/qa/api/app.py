@@ -42,6 +42,7 @@ from qa.errors import (
 from qa.health import Issues
 from qa.query import check_question
 from qa.service import Service
+from qa.storage import has_room
 
 log = logging.getLogger("qa.api")
 T = TypeVar("T")
@@ -315,6 +316,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
                                   {"Retry-After": "5"})
         snapshot = svc.snapshot
         meta = snapshot.meta
+        if "feedback_storage_full" in issues and has_room(settings.state_dir, 4 * settings.max_request_bytes):
+            issues.clear("feedback_storage_full")
         problems = svc.issues() + issues.items()
         return {"status": "degraded" if problems else "ready", "index": snapshot.path.name,
                 "documents": meta.get("documents", 0), "chunks": meta.get("chunks", 0),
@@ -365,9 +368,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
             fid = keystore.add_feedback(body.question, body.answer, body.rating, body.comment, "api",
                                         info.name if info else None)
         except StorageFullError as exc:
-            issues.set("storage_full", str(exc))
+            issues.set("feedback_storage_full", str(exc))
             raise
-        issues.clear("storage_full")
+        issues.clear("feedback_storage_full")
         return {"id": fid, "status": "stored"}
 
     async def change(svc: Service, run: Callable[[], T]) -> T:
