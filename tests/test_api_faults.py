@@ -320,3 +320,15 @@ def test_a_really_full_disk(small_disk: Path) -> None:
             assert client.post("/v1/feedback", json={"question": "q", "rating": 1}).status_code == 201
     finally:
         service.close()
+
+
+@pytest.mark.parametrize("path", ["/v1/ask", "/v1/feedback", "/v1/documents"])
+@pytest.mark.parametrize("body", [b'{"question": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+                                  b'{"question": "x", "title": "t", "text": "x", "top_k": ' + b"9" * 5000 + b"}"],
+                         ids=["deeply-nested", "5000-digits"])
+def test_pathological_json_is_a_client_error_on_every_route(new_app: Callable[..., Env], path: str,
+                                                            body: bytes) -> None:
+    app = new_app(MINI, max_request_bytes=512 * 1024)
+    response = app.client.post(path, content=body, headers={**app.admin, "Content-Type": "application/json"})
+    assert response.status_code in (400, 422)
+    assert_error(response, response.status_code, "bad_request" if response.status_code == 400 else "invalid_request")
