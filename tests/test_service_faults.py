@@ -194,3 +194,53 @@ def test_a_failed_delete_puts_the_document_back(mini_settings: Settings, monkeyp
         assert service.trash() == []
     finally:
         service.close()
+
+
+# -- answering before the model has loaded -------------------------------------------------------------------
+
+
+class SlowModel:
+    """A model that takes until ``release`` to load, like torch and e5 on a busy machine."""
+
+    name = "hash-256"
+
+    def __init__(self, release: threading.Event) -> None:
+        self.release = release
+        self.fake = HashEmbedder()
+        self.loaded = False
+        self.queries = 0
+
+    @property
+    def dim(self) -> int:
+        assert self.release.wait(30)
+        self.loaded = True
+        return 256
+
+    def encode_queries(self, texts: Any) -> Any:
+        self.queries += 1
+        return self.fake.encode_queries(texts)
+
+    def encode_passages(self, texts: Any) -> Any:
+        return self.fake.encode_passages(texts)
+
+
+def test_a_server_answers_by_keywords_while_the_model_loads(corpus_settings: Settings) -> None:
+    build(corpus_settings, HashEmbedder())
+    release = threading.Event()
+    model = SlowModel(release)
+    service = Service.from_settings(corpus_settings, model, wait=False)
+    try:
+        assert not model.loaded
+        assert [i["code"] for i in service.issues()] == ["model_loading"]
+        answer = service.ask("九龙坡2020年地区生产总值是多少")
+        assert answer.found and "1500亿元" in answer.text  # from BM25 alone
+        assert model.queries == 0
+        release.set()
+        assert service.embedder.wait(30)  # type: ignore[attr-defined]
+        assert service.issues() == []
+        queries = model.queries
+        service.search("跳磴河综合整治", mode="dense")
+        assert model.queries > queries
+    finally:
+        release.set()
+        service.close()

@@ -30,7 +30,17 @@ from qa.errors import (
     StorageFullError,
 )
 from qa.health import Issues
-from qa.index import BuildReport, Snapshot, build, count_passages, is_stale, load_good_snapshot, load_snapshot
+from qa.index import (
+    BuildReport,
+    Snapshot,
+    build,
+    count_passages,
+    current_version,
+    is_stale,
+    load_good_snapshot,
+    load_snapshot,
+    read_meta,
+)
 from qa.ingest import add_document, check_doc_id, check_text, remove_document
 from qa.query import NO_CONTENT, NO_CONTENT_ANSWER, check_question, has_content, strip_format_characters
 from qa.retrieve import Fusion, check_k, search
@@ -39,6 +49,7 @@ from qa.storage import full_disk_is_an_error, has_room
 from qa.trash import Trashed, forget, list_trash, trash_document
 from qa.trash import restore_document as restore_from_trash
 from qa.types import Answer, Citation, Document, Figure
+from qa.warmup import WarmingEmbedder
 from qa.writes import WriteQueue
 
 log = logging.getLogger(__name__)
@@ -48,13 +59,13 @@ T = TypeVar("T")
 class Service:
     """Search, answers, documents and figures over the current index."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, snapshot: Snapshot) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, snapshot: Snapshot, issues: Issues | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
         self._slot = SnapshotSlot(snapshot)
         self._write_lock = threading.Lock()
         self._writes = WriteQueue(settings.write_queue)
-        self._issues = Issues()
+        self._issues = issues or Issues()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, embedder: Embedder | None = None,
@@ -67,6 +78,9 @@ class Service:
         """
         settings = settings or get_settings()
         embedder = embedder or load_embedder(settings.model, settings.model_cache, threads=settings.serve_threads)
+        issues = Issues()
+        if not wait:
+            embedder = _warm_in_background(embedder, settings, issues)
         try:
             snapshot, damaged = load_good_snapshot(settings, embedder)
         except IndexStoreError as exc:  # none yet, another model or format, or no good version left
@@ -76,9 +90,9 @@ class Service:
             report = build(settings, embedder)
             for note in report.notes:
                 log.warning("%s", note)
-            return cls(settings, embedder, load_snapshot(settings, embedder))
+            return cls(settings, embedder, load_snapshot(settings, embedder), issues)
         snapshot.speller  # noqa: B018  (built before serving, not by the first question)
-        service = cls(settings, embedder, snapshot)
+        service = cls(settings, embedder, snapshot, issues)
         if damaged:
             service._issues.set("index_fallback", "; ".join(damaged) + f"; serving {snapshot.path.name} until "
                                 "the index is rebuilt")
@@ -284,3 +298,24 @@ def _folder_size(path: Path) -> int:
         return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
     except OSError:
         return 0
+
+
+def _warm_in_background(embedder: Embedder, settings: Settings, issues: Issues) -> Embedder:
+    """The embedder, loading in the background when it has not loaded yet and the index says its width."""
+    if getattr(embedder, "loaded", True):
+        return embedder
+    version = current_version(settings.index_dir)
+    try:
+        meta = read_meta(version) if version is not None else {}
+    except IndexStoreError:
+        meta = {}
+    if meta.get("model") != embedder.name or not isinstance(meta.get("dim"), int):
+        return embedder  # the index must be built (again) first, and that needs the model itself
+    issues.set("model_loading", "the embedding model is loading; answers use keyword search alone until it has")
+
+    def loaded(error: str | None) -> None:
+        issues.clear("model_loading")
+        if error:
+            issues.set("model_unavailable", error)
+
+    return WarmingEmbedder(embedder, meta["dim"], on_loaded=loaded)

@@ -34,6 +34,7 @@ from qa.errors import (
     DocumentParseError,
     DocumentTooLargeError,
     IndexStoreError,
+    ModelError,
     NotFoundError,
     QAError,
     QueryError,
@@ -72,9 +73,10 @@ _LIBRARY_ERRORS: tuple[tuple[type[QAError], int, str], ...] = (
     (IndexStoreError, 503, "index_unavailable"),
     (StorageFullError, 507, "insufficient_storage"),
     (BusyError, 503, "busy"),
+    (ModelError, 503, "model_unavailable"),
 )
 # How long a client should wait before retrying, by error code.
-_RETRY_AFTER = {"index_unavailable": "30", "insufficient_storage": "60", "busy": "5"}
+_RETRY_AFTER = {"index_unavailable": "30", "insufficient_storage": "60", "busy": "5", "model_unavailable": "5"}
 
 
 class BodyLimit:
