@@ -100,6 +100,17 @@ def start(root: Path, model: str, admin: dict[str, str], **extra: str) -> Server
     return Server(root, f"http://127.0.0.1:{port}", process, admin)
 
 
+@contextmanager
+def serving(root: Path, model: str, admin: dict[str, str]) -> Iterator[Server]:
+    """A started server, ready (or past the startup deadline), stopped afterwards."""
+    server = start(root, model, admin)
+    try:
+        wait_for(lambda: ready(server), STARTUP_SECONDS)
+        yield server
+    finally:
+        stop(server)
+
+
 def stop(server: Server) -> None:
     if server.process.poll() is None:
         server.process.send_signal(signal.SIGINT)
@@ -205,17 +216,13 @@ def kill9(model: str) -> Result:
 
 
 def corrupt(model: str) -> Result:
-    """A truncated vector file and an edited store: the previous good version is served, then rebuilt."""
+    """A truncated vector file: the previous good version is served, then rebuilt; with none left, `qa build`."""
     result = Result("damaged index (truncated FAISS; then every version damaged)")
     with scenario_root("corrupt") as root:
         admin = prepare(root)
-        server = start(root, model, admin)
-        try:
-            wait_for(lambda: ready(server), STARTUP_SECONDS)
+        with serving(root, model, admin) as server:
             httpx.post(f"{server.url}/v1/documents", headers=admin, timeout=120,
                        json={"title": "风车", "text": "测试区2030年新建了987座风车。", "doc_id": "windmills"})
-        finally:
-            stop(server)
         current = (root / "index" / "current").resolve()
         faiss_file = current / "vectors.faiss"
         faiss_file.write_bytes(faiss_file.read_bytes()[: faiss_file.stat().st_size // 2])
@@ -262,9 +269,7 @@ def disk_full(model: str) -> Result:
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(disk)], check=True)
         try:
             admin = prepare(disk)
-            server = start(disk, model, admin)
-            try:
-                wait_for(lambda: ready(server), STARTUP_SECONDS)
+            with serving(disk, model, admin) as server:
                 filler = disk / "filler"
                 with filler.open("wb") as fh:
                     try:
@@ -297,8 +302,6 @@ def disk_full(model: str) -> Result:
                 result.passed = (upload.status_code == 507 and feedback.status_code == 507
                                  and state["status"] == "degraded" and ok == 20 and again.status_code == 201
                                  and freed == healed == "ready")
-            finally:
-                stop(server)
         finally:
             subprocess.run(["umount", "-l", str(disk)], check=False)
     return result
@@ -309,9 +312,7 @@ def admin_storm(model: str) -> Result:
     result = Result("50 admin calls during a reindex")
     with scenario_root("storm") as root:
         admin = prepare(root)
-        server = start(root, model, admin)
-        try:
-            wait_for(lambda: ready(server), STARTUP_SECONDS)
+        with serving(root, model, admin) as server:
             answers(server)  # one question first: the probes measure a warm server
             for n in range(12):  # new documents dropped into the corpus: the reindex has real work to do
                 (root / "corpus" / f"extra{n}.txt").write_text(big_document(150), encoding="utf-8")
@@ -366,8 +367,6 @@ def admin_storm(model: str) -> Result:
                               "ask p95 / max": f"{_pct(probes['ask'], 95):.0f} / {max(probes['ask'], default=0):.0f} ms",
                               "admin answers": ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items()))}
             result.passed = not failures and probes["healthz"] != [] and max(probes["healthz"]) < 5000
-        finally:
-            stop(server)
     return result
 
 
