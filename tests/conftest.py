@@ -62,7 +62,7 @@ def hash_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     settings = make_settings(tmp_path_factory.mktemp("hash-service"))
     service = Service.from_settings(settings, HashEmbedder())
     yield service
-    service.snapshot.close()
+    service.close()
 
 
 # -- a real server ----------------------------------------------------------------------------------

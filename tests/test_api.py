@@ -96,7 +96,7 @@ def make_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...,
     yield build
     for client, service in opened:
         client.__exit__(None, None, None)
-        service.snapshot.close()
+        service.close()
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     admin_key, read_key = keys.create("ops", admin=True), keys.create("portal")
     with TestClient(create_app(settings, service=service, ui=False)) as client:
         yield Env(client, settings, service, admin_key, read_key)
-    service.snapshot.close()
+    service.close()
 
 
 @pytest.fixture(scope="module")
@@ -145,8 +145,9 @@ def test_readyz_describes_the_loaded_index(env: Env) -> None:
     response = env.client.get("/readyz")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"status", "index", "documents", "chunks", "model"}
+    assert set(body) == {"status", "index", "documents", "chunks", "model", "issues"}
     assert body["status"] == "ready"
+    assert body["issues"] == []
     assert body["documents"] == 5
     assert body["chunks"] > 5
     assert body["model"].startswith("hash")
@@ -580,7 +581,8 @@ def test_readyz_is_503_while_loading_then_200(tmp_path: Path, monkeypatch: pytes
     release = threading.Event()
     original = Service.from_settings
 
-    def slow(config: Settings | None = None, embedder: Any = None, auto_build: bool = True) -> Service:
+    def slow(config: Settings | None = None, embedder: Any = None, auto_build: bool = True,
+             wait: bool = True) -> Service:
         assert release.wait(30), "the test never released the loader"
         return original(config, HashEmbedder())
 

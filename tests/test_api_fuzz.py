@@ -49,10 +49,6 @@ def _ready() -> None:
           suppress_health_check=list(HealthCheck))
 def test_no_server_error_and_conforms_to_schema(case: schemathesis.Case) -> None:
     excluded = []
-    if case.operation.method.upper() == "POST" and case.operation.path == "/v1/documents":
-        # A schema cannot say "a .txt or .md file of UTF-8 text", so a generated PNG is schema-valid and
-        # rightly refused; every other check still runs on uploads.
-        excluded.append(schemathesis.checks.positive_data_acceptance)
     response = case.call(headers={"Authorization": f"Bearer {ADMIN}"})
     assert response.status_code < 500, response.text
     if _known_followup_overflow(case, response):

@@ -7,18 +7,61 @@ shutdown on SIGINT.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import Server, running_server, stop
+from conftest import CORPUS, STARTUP_SECONDS, Server, free_port, stop
+from qa.api.keys import KeyStore
+
+
+def start_server(root: Path, **env_overrides: str) -> Server:
+    """``qa serve --no-ui`` over a copy of the corpus under ``root``, ready; stop it with :func:`stop`."""
+    shutil.copytree(CORPUS, root / "corpus")
+    admin_key = KeyStore.open(root / "var").create("ops", admin=True)
+    port = free_port()
+    env = {**os.environ, "QA_MODEL": "hash", "QA_CORPUS_DIR": str(root / "corpus"),
+           "QA_INDEX_DIR": str(root / "index"), "QA_STATE_DIR": str(root / "var"),
+           "QA_RATE_LIMIT_PER_MINUTE": "100000", "PYTHONUNBUFFERED": "1", **env_overrides}
+    log = root / "server.log"
+    with log.open("wb") as sink:
+        # cwd is the temporary folder, so no .env of the developer's is read
+        process = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--no-ui", "--port", str(port)],
+                                   cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    running = Server(f"http://127.0.0.1:{port}", process, log, admin_key, root / "var")
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            assert process.poll() is None, f"the server exited early:\n{running.log_text()}"
+            try:
+                if httpx.get(f"{running.url}/readyz", timeout=2).status_code == 200:
+                    return running
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"not ready after {STARTUP_SECONDS} s:\n{running.log_text()}"
+            time.sleep(0.2)
+    except BaseException:
+        stop(process)
+        raise
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("server"), QA_RATE_LIMIT_PER_MINUTE="100000") as running:
+    running = start_server(tmp_path_factory.mktemp("server"))
+    try:
         yield running
+    finally:
+        if running.process.poll() is None:
+            stop(running.process)
 
 
 @pytest.fixture
@@ -102,6 +145,30 @@ def test_upload_and_ask_over_http(server: Server, client: httpx.Client) -> None:
     assert client.delete("/v1/documents/windmills", headers=admin).status_code == 200
 
 
+def test_an_unparseable_request_gets_the_error_body(server: Server) -> None:
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GARBAGE \x01 nonsense\r\n\r\n")
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    head, body = reply.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"x-request-id: " in head.lower() and b"content-type: application/json" in head.lower()
+    assert json.loads(body) == {"error": {"code": "bad_request", "message": "invalid HTTP request"}}
+
+
+def test_the_log_never_holds_keys_or_questions_from_urls(server: Server, client: httpx.Client) -> None:
+    secret, question = "qa_SECRET-in-the-url", "跳磴河秘密问题"
+    response = client.get("/v1/search", params={"q": question, "api_key": secret},
+                          headers={"X-Request-ID": "logged-search-1"})
+    assert response.status_code == 200
+    time.sleep(0.3)
+    log = server.log_text()
+    assert "logged-search-1 GET /v1/search 200" in log  # one line per request, path only
+    assert secret not in log and question not in log and "api_key" not in log and "%E8%B7%B3" not in log
+
+
 def test_shuts_down_cleanly(server: Server) -> None:
     code = stop(server.process)
     assert code == 0, server.log_text()
@@ -110,3 +177,14 @@ def test_shuts_down_cleanly(server: Server) -> None:
     assert "Traceback" not in log
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{server.url}/healthz", timeout=2)
+
+
+def test_x_forwarded_for_opens_no_fresh_rate_limit_bucket(tmp_path: Path) -> None:
+    """uvicorn believed X-Forwarded-For from loopback: every request could name a new address."""
+    limited = start_server(tmp_path, QA_RATE_LIMIT_PER_MINUTE="3")
+    try:
+        statuses = [httpx.get(f"{limited.url}/v1/documents", headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                              timeout=10).status_code for n in range(5)]
+        assert statuses == [200, 200, 200, 429, 429]
+    finally:
+        stop(limited.process)

@@ -89,3 +89,29 @@ def test_help_is_fast_and_lists_commands():
     result = CliRunner().invoke(main, ["--help"])
     for command in ("build", "search", "ask", "eval", "serve", "keys"):
         assert command in result.output
+
+
+def test_keys_revoke_and_rotate(env):
+    import stat
+
+    from qa.api.keys import KeyStore
+
+    runner = CliRunner()
+    old = runner.invoke(main, ["keys", "create", "--name", "portal", "--admin"]).output.strip()
+    store = KeyStore.open(env.state_dir)
+    key_id = store.check(old).id
+    new = runner.invoke(main, ["keys", "rotate", str(key_id)])
+    assert new.exit_code == 0, new.output
+    fresh = new.output.strip()
+    assert store.check(old) is None
+    info = store.check(fresh)
+    assert (info.name, info.admin) == ("portal", True)
+    revoked = runner.invoke(main, ["keys", "revoke", str(info.id)])
+    assert revoked.exit_code == 0 and revoked.output == f"key {info.id} revoked\n"
+    assert store.check(fresh) is None
+    assert "portal" not in runner.invoke(main, ["keys", "list"]).output
+    again = runner.invoke(main, ["keys", "revoke", str(info.id)])
+    assert again.exit_code == 1 and f"error: no active key with id {info.id}" in again.output
+    # key hashes and feedback are readable by the service's user only
+    assert stat.S_IMODE((env.state_dir / "app.sqlite").stat().st_mode) == 0o600
+    assert stat.S_IMODE(env.state_dir.stat().st_mode) == 0o700

@@ -2,7 +2,7 @@ import pytest
 
 from qa.answer.intent import detect_intent, resolve_followup
 from qa.errors import QueryError
-from qa.query import check_question, prepare_query
+from qa.query import NO_CONTENT_ANSWER, check_question, has_content, prepare_query
 
 
 @pytest.mark.parametrize(
@@ -104,3 +104,29 @@ def test_english_report_terms_are_translated_for_matching():
 )
 def test_the_thing_measured_may_come_before_the_question_word(question, measured):
     assert detect_intent(question).measured == measured
+
+
+def test_zero_width_and_bidi_characters_inside_words_change_nothing(hash_service):
+    plain = hash_service.ask("九龙坡2020年地区生产总值是多少")
+    hidden = hash_service.ask("九龙\u200b坡2020年地区\u200d生产总值\ufeff是多\u2060少\u202e")
+    assert plain.found
+    assert (hidden.found, hidden.text, hidden.citations) == (plain.found, plain.text, plain.citations)
+    assert prepare_query("九龙\u200b坡\u200c地区").text == "九龙坡地区"
+
+
+@pytest.mark.parametrize(
+    ("question", "follow_up", "content"),
+    [("😀", False, False), ("？？？", False, False), ("的", False, False), ("\ue000", False, False),
+     ("\u200b", False, False), ("' OR 1=1 --", False, False), ("2020年", False, False), ("是什么？", False, False),
+     ("九龙坡", False, True), ("GDP?", False, True), ("那2019年呢？", True, True), ("那2019年呢？", False, False),
+     ("😀", True, False), ("的", True, True)],
+)
+def test_a_question_has_content_when_it_has_a_word_to_search_for(question, follow_up, content):
+    assert has_content(question, follow_up=follow_up) is content
+
+
+def test_a_question_with_no_content_is_answered_not_found_without_searching(hash_service):
+    result = hash_service.ask("？？？")
+    assert (result.found, result.citations, result.figures) == (False, (), ())
+    assert result.text == NO_CONTENT_ANSWER
+    assert hash_service.search("😀") == []

@@ -262,9 +262,9 @@ class FakeService:
             raise NotFoundError(f"unknown document {doc_id!r}")
         return self.docs[doc_id]
 
-    def figures(self, metric: str | None = None, year: int | None = None,
-                doc_id: str | None = None) -> list[Figure]:
-        return self.snapshot.store.figures(metric=metric)
+    def figures(self, metric: str | None = None, year: int | None = None, doc_id: str | None = None,
+                start: int | None = None, end: int | None = None) -> list[Figure]:
+        return self.snapshot.store.figures(doc_id=doc_id, start=start, end=end, metric=metric)
 
 
 class FakeKeys:

@@ -88,6 +88,8 @@ class _ProgressBar:
 
 
 def _echo_report(report: Any) -> None:
+    for note in report.notes:  # damaged versions passed over, and what the index was rebuilt from
+        click.echo(note, err=True)
     rate = report.chunks / report.seconds if report.seconds else 0.0
     state = "rebuilt" if report.changed else "already up to date"
     click.echo(
@@ -212,10 +214,13 @@ def serve(host: str, port: int, no_ui: bool) -> None:
     import uvicorn
 
     from qa.api.app import create_app
+    from qa.api.server import uvicorn_options
+    from qa.config import get_settings
 
     app = create_app(ui=not no_ui)
+    logging.getLogger("qa.api").setLevel(logging.INFO)  # one line per request: id, method, path, status, time
     click.echo(f"qa: serving on http://{host}:{port}/ (API docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(get_settings()))
 
 
 @main.group()
@@ -234,6 +239,29 @@ def keys_create(name: str, admin: bool) -> None:
 
     key = KeyStore.open(get_settings().state_dir).create(name, admin=admin)
     click.echo(key)
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=int)
+@_errors_to_exit
+def keys_revoke(key_id: int) -> None:
+    """Revoke the key with id KEY_ID (see `qa keys list`); it stops working at once."""
+    from qa.api.keys import KeyStore
+    from qa.config import get_settings
+
+    KeyStore.open(get_settings().state_dir).revoke(key_id)
+    click.echo(f"key {key_id} revoked")
+
+
+@keys.command("rotate")
+@click.argument("key_id", type=int)
+@_errors_to_exit
+def keys_rotate(key_id: int) -> None:
+    """Replace key KEY_ID by a new one with the same name and role; prints the new key once."""
+    from qa.api.keys import KeyStore
+    from qa.config import get_settings
+
+    click.echo(KeyStore.open(get_settings().state_dir).rotate(key_id))
 
 
 @keys.command("list")

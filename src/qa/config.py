@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1024)  # PDFs and scans are large
     max_pages: int = Field(2000, ge=1)  # pages of one PDF, OFD or image file
     max_ocr_pages: int = Field(200, ge=0)  # pages of one file read by OCR (several seconds each)
+    # Faults and abuse: see the README's "Staying up" section.
+    max_upload_passages: int = Field(2000, ge=1)  # passages one upload may add (the embedding work it causes)
+    write_queue: int = Field(8, ge=0, le=1000)  # changes that may wait behind the running one; more get 503
+    trash_days: float = Field(30, ge=0)  # deleted documents stay restorable this long
+    trusted_proxies: list[str] = Field(default_factory=list)  # addresses whose X-Forwarded-For is believed
+    auth_failures_per_minute: int = Field(10, ge=1)  # wrong keys per client address before 429
+    frame_ancestors: list[str] = Field(default_factory=list)  # origins that may embed the chat in a frame
 
     @field_validator("chunk_limit")
     @classmethod

@@ -65,6 +65,11 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()  # API worker threads may all ask for the model at once
 
     @property
+    def loaded(self) -> bool:
+        """Whether the model has been loaded (it loads on first use)."""
+        return self._model is not None
+
+    @property
     def dim(self) -> int:
         """Embedding width, read from the loaded model."""
         model = self._load()

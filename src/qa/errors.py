@@ -6,10 +6,14 @@ HTTP status codes and CLI exit codes are chosen at the edges (``qa.api`` and ``q
     QAError
     ├── ConfigError            settings that cannot work (bad path, unknown model)
     ├── CorpusError            a corpus file or manifest that cannot be read
-    │   └── DocumentParseError a document whose bytes are not text we can index
+    │   ├── DocumentParseError a document whose bytes are not text we can index
+    │   └── DocumentTooLargeError  a document that would take too much work to index
     ├── ModelError             the embedding model cannot be built or loaded
     ├── IndexStoreError        the on-disk index is missing, stale, mismatched or broken
-    │   └── IndexNotBuiltError no index has been built yet
+    │   ├── IndexNotBuiltError no index has been built yet
+    │   └── IndexDamagedError  an index version whose files or store fail their checks
+    ├── StorageFullError       a write failed because the disk (or quota) is full; nothing was changed
+    ├── BusyError              too many changes are already waiting; retry later
     ├── QueryError             a question or search request that cannot be answered as asked
     └── NotFoundError          an id (document, key) that does not exist
 """
@@ -33,6 +37,10 @@ class DocumentParseError(CorpusError):
     """A document whose content cannot be indexed."""
 
 
+class DocumentTooLargeError(CorpusError):
+    """A document that would take more work to index than one upload may cause."""
+
+
 class ModelError(QAError):
     """The embedding model cannot be built or loaded."""
 
@@ -43,6 +51,18 @@ class IndexStoreError(QAError):
 
 class IndexNotBuiltError(IndexStoreError):
     """No index has been built yet."""
+
+
+class IndexDamagedError(IndexStoreError):
+    """An index version whose files or store fail their checks."""
+
+
+class StorageFullError(QAError):
+    """A write failed because the disk or quota is full; what it would have changed was rolled back."""
+
+
+class BusyError(QAError):
+    """Too many changes to the index are already waiting."""
 
 
 class QueryError(QAError):

@@ -24,7 +24,9 @@ time expressions), ``N个月``, rate bases (每万人) and ranges (3-5个).
 
 from __future__ import annotations
 
+import math
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 
 from qa.errors import CorpusError
@@ -80,6 +82,11 @@ _TAIL_NOISE = re.compile(
     r"高于|不到|不足|累计|拥有|位居|位列|稳居|跃居|排名|实现|全市|全国|全省|全球|重庆市|达|为|是|超|约|近|"
     r"逾|由|从|已|就|完成|迈上|跃上|站上|均|在|居|有|了|的|将|、)+$")
 _CLASSIFIERS = set("个家项条名座所处批栋根台辆件位张艘株套")
+# How far back a figure's clause is read. Report clauses are far shorter; the bound keeps a paragraph
+# with no punctuation at all (a list pasted one item per line) from costing time quadratic in its length.
+_CLAUSE_WINDOW = 200
+# An Arabic number longer than this is an identifier or noise, not a figure (and may not fit a float).
+_MAX_DIGITS = 15
 
 
 @dataclass
@@ -130,24 +137,93 @@ def _is_heading(line: str) -> bool:
     return 0 < len(stripped) <= 45 and stripped[-1] not in "。！？；，…：、"
 
 
+class _Paragraph:
+    """Positions in one paragraph, found once, so that each mention is placed by bisection.
+
+    Looking each of them up again for every mention made extraction quadratic in a paragraph's length.
+    """
+
+    def __init__(self, text: str, start: int, end: int, doc_year: int | None) -> None:
+        self.text, self.start, self.end = text, start, end
+        self.quotes = [m.span() for m in _QUOTE.finditer(text, start, end)]
+        self.quote_starts = [a for a, _ in self.quotes]
+        self.years = _year_marks(text, start, end, doc_year, self)
+        self.year_ends = [e for e, _, _ in self.years]
+        self.sentences = _sentence_spans(text, start, end)
+        self.sentence_starts = [a for a, _ in self.sentences]
+        self.clause_ends = [c.end() for c in _CLAUSE_MARK.finditer(text, start, end)]
+        self.list_marks = [i for i in range(start, end) if text[i] in "，；：。"]
+        self.periods = list(_PERIOD.finditer(text, start, end))
+        self.period_ends = [m.end() for m in self.periods]
+        plans = []
+        for m in _TARGET_WORD.finditer(text, start, end):
+            s_end = self.sentence(m.start())[1]
+            if m.group() != "将" or not _DISPOSAL.match(text, m.start(), s_end):
+                plans.append(m.span())
+        self.plan_starts = [a for a, _ in plans]
+        self.plan_ends = [b for _, b in plans]
+
+    def quoted(self, pos: int) -> bool:
+        """Whether ``pos`` lies inside a short quoted name."""
+        k = bisect_right(self.quote_starts, pos) - 1
+        return k >= 0 and pos < self.quotes[k][1]
+
+    def sentence(self, pos: int) -> tuple[int, int]:
+        """The sentence span holding ``pos``."""
+        return self.sentences[bisect_right(self.sentence_starts, pos) - 1]
+
+    def clause(self, sentence_start: int, pos: int) -> int:
+        """Where the clause of ``pos`` starts: after the last clause mark of its sentence before it."""
+        k = bisect_right(self.clause_ends, pos) - 1
+        begin = max(sentence_start, self.clause_ends[k]) if k >= 0 else sentence_start
+        return max(begin, pos - _CLAUSE_WINDOW)
+
+    def list_clause(self, pos: int) -> int:
+        """Where the clause of a list starting at ``pos`` starts (after ，；：。 or the paragraph start)."""
+        k = bisect_right(self.list_marks, pos - 1) - 1
+        begin = self.list_marks[k] + 1 if k >= 0 else self.start
+        return max(begin, pos - _CLAUSE_WINDOW)
+
+    def year_for(self, pos: int, starts_change: bool) -> tuple[int | None, bool]:
+        """The nearest year before ``pos``; the start value of 由A提升至B carries none."""
+        k = bisect_right(self.year_ends, pos) - 1
+        if k < 0 or starts_change:
+            return None, False
+        _, year, to = self.years[k]
+        return year, to
+
+    def period(self, pos: int) -> str | None:
+        """The last period named in the paragraph before ``pos``."""
+        k = bisect_right(self.period_ends, pos) - 1
+        if k + 1 < len(self.periods) and self.periods[k + 1].start() < pos:
+            # A period runs on past pos: read its start up to pos alone, as the text before pos reads.
+            cut = list(_PERIOD.finditer(self.text, self.periods[k + 1].start(), pos))
+            if cut:
+                return _period_name(cut[-1])
+        return _period_name(self.periods[k]) if k >= 0 else None
+
+    def forward_looking(self, sentence_start: int, pos: int) -> bool:
+        """A plan word (目标, 预计, 将 …) in the sentence before ``pos``, not counting 将 that marks an object."""
+        k = bisect_right(self.plan_ends, pos) - 1
+        return k >= 0 and self.plan_starts[k] >= sentence_start
+
+
 def _paragraph_figures(
     text: str, start: int, end: int, doc_year: int | None, scope_year: int | None
 ) -> list[Figure]:
-    quotes = [m.span() for m in _QUOTE.finditer(text, start, end)]
-    years = _year_marks(text, start, end, doc_year, quotes)
-    sentences = _sentence_spans(text, start, end)
+    para = _Paragraph(text, start, end, doc_year)
     figures: list[Figure] = []
     prev: tuple[_Mention, Figure] | None = None
-    for m in _mentions(text, start, end, quotes):
-        s_start, s_end = next((a, b) for a, b in sentences if a <= m.num_start < b)
-        clause = max([s_start] + [c.end() for c in _CLAUSE_MARK.finditer(text, s_start, m.num_start)])
+    for m in _mentions(text, start, end, para):
+        s_start, s_end = para.sentence(m.num_start)
+        clause = para.clause(s_start, m.num_start)
         linked = prev if prev and prev[0].end > clause else None
         since = linked[0].end if linked else clause
         before = text[since:m.start].replace(" ", "")
         in_list = bool(linked) and before.strip("、和及与") == ""
         starts_change = before.endswith(("由", "从")) and bool(_CHANGE_TO.match(text, m.end))
-        year, to_year = _year_for(years, m.num_start, starts_change)
-        target = to_year or scope_year is not None or _forward_looking(text, s_start, m.num_start, s_end)
+        year, to_year = para.year_for(m.num_start, starts_change)
+        target = to_year or scope_year is not None or para.forward_looking(s_start, m.num_start)
         if year is None and scope_year is not None and not starts_change:
             year = scope_year
         kind = _kind(m, text[clause:m.start].replace(" ", ""), before, target,
@@ -155,18 +231,18 @@ def _paragraph_figures(
         earlier = prev[1] if prev and prev[0].end > s_start else None
         metric = _metric(text, m, before, linked[1] if linked else None, earlier)
         figure = Figure(value=m.value, unit=m.unit, text=text[m.start:m.end], start=m.start, end=m.end,
-                        metric=metric, year=year, period=_period(text, start, m.num_start), kind=kind,
+                        metric=metric, year=year, period=para.period(m.num_start), kind=kind,
                         qualifier=m.qualifier or _cumulative(text[clause:m.start]), number=m.number,
                         sentence=text[s_start:s_end].strip())
         figures.append(figure)
         prev = (m, figure)
-    return _spread_lists(text, figures)
+    return _spread_lists(text, figures, para)
 
 
-def _mentions(text: str, start: int, end: int, quotes: list[tuple[int, int]]) -> list[_Mention]:
+def _mentions(text: str, start: int, end: int, para: _Paragraph) -> list[_Mention]:
     found: list[_Mention] = []
     for token in _TOKEN.finditer(text, start, end):
-        if any(a <= token.start() < b for a, b in quotes) or (found and token.start() < found[-1].end):
+        if para.quoted(token.start()) or (found and token.start() < found[-1].end):
             continue  # inside a quoted name, or the 万 of 4.5万元 already read
         mention = _read_rank(text, token, start) if token.group("rank") else _read_quantity(text, token, end)
         if mention is not None:
@@ -200,6 +276,8 @@ def _read_quantity(text: str, token: re.Match[str], end: int) -> _Mention | None
             value, base = value * 100, "%"
     elif token.group("arabic"):
         number = token.group("arabic")
+        if sum(ch.isdigit() for ch in number) > _MAX_DIGITS:
+            return None
         value = float(number.replace(",", ""))
         magnitude, tail_end = tail.group("mag") or "", tail.end()
         if _ascii_neighbour(before, text[token.end():token.end() + 1]) or before == "每":
@@ -229,7 +307,7 @@ def _read_quantity(text: str, token: re.Match[str], end: int) -> _Mention | None
             return None
     elif not base and not magnitude and not token.group("fraction"):
         return None
-    if value is None:
+    if value is None or not math.isfinite(value):
         return None
     if base == "个" and _TIME_EXPRESSION.match(text, tail.end() - 1):
         return None
@@ -265,12 +343,12 @@ def _ascii_neighbour(before: str, after: str) -> bool:
 
 
 def _year_marks(text: str, start: int, end: int, doc_year: int | None,
-                quotes: list[tuple[int, int]] | None = None) -> list[tuple[int, int, bool]]:
+                para: _Paragraph | None = None) -> list[tuple[int, int, bool]]:
     """(end offset, year, is a target year) for the year expressions that date what follows them."""
     marks = []
     for m in _YEAR.finditer(text, start, end):
         lead = text[max(0, m.start() - 2):m.start()]
-        if any(a <= m.start() < b for a, b in quotes or []) or lead.endswith(_NOT_FIGURE_YEAR):
+        if (para is not None and para.quoted(m.start())) or lead.endswith(_NOT_FIGURE_YEAR):
             continue
         if m.group("relative"):
             if doc_year is not None:
@@ -282,16 +360,6 @@ def _year_marks(text: str, start: int, end: int, doc_year: int | None,
     return marks
 
 
-def _year_for(
-    marks: list[tuple[int, int, bool]], pos: int, starts_change: bool
-) -> tuple[int | None, bool]:
-    """The nearest year before ``pos``; the start value of 由A提升至B carries none."""
-    earlier = [(year, to) for end, year, to in marks if end <= pos]
-    if not earlier or starts_change:
-        return None, False
-    return earlier[-1]
-
-
 def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans, begin = [], start
     for m in _SENTENCE_END.finditer(text, start, end):
@@ -301,18 +369,8 @@ def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _period(text: str, para_start: int, pos: int) -> str | None:
-    found = list(_PERIOD.finditer(text, para_start, pos))
-    if not found:
-        return None
-    last = found[-1]
-    return f"{last.group('first')}-{last.group('last')}" if last.group("first") else last.group()
-
-
-def _forward_looking(text: str, sentence_start: int, pos: int, sentence_end: int) -> bool:
-    """A plan word (目标, 预计, 将 …) before ``pos`` in the sentence, not counting 将 that marks an object."""
-    return any(m.group() != "将" or not _DISPOSAL.match(text, m.start(), sentence_end)
-               for m in _TARGET_WORD.finditer(text, sentence_start, pos))
+def _period_name(match: re.Match[str]) -> str:
+    return f"{match.group('first')}-{match.group('last')}" if match.group("first") else match.group()
 
 
 def _kind(m: _Mention, clause_before: str, before: str, target: bool, listed: str | None) -> str:
@@ -378,7 +436,7 @@ def _cumulative(clause_before: str) -> str | None:
     return "累计" if "累计" in clause_before else None
 
 
-def _spread_lists(text: str, figures: list[Figure]) -> list[Figure]:
+def _spread_lists(text: str, figures: list[Figure], para: _Paragraph) -> list[Figure]:
     """``A、B和C分别增至15家、4家和25个``: give each figure of the list its own subject."""
     out = list(figures)
     i = 0
@@ -388,9 +446,8 @@ def _spread_lists(text: str, figures: list[Figure]) -> list[Figure]:
         while j < len(out) and out[j].start >= out[j - 1].end and \
                 text[out[j - 1].end:out[j].start].strip(" 、和及与") == "":
             j += 1
-        clause_start = max(text.rfind(mark, 0, head.start) for mark in "，；：。\n") + 1
-        clause = text[clause_start:head.start]
-        if j - i > 1 and "分别" in clause:
+        clause = text[para.list_clause(head.start):head.start] if j - i > 1 else ""
+        if "分别" in clause:
             subjects = re.split(r"[、和及与]", _LEAD_NOISE.sub("", clause.split("分别")[0]))
             subjects = [s for s in subjects if s]
             if len(subjects) == j - i:

@@ -4,7 +4,8 @@ Layout of the index folder::
 
     index/
       current -> v-20261123T201500-3f2a   symlink, swapped atomically when a build finishes
-      v-…/meta.json                       model, dimension, corpus hash, format version, chunking, vocabulary
+      v-…/meta.json                       model, dimension, corpus hash, format version, chunking, vocabulary,
+                                          checksums
       v-…/vocab.txt                       the corpus's own words, kept whole by the tokenizer (qa.vocab)
       v-…/store.sqlite                    documents, chunks (with lexical tokens), figures
       v-…/vectors.faiss                   ids and vectors only
@@ -16,6 +17,8 @@ edited and deleted documents), so unchanged chunks are never embedded; they are 
 vocabulary changed (it is discovered from the whole corpus), and other chunk sizes start a fresh index. The
 new version is written aside and becomes current by one ``rename``: a crash at any point leaves the previous
 index serving.
+The version a build started from is kept beside the new one, so that a version found damaged
+(see :mod:`qa.integrity`) can be replaced by the previous good one while the index is rebuilt.
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ import numpy as np
 from qa.chunk import chunk_document, split_sentences
 from qa.config import Settings, read_limits
 from qa.embed import Embedder
-from qa.errors import IndexNotBuiltError, IndexStoreError
+from qa.errors import IndexDamagedError, IndexNotBuiltError, IndexStoreError
 from qa.ingest import Problem, corpus_hash, load_corpus
+from qa.integrity import check_chunks, check_seal, describe, seal
 from qa.lexical import BM25Index, Vocabulary, install_vocabulary
 from qa.loaders import Loaded
 from qa.normalize import normalize
@@ -53,7 +57,7 @@ from qa.vocab import corpus_vocabulary, read_terms, write_terms
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: meta.json seals the files with checksums
 # Bumped whenever normalization, chunking, tokenization or figure extraction change what is stored:
 # an index built by another pipeline is rebuilt (the embedding cache keeps that cheap).
 PIPELINE_VERSION = 4
@@ -83,6 +87,7 @@ class BuildReport:
     changed: bool = True
     retokenized: int = 0  # unchanged chunks cut again because the vocabulary changed
     reprints: dict[str, str] = field(default_factory=dict)  # reprint id -> the document it reprints
+    notes: list[str] = field(default_factory=list)  # damaged versions met and what was done about them
 
 
 @dataclass
@@ -143,6 +148,39 @@ def current_version(index_dir: Path) -> Path | None:
     return target if target.is_dir() else None
 
 
+def versions(index_dir: Path) -> list[Path]:
+    """Every finished index version, the current one first, then the others newest first."""
+    current = current_version(index_dir)
+    found = sorted((p for p in index_dir.glob("v-*") if p.is_dir() and not p.is_symlink()),
+                   key=lambda p: p.name, reverse=True) if index_dir.is_dir() else []
+    if current is not None:
+        found = [current, *(p for p in found if p.resolve() != current)]
+    return found
+
+
+def check_version(version: Path, embedder: Embedder) -> dict[str, Any]:
+    """The version's meta after checking its format, model and checksums."""
+    meta = read_meta(version)
+    check_meta(meta, embedder)
+    check_seal(version, meta)
+    return meta
+
+
+def _good_base(index_dir: Path, embedder: Embedder, notes: list[str]) -> Path | None:
+    """The newest version that passes its checks (the current one unless it is damaged), to build on."""
+    for version in versions(index_dir):
+        try:
+            check_version(version, embedder)
+            return version
+        except IndexDamagedError as exc:
+            notes.append(f"{exc}; not used")
+            log.warning("%s", exc)
+        except IndexStoreError as exc:
+            log.warning("starting a fresh index: %s", exc)
+            return None
+    return None
+
+
 def _swap_current(index_dir: Path, version: Path) -> None:
     tmp = index_dir / f".{CURRENT}.{os.getpid()}"
     tmp.unlink(missing_ok=True)
@@ -170,10 +208,12 @@ def _cleanup(index_dir: Path, keep: set[Path]) -> None:
 def read_meta(version: Path) -> dict[str, Any]:
     """The version's meta.json."""
     try:
-        meta: dict[str, Any] = json.loads((version / "meta.json").read_text(encoding="utf-8"))
-        return meta
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IndexStoreError(f"index at {version} has no readable meta.json ({exc}); run `qa build`") from exc
+        meta = json.loads((version / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexDamagedError(f"index version {version.name} has no readable meta.json ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise IndexDamagedError(f"index version {version.name} has no readable meta.json (not an object)")
+    return meta
 
 
 def check_meta(meta: dict[str, Any], embedder: Embedder) -> None:
@@ -222,8 +262,26 @@ class EmbeddingCache:
 
     def __init__(self, path: Path, embedder: Embedder) -> None:
         self.conn = sqlite3.connect(path)
-        self.conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        try:
+            self.conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+            self.conn.execute("SELECT COUNT(*) FROM vectors").fetchone()
+        except sqlite3.DatabaseError:
+            self.conn.close()
+            raise
         self.embedder = embedder
+
+    @classmethod
+    def open(cls, path: Path, embedder: Embedder) -> EmbeddingCache:
+        """The cache at ``path``; a damaged one is set aside and started afresh (it only saves time)."""
+        try:
+            return cls(path, embedder)
+        except sqlite3.DatabaseError as exc:
+            if "full" in str(exc):
+                raise
+            aside = path.with_name(f"{path.name}.damaged")
+            log.warning("embedding cache %s cannot be read (%s); set aside as %s", path, exc, aside.name)
+            os.replace(path, aside)
+            return cls(path, embedder)
 
     def key(self, text: str) -> str:
         """Cache key of a passage for this model."""
@@ -284,6 +342,12 @@ def index_document(doc: Document, settings: Settings, vocabulary: Vocabulary | N
     return chunks, tokens, figures
 
 
+def count_passages(text: str, settings: Settings) -> int:
+    """How many passages indexing ``text`` would embed (chunks and their sentence windows): its cost."""
+    doc = Document(doc_id="count", title="", text=text)
+    return sum(len(chunk_views(c.clean)) for c in chunk_document(doc, settings.chunk_target, settings.chunk_limit))
+
+
 def chunk_views(clean: str) -> list[str]:
     """The texts a chunk is embedded as: itself, then each window of two consecutive sentences."""
     sentences = [clean[x.start : x.end] for x in split_sentences(clean)]
@@ -320,24 +384,27 @@ def build(
     with build_lock(index_dir):
         for stale_build in index_dir.glob(".build-*"):  # left by a build that was killed: we hold the lock
             shutil.rmtree(stale_build, ignore_errors=True)
-        base = current_version(index_dir)
-        if base is not None and not rebuild:
+        notes: list[str] = []
+        current = current_version(index_dir)
+        base = None if rebuild else _good_base(index_dir, embedder, notes)
+        if base is not None and base != current:
+            notes.append(f"rebuilt from the previous good version {base.name}")
+        elif notes and base is None:
+            notes.append("rebuilt from the corpus")
+        if base is not None:
             try:
-                meta = read_meta(base)
-                check_meta(meta, embedder)
-                check_chunking(meta, settings)
+                check_chunking(read_meta(base), settings)
             except IndexStoreError as exc:
                 log.warning("starting a fresh index: %s", exc)
                 base = None
-        else:
-            base = None
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         version = f"v-{stamp}-{content_hash(corpus_hash(docs), embedder.name, length=6)}"
         work = index_dir / f".build-{version}"
         work.mkdir(parents=True)
         try:
             report = _build_into(work, base, docs, settings, embedder, progress)
-            report.version, report.problems = version, problems
+            report.version, report.problems, report.notes = version, problems, notes
+            report.changed = report.changed or base != current  # a damaged current is replaced even so
             if base is not None and not report.changed:
                 shutil.rmtree(work)
                 report.version = base.name
@@ -370,7 +437,7 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     vocabulary, terms = corpus_vocabulary(docs, settings.vocabulary)
     recut = base is not None and read_meta(base).get("vocabulary_hash") != vocabulary.fingerprint
     report.changed = bool(stale or fresh or recut)
-    cache = EmbeddingCache(settings.index_dir / "embeddings.sqlite", embedder)
+    cache = EmbeddingCache.open(settings.index_dir / "embeddings.sqlite", embedder)
     try:
         with conn:
             for doc_id in stale:
@@ -405,11 +472,16 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     report.chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     report.figures = conn.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
     expected = conn.execute("SELECT COALESCE(SUM(views), 0) FROM chunks").fetchone()[0]
-    conn.close()
+    try:
+        check_chunks(conn, docs, "the new index")
+    finally:
+        conn.close()
     if len(vectors) != expected:
         raise IndexStoreError(f"vector count {len(vectors)} does not match the {expected} chunk views")
     vectors.save(work / "vectors.faiss")
     (work / VOCAB_FILE).write_text(write_terms(terms), encoding="utf-8")
+    with open(work / "store.sqlite", "rb") as fh:
+        os.fsync(fh.fileno())
     meta = {
         "format_version": FORMAT_VERSION,
         "pipeline_version": PIPELINE_VERSION,
@@ -425,40 +497,74 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
         "vocabulary_hash": vocabulary.fingerprint,
         "discovered_words": len(terms),
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "checksums": seal(work),
     }
     (work / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    for name in ("store.sqlite", "vectors.faiss", VOCAB_FILE, "meta.json"):
+    for name in ("vectors.faiss", VOCAB_FILE, "meta.json"):
         with open(work / name, "rb") as fh:
             os.fsync(fh.fileno())
     return report
 
 
 # -- loading --------------------------------------------------------------------------------------------
-def load_snapshot(settings: Settings, embedder: Embedder) -> Snapshot:
-    """Open the current index version, refusing one that does not fit the configured model and settings.
+def load_snapshot(settings: Settings, embedder: Embedder, version: Path | None = None) -> Snapshot:
+    """Open the current index version (or ``version``), refusing one that does not fit or fails its checks.
 
     Its vocabulary becomes the process default for cutting text (a :class:`~qa.service.Service` pins each
     request to its own snapshot's).
     """
-    version = current_version(settings.index_dir)
+    version = version or current_version(settings.index_dir)
     if version is None:
         raise IndexNotBuiltError(f"no index in {settings.index_dir}; run `qa build` first")
-    meta = read_meta(version)
-    check_meta(meta, embedder)
+    meta = check_version(version, embedder)
     check_chunking(meta, settings)
     vocabulary = load_vocabulary(version, meta, settings)
-    conn = connect(version / "store.sqlite", readonly=True)
-    store = Store(conn)
-    lexical = BM25Index()
-    rows = store.all_chunks()
-    lexical.add([r for r, _, _ in rows], [t for _, _, t in rows])
-    vectors = FaissIndex.load(version / "vectors.faiss")
-    expected = store.conn.execute("SELECT COALESCE(SUM(views), 0) FROM chunks").fetchone()[0]
+    conn: sqlite3.Connection | None = None
+    try:
+        conn = connect(version / "store.sqlite", readonly=True)
+        store = Store(conn)
+        documents = {d.doc_id: d for d in store.documents(with_text=True)}
+        check_chunks(conn, documents.values(), f"index version {version.name}")
+        if corpus_hash(list(documents.values())) != meta.get("corpus_hash"):
+            raise IndexDamagedError(f"index version {version.name}: the stored documents differ from meta.json")
+        lexical = BM25Index()
+        rows = store.all_chunks()
+        lexical.add([r for r, _, _ in rows], [t for _, _, t in rows])
+        vectors = FaissIndex.load(version / "vectors.faiss")
+        expected = store.conn.execute("SELECT COALESCE(SUM(views), 0) FROM chunks").fetchone()[0]
+    except IndexDamagedError:
+        if conn is not None:
+            conn.close()
+        raise
+    except (sqlite3.DatabaseError, IndexStoreError, OSError, RuntimeError, ValueError) as exc:
+        if conn is not None:
+            conn.close()
+        raise IndexDamagedError(f"index version {version.name}: {describe(exc)}") from exc
     if len(vectors) != expected:
-        raise IndexStoreError(f"index at {version} is inconsistent ({len(vectors)} vectors, {expected} views)")
-    documents = {d.doc_id: d for d in store.documents(with_text=True)}
+        conn.close()
+        raise IndexDamagedError(f"index version {version.name} is inconsistent ({len(vectors)} vectors, "
+                                f"{expected} views)")
     install_vocabulary(vocabulary)
     return Snapshot(version, meta, store, vectors, lexical, embedder, documents, vocabulary)
+
+
+def load_good_snapshot(settings: Settings, embedder: Embedder) -> tuple[Snapshot, list[str]]:
+    """The current version, or when it is damaged the newest older one that passes its checks.
+
+    Returns the snapshot and a note for every damaged version passed over. A version of another format or
+    model is refused at once (its neighbours are no better); with no good version left the last
+    :class:`IndexDamagedError` is raised, naming them all.
+    """
+    notes: list[str] = []
+    for version in versions(settings.index_dir):
+        try:
+            return load_snapshot(settings, embedder, version), notes
+        except IndexDamagedError as exc:
+            log.warning("%s", exc)
+            notes.append(str(exc))
+    if not notes:
+        raise IndexNotBuiltError(f"no index in {settings.index_dir}; run `qa build` first")
+    raise IndexDamagedError("; ".join(notes) + "; no good version is left, rebuild with `qa build`")
 
 
 def is_stale(snapshot: Snapshot, settings: Settings) -> bool:

@@ -32,7 +32,7 @@ MANIFEST = "manifest.json"
 SUFFIXES = tuple(LOADER_SUFFIXES)
 TEXT_SUFFIXES = (".txt", ".md")
 Progress = Callable[[str, int, int], None]
-DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DOC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # used with fullmatch: `$` would let "abc\n" in
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Problem:
 
 def check_doc_id(doc_id: str) -> str:
     """Return ``doc_id`` if it is a safe id (letters, digits, ``_ . -``; no path separators)."""
-    if not DOC_ID.match(doc_id) or ".." in doc_id:
+    if not isinstance(doc_id, str) or not DOC_ID.fullmatch(doc_id) or ".." in doc_id:
         raise NotFoundError(f"invalid document id {doc_id!r}: use 1-64 letters, digits, '_', '.', '-'")
     return doc_id
 
@@ -62,6 +62,16 @@ def check_date(value: str | None) -> str | None:
         except ValueError:
             continue
     raise CorpusError(f"invalid date {value!r}: expected YYYY-MM-DD")
+
+
+def check_text(text: str, name: str = "text") -> str:
+    """Return ``text`` if the corpus can hold it: not blank, and no NUL (which marks a binary file)."""
+    if not text.strip():
+        raise DocumentParseError(f"{name}: empty document" if name != "text" else "empty document")
+    at = text.find("\x00")
+    if at >= 0:
+        raise DocumentParseError(f"{name} contains U+0000 (NUL) at position {at}; a document must be plain text")
+    return text
 
 
 def read_manifest(corpus_dir: Path) -> dict[str, dict[str, Any]]:
@@ -193,20 +203,13 @@ def add_document(
     suffix: str = ".txt",
 ) -> Document:
     """Store a new document in the corpus (file, then manifest entry) and return it."""
-    if not text.strip():
-        raise DocumentParseError("empty document")
+    check_text(text)
     doc_id = check_doc_id(doc_id or "doc_" + content_hash(text))
     date = check_date(date)
-    entries = list(read_manifest(corpus_dir).values())
-    if any(e.get("id", Path(e["file"]).stem) == doc_id for e in entries) or any(
-        (corpus_dir / f"{doc_id}{s}").exists() for s in SUFFIXES
-    ):
-        raise CorpusError(f"document {doc_id!r} already exists")
-    name = f"{doc_id}{suffix if suffix in SUFFIXES else '.txt'}"
-    _write_atomic(corpus_dir / name, text.encode("utf-8"))
+    name = f"{doc_id}{suffix if suffix in TEXT_SUFFIXES else '.txt'}"
     title = title.strip() or _first_line(text)
     entry = {"id": doc_id, "file": name, "title": title, "date": date, "date_note": "given at upload", "source": source}
-    _write_manifest(corpus_dir, [*entries, entry])
+    put_document(corpus_dir, name, text.encode("utf-8"), entry)
     return Document(doc_id=doc_id, title=title, text=text, date=date, source=source,
                     date_note="given at upload", path=str(corpus_dir / name))
 
@@ -241,30 +244,53 @@ def add_file(
     doc_id = check_doc_id(doc_id or "doc_" + content_hash(loaded.text))
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else FORMATS[fmt].suffix
     stored = f"{doc_id}{suffix}"
-    entries = list(read_manifest(corpus_dir).values())
-    if any(e.get("id", Path(e["file"]).stem) == doc_id for e in entries) or any(
-            p.stem == doc_id for p in corpus_dir.iterdir() if p.suffix.lower() in SUFFIXES):
+    if any(p.stem == doc_id for p in corpus_dir.iterdir() if p.suffix.lower() in SUFFIXES):
         raise CorpusError(f"document {doc_id!r} already exists")
     entry: dict[str, Any] = {"id": doc_id, "file": stored, "title": (title or "").strip() or None,
                              "date": date, "date_note": "given at upload" if date else None, "source": source}
     entry = {k: v for k, v in entry.items() if v is not None}
     write_cache(cache_path(corpus_dir, stored, data), loaded)
-    _write_atomic(corpus_dir / stored, data)
-    try:
-        _write_manifest(corpus_dir, [*entries, entry])
-    except BaseException:
-        (corpus_dir / stored).unlink(missing_ok=True)
-        raise
+    put_document(corpus_dir, stored, data, entry)
     return converted_document(doc_id, loaded, entry, corpus_dir / stored)
 
 
-def remove_document(corpus_dir: Path, doc_id: str) -> None:
-    """Delete a document's file and manifest entry."""
+def put_document(corpus_dir: Path, name: str, data: bytes, entry: dict[str, Any] | None) -> None:
+    """Write a document's file and then its manifest entry (if any); a failure leaves neither behind."""
+    doc_id = entry["id"] if entry else Path(name).stem
+    # An entry whose file is gone (a removal cut short by a full disk) does not hold its id.
+    entries = [e for e in read_manifest(corpus_dir).values() if (corpus_dir / e["file"]).exists()]
+    if any(e.get("id", Path(e["file"]).stem) == doc_id for e in entries) or any(
+        (corpus_dir / f"{doc_id}{s}").exists() for s in SUFFIXES
+    ) or (corpus_dir / name).exists():
+        raise CorpusError(f"document {doc_id!r} already exists")
+    _write_atomic(corpus_dir / name, data)
+    if entry is None:
+        return
+    try:
+        _write_manifest(corpus_dir, [*entries, entry])
+    except BaseException:
+        (corpus_dir / name).unlink(missing_ok=True)
+        raise
+
+
+def find_document(corpus_dir: Path, doc_id: str) -> tuple[Document, dict[str, Any] | None]:
+    """A corpus document with its manifest entry (None when it has none), or NotFoundError."""
     check_doc_id(doc_id)
     docs, _ = load_corpus(corpus_dir)
     doc = next((d for d in docs if d.doc_id == doc_id), None)
     if doc is None or doc.path is None:
         raise NotFoundError(f"unknown document {doc_id!r}")
+    return doc, read_manifest(corpus_dir).get(Path(doc.path).name)
+
+
+def remove_document(corpus_dir: Path, doc_id: str) -> None:
+    """Delete a document's file and manifest entry.
+
+    The file goes first: on a full disk that frees the space the new manifest needs, and an entry left
+    without its file is never indexed.
+    """
+    doc, _ = find_document(corpus_dir, doc_id)
+    assert doc.path is not None
+    Path(doc.path).unlink(missing_ok=True)
     entries = [e for e in read_manifest(corpus_dir).values() if e["file"] != Path(doc.path).name]
     _write_manifest(corpus_dir, entries)
-    Path(doc.path).unlink(missing_ok=True)

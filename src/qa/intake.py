@@ -31,7 +31,7 @@ class AddReport:
 
 def doc_id_for(path: Path) -> str | None:
     """The file's stem when it is a safe document id (``report_2024.pdf``), else None (a content hash is used)."""
-    return path.stem if DOC_ID.match(path.stem) and ".." not in path.stem else None
+    return path.stem if DOC_ID.fullmatch(path.stem) and ".." not in path.stem else None
 
 
 def add_files(settings: Settings, embedder: Callable[[], Embedder], files: Sequence[Path], *,

@@ -128,12 +128,18 @@ def normalize(raw: str) -> Normalized:
     pos: list[int] = []
     para_len = 0  # clean characters in the current paragraph
     pending_break: int | None = None  # raw offset of a paragraph break not yet emitted
+    # Whether the paragraph's last quote opened one, kept as characters are emitted: rescanning the
+    # paragraph for it at every line made normalization quadratic in a paragraph's length.
+    quote = _QuoteState()
 
     def emit(ch: str, at: int) -> None:
         nonlocal para_len
-        out.append(ch)
-        pos.append(at)
-        para_len += 1
+        for part in ch:  # NFC may turn one character into two; each keeps the raw offset
+            out.append(part)
+            pos.append(at)
+            para_len += 1
+            if part in "“”":
+                quote.open = part == "“"
 
     def hard_break(at: int) -> None:
         nonlocal para_len
@@ -141,6 +147,7 @@ def normalize(raw: str) -> Normalized:
             out.append("\n")
             pos.append(at)
         para_len = 0
+        quote.open = False
 
     line_start = 0
     after_caption = False
@@ -177,7 +184,7 @@ def normalize(raw: str) -> Normalized:
                 hard_break(offset - 1)
             elif (_is_word(prev) or prev in ",.;:!?") and _is_word(first):
                 emit(" ", offset - 1)
-        _emit_line(line, offset, _line_mode(line), emit, hard_break, out)
+        _emit_line(line, offset, _line_mode(line), emit, hard_break, out, quote.open)
         after_caption = caption
         if caption:
             pending_break = offset + len(line)
@@ -194,11 +201,15 @@ def _emit_line(
     emit: Callable[[str, int], None],
     hard_break: Callable[[int], None],
     out: list[str],
+    quote_open: bool,
 ) -> None:
-    """Emit one raw line: drop bold markers, fold widths, resolve inner spaces."""
+    """Emit one raw line: drop bold markers, fold widths, resolve inner spaces.
+
+    ``quote_open`` says whether the paragraph so far ends inside a quotation (straight quotes alternate).
+    """
     i = 0
     n = len(line)
-    quote_open = _open_quote_state(out)
+    context: _LineContext | None = None
     while i < n:
         ch = line[i]
         if ch == "*" and line.startswith("**", i):
@@ -221,35 +232,48 @@ def _emit_line(
         if folded == '"':
             folded = "”" if quote_open else "“"
             quote_open = not quote_open
-        elif folded in _FULLWIDTH_PUNCT and _in_chinese(line, i) and not _between_digits(line, i):
-            folded = _FULLWIDTH_PUNCT[folded]
+        elif folded in _FULLWIDTH_PUNCT and not _between_digits(line, i):
+            context = context or _LineContext(line)
+            if context.in_chinese(i):
+                folded = _FULLWIDTH_PUNCT[folded]
         emit(unicodedata.normalize("NFC", folded), offset + i)
         i += 1
 
 
-def _in_chinese(line: str, i: int) -> bool:
-    """Punctuation next to a Chinese character (skipping spaces) is Chinese punctuation."""
-    before = line[:i].rstrip()[-1:]
-    after = line[i + 1 :].lstrip()[:1]
-    chinese_line = any(is_cjk(ch) for ch in line)
-    return any(is_cjk(ch) or ch in "“”" for ch in before + after) or (not after and chinese_line)
+class _QuoteState:
+    """Whether the current paragraph's last quotation mark opened a quotation."""
+
+    open = False
+
+
+class _LineContext:
+    """The nearest non-space character on either side of each position of a line, computed once per line."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        self.chinese_line = any(is_cjk(ch) for ch in line)
+        self.before: list[str] = []
+        last = ""
+        for ch in line:
+            self.before.append(last)
+            if not ch.isspace():
+                last = ch
+        self.after: list[str] = [""] * len(line)
+        nxt = ""
+        for i in range(len(line) - 1, -1, -1):
+            self.after[i] = nxt
+            if not line[i].isspace():
+                nxt = line[i]
+
+    def in_chinese(self, i: int) -> bool:
+        """Punctuation next to a Chinese character (skipping spaces) is Chinese punctuation."""
+        before, after = self.before[i], self.after[i]
+        return any(is_cjk(ch) or ch in "“”" for ch in before + after) or (not after and self.chinese_line)
 
 
 def _between_digits(line: str, i: int) -> bool:
     """A comma or colon inside a number or a time (1,000 or 10:30) stays as it is."""
     return 0 < i < len(line) - 1 and line[i - 1].isdigit() and line[i + 1].isdigit()
-
-
-def _open_quote_state(out: list[str]) -> bool:
-    """Whether the current paragraph has an unmatched opening quote (straight quotes alternate)."""
-    opened = False
-    for ch in reversed(out):
-        if ch == "\n":
-            break
-        if ch in "“”":
-            opened = ch == "“"
-            break
-    return opened
 
 
 def fold_query(text: str) -> str:

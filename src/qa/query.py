@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,6 +21,11 @@ from qa.normalize import fold_query, is_cjk
 
 MAX_QUESTION_CHARS = 500
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{3,}")
+# The answer to a question with nothing to search for (see has_content), and the reason it carries.
+NO_CONTENT_ANSWER = "这个问题里没有可以查找的内容（只有标点、符号或虚词），请用文字说明您想了解什么。"
+NO_CONTENT = "question has no words to search for (only punctuation, symbols or function words)"
+# English function words the lexical stopwords leave in; a question made of these alone asks nothing.
+_FUNCTION_WORDS = frozenset(["or", "and", "not", "if", "then", "else", "is", "be", "it", "this", "that", "these", "those", "null", "true", "false"])
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,33 @@ def check_question(question: Any, max_chars: int = MAX_QUESTION_CHARS) -> str:
     if len(question) > max_chars:
         raise QueryError(f"question is too long ({len(question)} characters; the limit is {max_chars})")
     return question
+
+
+def strip_format_characters(text: str) -> str:
+    """``text`` without invisible format characters (zero-width spaces and joiners, bidi controls, BOM).
+
+    They change no meaning a reader sees, but they split words for matching (九龙\u200b坡 is not 九龙坡).
+    """
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def has_content(question: str, follow_up: bool = False) -> bool:
+    """Whether a question has something to search for: a letter or digit, and a word that is not a function word.
+
+    ``?？？``, an emoji, a private-use character or 的 alone have nothing. A follow-up (one with history) only
+    needs a letter or digit: 那2019年呢 takes its topic from the turn before it.
+    """
+    question = strip_format_characters(question)
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in question):
+        return False
+    if follow_up:
+        return True
+    from qa.lexical import tokenize
+
+    return any(w not in _FUNCTION_WORDS and any(unicodedata.category(ch)[0] == "L" for ch in w)
+               for w in tokenize(fold_query(question)))
 
 
 @lru_cache(maxsize=1)
@@ -158,7 +191,7 @@ def prepare_query(question: str, snapshot: Any = None, max_chars: int = MAX_QUES
     the evidence checks can match the Chinese text.
     """
     original = check_question(question, max_chars)
-    text = _t2s().convert(fold_query(original))
+    text = _t2s().convert(fold_query(strip_format_characters(original)))
     if sum(ch.isascii() and ch.isalpha() for ch in text) > len(text) / 2:
         chinese = translate_terms(text)
         if chinese:  # in front, so that a question mark still ends the question

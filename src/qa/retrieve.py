@@ -11,6 +11,7 @@ from qa.index import VIEW_SLOTS, Snapshot
 from qa.lexical import pinned_vocabulary, query_weights
 from qa.query import prepare_query
 from qa.types import Hit
+from qa.warmup import ModelLoadingError
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,14 @@ def _search(snapshot: Snapshot, question: str, k: int, fusion: Fusion, mode: str
     dense: list[tuple[int, float]] = []
     lexical: list[tuple[int, float]] = []
     views: dict[int, int] = {}
+    vector = None
     if mode in ("hybrid", "dense"):
-        vector = snapshot.embedder.encode_queries([text])[0]
+        try:
+            vector = snapshot.embedder.encode_queries([text])[0]
+        except ModelLoadingError:  # a server that has just started: keywords alone until the model is up
+            if mode == "dense":
+                raise
+    if vector is not None:
         for vid, score in snapshot.vectors.search(vector, n * 8):
             row = vid // VIEW_SLOTS
             if row not in views:  # results are best first: the first view of a row is its best

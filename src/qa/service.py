@@ -1,97 +1,182 @@
 """The service layer shared by the CLI, the HTTP API and the chat UI.
 
-It owns one loaded index snapshot and replaces it atomically after an upload, delete or reindex: a
-request holds the snapshot it started with, so it never sees a half-built index.
+It owns the loaded index snapshot and replaces it atomically after an upload, delete or reindex: a
+request holds (leases) the snapshot it started with, so it never sees a half-built index, and a replaced
+snapshot is closed when its last request ends. Changes run one at a time on a writer thread of their own
+(:meth:`Service.submit`), so reads never wait for them. A damaged or out-of-date index is served while it is
+brought up to date in the background, and :meth:`Service.issues` says so.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from qa.citations import cite_cells, to_citations
 from qa.config import Settings, get_settings, read_limits
 from qa.embed import Embedder, load_embedder
-from qa.errors import IndexNotBuiltError, IndexStoreError, NotFoundError, QueryError
-from qa.index import BuildReport, Snapshot, build, is_stale, load_snapshot
-from qa.ingest import add_document, add_file, check_doc_id, remove_document
+from qa.errors import (
+    CorpusError,
+    DocumentParseError,
+    DocumentTooLargeError,
+    IndexStoreError,
+    NotFoundError,
+    QueryError,
+    StorageFullError,
+)
+from qa.health import Issues
+from qa.index import (
+    BuildReport,
+    Snapshot,
+    build,
+    count_passages,
+    current_version,
+    is_stale,
+    load_good_snapshot,
+    load_snapshot,
+    read_meta,
+)
+from qa.ingest import add_document, add_file, check_doc_id, check_text, remove_document
 from qa.lexical import pinned_vocabulary
 from qa.loaders import Context
-from qa.query import check_question
+from qa.query import NO_CONTENT, NO_CONTENT_ANSWER, check_question, has_content, strip_format_characters
 from qa.retrieve import Fusion, check_k, search
+from qa.snapshots import SnapshotSlot
+from qa.storage import full_disk_is_an_error, has_room
+from qa.trash import Trashed, forget, list_trash, trash_document
+from qa.trash import restore_document as restore_from_trash
 from qa.types import Answer, Citation, Document, Figure
+from qa.warmup import WarmingEmbedder
+from qa.writes import WriteQueue
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Service:
     """Search, answers, documents and figures over the current index."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, snapshot: Snapshot) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, snapshot: Snapshot, issues: Issues | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
-        self._snapshot = snapshot
+        self._slot = SnapshotSlot(snapshot)
         self._write_lock = threading.Lock()
+        self._writes = WriteQueue(settings.write_queue)
+        self._issues = issues or Issues()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, embedder: Embedder | None = None,
-                      auto_build: bool = True) -> Service:
-        """Load the model and the current index, building or refreshing it first when needed."""
+                      auto_build: bool = True, wait: bool = True) -> Service:
+        """Load the model and the last good index, building or refreshing it when needed.
+
+        An index that is out of date with the corpus, or whose current version is damaged, is brought up to
+        date before this returns (``wait``, for the command line), or served at once while that happens in
+        the background (``wait=False``, for the server). With no usable index at all it is built first.
+        """
         settings = settings or get_settings()
         embedder = embedder or load_embedder(settings.model, settings.model_cache, threads=settings.serve_threads)
+        issues = Issues()
+        if not wait:
+            embedder = _warm_in_background(embedder, settings, issues)
         try:
-            snapshot = load_snapshot(settings, embedder)
-            if auto_build and is_stale(snapshot, settings):
-                log.warning("corpus changed since the index was built; updating the index")
-                snapshot.close()
-                raise IndexNotBuiltError("stale")
-        except IndexStoreError as exc:
+            snapshot, damaged = load_good_snapshot(settings, embedder)
+        except IndexStoreError as exc:  # none yet, another model or format, or no good version left
             if not auto_build:
                 raise
             log.warning("%s; building the index", exc)
-            build(settings, embedder)
-            snapshot = load_snapshot(settings, embedder)
-        return cls(settings, embedder, snapshot)
+            report = build(settings, embedder)
+            for note in report.notes:
+                log.warning("%s", note)
+            return cls(settings, embedder, load_snapshot(settings, embedder), issues)
+        snapshot.speller  # noqa: B018  (built before serving, not by the first question)
+        service = cls(settings, embedder, snapshot, issues)
+        if damaged:
+            service._issues.set("index_fallback", "; ".join(damaged) + f"; serving {snapshot.path.name} until "
+                                "the index is rebuilt")
+        if auto_build and (damaged or is_stale(snapshot, settings)):
+            if wait:
+                service.catch_up()
+            else:
+                service._issues.set("index_catching_up", f"serving {snapshot.path.name} while the index is "
+                                    "brought up to date with the corpus")
+                service._writes.submit(service.catch_up, force=True)
+        return service
 
     @property
     def snapshot(self) -> Snapshot:
-        """The index version new requests use."""
-        return self._snapshot
+        """The index version new requests use (read its ``meta`` and ``path``; lease it to read its store)."""
+        return self._slot.current
+
+    def lease(self) -> Any:
+        """A context manager lending the current snapshot, open until the block ends."""
+        return self._slot.lease()
+
+    def issues(self) -> list[dict[str, str]]:
+        """What is wrong but not fatal (``{"code", "message"}``): an empty list when all is well.
+
+        A full disk stops being an issue at the next successful change, or once there is room again for a
+        few uploads and the index versions they write.
+        """
+        room = 4 * self.settings.max_upload_bytes + 2 * _folder_size(self._slot.current.path)
+        if "storage_full" in self._issues and all(
+                has_room(p, room) for p in (self.settings.index_dir, self.settings.corpus_dir)):
+            self._issues.clear("storage_full")
+        return self._issues.items()
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait until every change queued so far (a background catch-up too) has finished."""
+        self._writes.submit(lambda: None, force=True).result(timeout)
+
+    def close(self) -> None:
+        """Stop taking changes and close every open snapshot."""
+        self._writes.shutdown()
+        self._slot.close()
 
     # -- reading -------------------------------------------------------------------------------------
     def search(self, question: str, k: int = 5, mode: str = "hybrid") -> list[Citation]:
         """Cited passages for a question."""
-        check_question(question, self.settings.max_question_chars)
+        question = check_question(question, self.settings.max_question_chars)
         check_k(k, self.settings.max_top_k)
         if mode not in ("hybrid", "dense", "lexical"):
             raise QueryError("mode must be one of hybrid, dense, lexical")
-        snapshot = self._snapshot
-        hits = search(snapshot, question, k=k, fusion=Fusion.from_settings(self.settings), mode=mode)
-        return to_citations(snapshot, hits)
+        if not has_content(question):
+            return []
+        with self._slot.lease() as snapshot:
+            hits = search(snapshot, question, k=k, fusion=Fusion.from_settings(self.settings), mode=mode)
+            return to_citations(snapshot, hits)
 
     def ask(self, question: str, top_k: int = 5, history: Sequence[dict[str, Any]] | None = None) -> Answer:
         """An extractive, cited answer."""
         from qa.answer import answer
 
-        check_question(question, self.settings.max_question_chars)
+        question = check_question(question, self.settings.max_question_chars)
         check_k(top_k, self.settings.max_top_k)
-        snapshot = self._snapshot
-        with pinned_vocabulary(snapshot.vocabulary):  # questions are cut as this snapshot's chunks were
+        if not has_content(question, follow_up=bool(history)):
+            # Nothing to search for: retrieval would still rank some passage first, and answer from it.
+            return Answer(question=question, found=False, text=NO_CONTENT_ANSWER, resolved_question=question,
+                          reasons=(NO_CONTENT,))
+        if history:
+            history = [{**turn, **{k: strip_format_characters(v) for k, v in turn.items() if isinstance(v, str)}}
+                       for turn in history]
+        with self._slot.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
+            # questions are cut as this snapshot's chunks were
             return cite_cells(answer(snapshot, question, history=history, top_k=top_k,
                                      fusion=Fusion.from_settings(self.settings)))
 
     def documents(self) -> list[Document]:
         """Every indexed document."""
-        return list(self._snapshot.documents.values())
+        return list(self._slot.current.documents.values())
 
     def document(self, doc_id: str) -> Document:
         """One document with its raw text."""
         check_doc_id(doc_id)
-        doc = self._snapshot.documents.get(doc_id)
+        doc = self._slot.current.documents.get(doc_id)
         if doc is None:
             raise NotFoundError(f"unknown document {doc_id!r}")
         return doc
@@ -102,7 +187,7 @@ class Service:
         from qa.pages import PAGE_WIDTH, render_page
 
         doc = self.document(doc_id)
-        layout = self._snapshot.layout(doc_id)
+        layout = self._slot.current.layout(doc_id)
         if layout is None or not layout.pages or doc.path is None:
             raise QueryError(f"document {doc_id!r} has no pages ({doc.format})")
         mark = None
@@ -115,17 +200,36 @@ class Service:
             raise NotFoundError(f"the original file of {doc_id!r} is not in the corpus")
         return render_page(path, doc.format, layout, page, mark, width or PAGE_WIDTH)
 
-    def figures(self, metric: str | None = None, year: int | None = None, doc_id: str | None = None) -> list[Figure]:
-        """Figures across the corpus, filtered by metric substring, year and document."""
+    def figures(self, metric: str | None = None, year: int | None = None, doc_id: str | None = None,
+                start: int | None = None, end: int | None = None) -> list[Figure]:
+        """Figures across the corpus, filtered by metric substring, year, document and raw span."""
         if doc_id is not None:
             self.document(doc_id)
-        return self._snapshot.store.figures(doc_id=doc_id, metric=metric, year=year)
+        with self._slot.lease() as snapshot:
+            return snapshot.store.figures(doc_id=doc_id, metric=metric, year=year, start=start, end=end)
+
+    def trash(self) -> list[Trashed]:
+        """Deleted documents that can still be restored, newest first."""
+        return list_trash(self.settings.state_dir / "trash", self.settings.trash_days)
 
     # -- writing -------------------------------------------------------------------------------------
+    def submit(self, change: Callable[[], T]) -> Future[T]:
+        """Queue a change (e.g. ``lambda: svc.delete_document(doc_id)``) for the writer thread.
+
+        Raises BusyError at once when ``write_queue`` changes are already waiting.
+        """
+        return self._writes.submit(change)
+
     def add_document(self, text: str, *, title: str, doc_id: str | None = None, date: str | None = None,
                      source: str | None = None, suffix: str = ".txt") -> tuple[Document, BuildReport]:
         """Store a document in the corpus and index it (only it is embedded)."""
-        return self._store_and_index(lambda: add_document(
+        check_text(text)
+        passages = count_passages(text, self.settings)
+        if passages > self.settings.max_upload_passages:
+            raise DocumentTooLargeError(
+                f"document too large to index: {passages} passages to embed, the limit is "
+                f"{self.settings.max_upload_passages}; split it into smaller documents")
+        return self._store_and_index("adding the document", lambda: add_document(
             self.settings.corpus_dir, text, title=title, doc_id=doc_id, date=date, source=source, suffix=suffix))
 
     def add_file(self, name: str, data: bytes, *, title: str | None = None, doc_id: str | None = None,
@@ -135,40 +239,125 @@ class Service:
         A file that cannot be read raises DocumentParseError before anything is written.
         """
         context = Context(limits=read_limits(self.settings))
-        return self._store_and_index(lambda: add_file(
+        return self._store_and_index("adding the file", lambda: add_file(
             self.settings.corpus_dir, name, data, title=title, doc_id=doc_id, date=date, source=source,
             context=context))
 
-    def _store_and_index(self, store: Callable[[], Document]) -> tuple[Document, BuildReport]:
+    def _store_and_index(self, what: str, store: Callable[[], Document]) -> tuple[Document, BuildReport]:
         """Write a document to the corpus and index it, or take it out again if indexing fails.
 
         The document comes back as indexed: a reprint of one already there has ``duplicate_of`` set.
         """
-        with self._write_lock:
+        with self._writing(what):
             doc = store()
             try:
                 report = self._rebuild()
+                self._check_indexed(doc.doc_id, report)
             except BaseException:
                 remove_document(self.settings.corpus_dir, doc.doc_id)
                 raise
-            indexed = self._snapshot.documents.get(doc.doc_id)
+            indexed = self._slot.current.documents.get(doc.doc_id)
             return replace(doc, duplicate_of=indexed.duplicate_of if indexed else None), report
 
     def delete_document(self, doc_id: str) -> BuildReport:
-        """Remove a document from the corpus and from every index."""
-        with self._write_lock:
+        """Remove a document from the corpus and from every index; it stays restorable for ``trash_days``."""
+        with self._writing("deleting the document"):
             self.document(doc_id)
-            remove_document(self.settings.corpus_dir, doc_id)
-            return self._rebuild()
+            if len(self._slot.current.documents) <= 1:
+                raise CorpusError(f"{doc_id!r} is the last document and cannot be deleted; upload another first")
+            trashed = trash_document(self.settings.corpus_dir, self.settings.state_dir / "trash", doc_id)
+            try:
+                return self._rebuild()
+            except BaseException:
+                restore_from_trash(self.settings.corpus_dir, trashed.folder.parent, doc_id, self.settings.trash_days)
+                forget(trashed)
+                raise
+
+    def restore_document(self, doc_id: str) -> tuple[Document, BuildReport]:
+        """Put the newest deleted copy of a document back and index it."""
+        with self._writing("restoring the document"):
+            trash_dir = self.settings.state_dir / "trash"
+            trashed = restore_from_trash(self.settings.corpus_dir, trash_dir, doc_id, self.settings.trash_days)
+            try:
+                report = self._rebuild()
+                self._check_indexed(doc_id, report)
+            except BaseException:
+                remove_document(self.settings.corpus_dir, doc_id)
+                raise
+            forget(trashed)
+            return self._slot.current.documents[doc_id], report
 
     def reindex(self, rebuild: bool = False) -> BuildReport:
         """Bring the index up to date with the corpus folder."""
-        with self._write_lock:
+        with self._writing("updating the index"):
             return self._rebuild(rebuild)
+
+    def catch_up(self) -> None:
+        """Bring a stale or damaged index up to date; a failure is reported in :meth:`issues`, not raised."""
+        try:
+            with self._writing("updating the index"):
+                self._rebuild()
+        except Exception as exc:
+            log.exception("could not bring the index up to date")
+            self._issues.set("index_update_failed", f"bringing the index up to date failed ({exc}); serving "
+                             f"{self._slot.current.path.name}")
+        self._issues.clear("index_catching_up")
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """One change at a time; a full disk becomes StorageFullError and shows in :meth:`issues`."""
+        with self._write_lock:
+            try:
+                with full_disk_is_an_error(what):
+                    yield
+            except StorageFullError as exc:
+                self._issues.set("storage_full", str(exc))
+                raise
+            self._issues.clear("storage_full", "index_update_failed")
+
+    def _check_indexed(self, doc_id: str, report: BuildReport) -> None:
+        """Refuse a document the build skipped, so nothing is accepted that cannot be found or deleted."""
+        if doc_id in self._slot.current.documents:
+            return
+        reason = next((p.reason for p in report.problems if doc_id in p.path), "it could not be read back")
+        raise DocumentParseError(f"document {doc_id!r} could not be indexed: {reason}")
 
     def _rebuild(self, rebuild: bool = False) -> BuildReport:
         report = build(self.settings, self.embedder, rebuild=rebuild)
-        if report.changed or rebuild:
+        for note in report.notes:
+            log.warning("%s", note)
+        if report.changed or rebuild or report.version != self._slot.current.path.name:
             fresh = load_snapshot(self.settings, self.embedder)
-            self._snapshot = fresh  # one reference assignment: requests see old or new, never a mix
+            fresh.speller  # noqa: B018  (built here, not by the first question to reach the new version)
+            self._slot.replace(fresh)  # requests see old or new, never a mix
+        self._issues.clear("index_fallback")
         return report
+
+
+def _folder_size(path: Path) -> int:
+    """Bytes in the files directly inside ``path`` (an index version's size)."""
+    try:
+        return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+    except OSError:
+        return 0
+
+
+def _warm_in_background(embedder: Embedder, settings: Settings, issues: Issues) -> Embedder:
+    """The embedder, loading in the background when it has not loaded yet and the index says its width."""
+    if getattr(embedder, "loaded", True):
+        return embedder
+    version = current_version(settings.index_dir)
+    try:
+        meta = read_meta(version) if version is not None else {}
+    except IndexStoreError:
+        meta = {}
+    if meta.get("model") != embedder.name or not isinstance(meta.get("dim"), int):
+        return embedder  # the index must be built (again) first, and that needs the model itself
+    issues.set("model_loading", "the embedding model is loading; answers use keyword search alone until it has")
+
+    def loaded(error: str | None) -> None:
+        issues.clear("model_loading")
+        if error:
+            issues.set("model_unavailable", error)
+
+    return WarmingEmbedder(embedder, meta["dim"], on_loaded=loaded)

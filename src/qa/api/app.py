@@ -4,14 +4,15 @@
 # are ``Annotated`` aliases local to ``create_app``, and FastAPI resolves string annotations against the
 # module globals only, so postponed annotations would turn them into required query parameters.
 
+import asyncio
 import json
 import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,24 +21,32 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.api import schemas
+from qa.api.guard import SecurityHeaders, UiGuard
 from qa.api.keys import KeyInfo, KeyStore, RateLimiter
 from qa.config import Settings, get_settings
 from qa.errors import (
+    BusyError,
     CorpusError,
     DocumentParseError,
+    DocumentTooLargeError,
     IndexStoreError,
+    ModelError,
     NotFoundError,
     QAError,
     QueryError,
+    StorageFullError,
 )
+from qa.health import Issues
 from qa.query import check_question
 from qa.service import Service
+from qa.storage import has_room
 
 log = logging.getLogger("qa.api")
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -57,11 +66,17 @@ NO_ROUTE = "/v1/{rest:path}"  # the catch-all after the real /v1 routes
 
 _LIBRARY_ERRORS: tuple[tuple[type[QAError], int, str], ...] = (
     (DocumentParseError, 422, "unparseable_document"),
+    (DocumentTooLargeError, 413, "document_too_large"),
     (NotFoundError, 404, "not_found"),
     (QueryError, 422, "invalid_request"),
     (CorpusError, 409, "corpus_conflict"),
     (IndexStoreError, 503, "index_unavailable"),
+    (StorageFullError, 507, "insufficient_storage"),
+    (BusyError, 503, "busy"),
+    (ModelError, 503, "model_unavailable"),
 )
+# How long a client should wait before retrying, by error code.
+_RETRY_AFTER = {"index_unavailable": "30", "insufficient_storage": "60", "busy": "5", "model_unavailable": "5"}
 
 
 def library_status(exc: QAError) -> tuple[int, str]:
@@ -187,11 +202,14 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     settings = settings or get_settings()
     keystore = KeyStore.open(settings.state_dir)
     limiter = RateLimiter(settings.rate_limit_per_minute)
+    failures = RateLimiter(settings.auth_failures_per_minute)  # wrong keys, per client address
+    issues = Issues()  # the API's own (feedback storage); the service keeps the index's
     state: dict[str, Any] = {"service": service, "error": None}
 
     def load() -> None:
         try:
-            state["service"] = Service.from_settings(settings)
+            # The last good index is served at once; a stale or damaged one is updated in the background.
+            state["service"] = Service.from_settings(settings, wait=False)
         except Exception as exc:  # reported by /readyz and every route instead of killing the server
             log.exception("could not load the index")
             state["error"] = str(exc)
@@ -221,10 +239,18 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     def caller(request: Request) -> KeyInfo | None:
         header = request.headers.get("authorization", "")
         key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
-        info = keystore.check(key) if key else None
-        if key and info is None:
-            raise ApiError(401, "invalid_key", "the API key is not valid")
-        client = f"key:{info.id}" if info else f"ip:{request.client.host if request.client else 'unknown'}"
+        address = f"ip:{request.client.host if request.client else 'unknown'}"
+        info = None
+        if key:
+            # Guessing keys: after auth_failures_per_minute wrong ones an address may try none for a while.
+            if (wait := failures.peek(address)) > 0:
+                raise ApiError(429, "rate_limited", "too many wrong API keys from this address; slow down",
+                               {"Retry-After": str(max(1, int(wait + 0.999)))})
+            info = keystore.check(key)
+            if info is None:
+                failures.take(address)
+                raise ApiError(401, "invalid_key", "the API key is not valid")
+        client = f"key:{info.id}" if info else address
         wait = limiter.take(client)
         if wait > 0:
             raise ApiError(429, "rate_limited", "too many requests; slow down",
@@ -260,7 +286,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
 
     @app.exception_handler(QAError)
     async def _library_error(request: Request, exc: QAError) -> JSONResponse:
-        return error_response(*library_status(exc), str(exc))
+        status, code = library_status(exc)
+        retry = _RETRY_AFTER.get(code)
+        return error_response(status, code, str(exc), {"Retry-After": retry} if retry else None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -278,22 +306,28 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
 
     # Unhandled errors become a JSON 500 in RequestId, the outermost layer, so they carry the request id.
     # -- routes ------------------------------------------------------------------------------------------
-    @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
-    def healthz() -> dict[str, str]:
+    # Both are async: they run on the event loop and never wait for a worker thread, however busy those are.
+    @app.get("/healthz", response_model=schemas.Health, tags=["ops"], responses=schemas.OPS_ERRORS)
+    async def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
 
     @app.get("/readyz", response_model=schemas.Ready, tags=["ops"],
-             responses={503: {"model": schemas.ErrorBody}})
-    def readyz() -> Any:
-        """Ready once the index is loaded."""
+             responses={**schemas.OPS_ERRORS, 503: {"model": schemas.ErrorBody}})
+    async def readyz() -> Any:
+        """Ready once an index is loaded; ``degraded`` (still 200) lists what is wrong but not fatal."""
         svc: Service | None = state["service"]
         if svc is None:
             return error_response(503, "not_ready", state["error"] or "the index is still loading",
                                   {"Retry-After": "5"})
-        meta = svc.snapshot.meta
-        return {"status": "ready", "index": svc.snapshot.path.name, "documents": meta.get("documents", 0),
-                "chunks": meta.get("chunks", 0), "model": meta.get("model", "")}
+        snapshot = svc.snapshot
+        meta = snapshot.meta
+        if "feedback_storage_full" in issues and has_room(settings.state_dir, 4 * settings.max_request_bytes):
+            issues.clear("feedback_storage_full")
+        problems = svc.issues() + issues.items()
+        return {"status": "degraded" if problems else "ready", "index": snapshot.path.name,
+                "documents": meta.get("documents", 0), "chunks": meta.get("chunks", 0),
+                "model": meta.get("model", ""), "issues": problems}
 
     @app.post("/v1/ask", response_model=schemas.AskResponse, tags=["answers"], responses=schemas.ERRORS)
     def ask(body: schemas.AskRequest, svc: Svc, _: Reader) -> dict[str, Any]:
@@ -347,41 +381,49 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
               responses=schemas.ERRORS)
     def feedback(body: schemas.FeedbackIn, info: Reader) -> dict[str, Any]:
         """Store a rating of an answer."""
-        fid = keystore.add_feedback(body.question, body.answer, body.rating, body.comment, "api",
-                                    info.name if info else None)
+        try:
+            fid = keystore.add_feedback(body.question, body.answer, body.rating, body.comment, "api",
+                                        info.name if info else None)
+        except StorageFullError as exc:
+            issues.set("feedback_storage_full", str(exc))
+            raise
+        issues.clear("feedback_storage_full")
         return {"id": fid, "status": "stored"}
 
+    async def change(svc: Service, run: Callable[[], T]) -> T:
+        """Run a change on the service's writer thread; this request waits without holding a worker thread."""
+        return await asyncio.wrap_future(svc.submit(run))
+
     @app.post("/v1/documents", response_model=schemas.UploadOut, status_code=201, tags=["admin"],
-              responses=schemas.ERRORS,
+              responses=schemas.WRITE_ERRORS,
               openapi_extra=schemas.UPLOAD_OPENAPI)
     async def upload(request: Request, _: Admin) -> Any:
         """Add a document (JSON or multipart form with a file); indexed incrementally."""
         svc = get_service()
         fields = await schemas.read_upload(request)
-        from starlette.concurrency import run_in_threadpool
-
         if fields.data is not None and fields.suffix not in (".txt", ".md"):
             data = fields.data
-            doc, report = await run_in_threadpool(
-                lambda: svc.add_file(fields.name, data, title=fields.title or None, doc_id=fields.doc_id,
-                                     date=fields.date, source=fields.source))
+            doc, report = await change(svc, lambda: svc.add_file(
+                fields.name, data, title=fields.title or None, doc_id=fields.doc_id, date=fields.date,
+                source=fields.source))
         else:
-            doc, report = await run_in_threadpool(
-                lambda: svc.add_document(fields.text, title=fields.title, doc_id=fields.doc_id, date=fields.date,
-                                         source=fields.source, suffix=fields.suffix))
+            doc, report = await change(svc, lambda: svc.add_document(
+                fields.text, title=fields.title, doc_id=fields.doc_id, date=fields.date, source=fields.source,
+                suffix=fields.suffix))
         return {**schemas.document_meta(doc), "chunks_embedded": report.embedded, "index": report.version,
                 "notes": schemas.upload_notes(doc)}
 
-    @app.delete("/v1/documents/{doc_id}", response_model=schemas.DeleteOut, tags=["admin"], responses=schemas.ERRORS)
-    def delete(doc_id: str, svc: Svc, _: Admin) -> dict[str, Any]:
-        """Remove a document from the corpus and every index."""
-        report = svc.delete_document(doc_id)
+    @app.delete("/v1/documents/{doc_id}", response_model=schemas.DeleteOut, tags=["admin"],
+                responses=schemas.WRITE_ERRORS)
+    async def delete(doc_id: str, svc: Svc, _: Admin) -> dict[str, Any]:
+        """Remove a document from the corpus and every index; it stays restorable from the trash for a while."""
+        report = await change(svc, lambda: svc.delete_document(doc_id))
         return {"doc_id": doc_id, "status": "deleted", "index": report.version}
 
-    @app.post("/v1/reindex", response_model=schemas.ReindexOut, tags=["admin"], responses=schemas.ERRORS)
-    def reindex(svc: Svc, _: Admin, full: bool = False) -> dict[str, Any]:
+    @app.post("/v1/reindex", response_model=schemas.ReindexOut, tags=["admin"], responses=schemas.WRITE_ERRORS)
+    async def reindex(svc: Svc, _: Admin, full: bool = False) -> dict[str, Any]:
         """Bring the index up to date with the corpus folder (``full=true`` rebuilds from scratch)."""
-        report = svc.reindex(rebuild=full)
+        report = await change(svc, lambda: svc.reindex(rebuild=full))
         return {"index": report.version, "documents": report.documents, "chunks": report.chunks,
                 "added": report.added, "removed": report.removed, "seconds": round(report.seconds, 3)}
 
@@ -396,13 +438,27 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     mount_mcp(app, get_service=get_service, check=lambda request: reader(caller(request)), links=links,
               origins=settings.cors_origins, max_bytes=settings.max_request_bytes)
 
-    # The last added is the outermost: RequestId, then CORS (so a 413 still carries CORS headers), then BodyLimit.
+    @app.get("/v1/trash", response_model=list[schemas.TrashedOut], tags=["admin"], responses=schemas.ERRORS)
+    def trash(svc: Svc, _: Admin) -> list[dict[str, Any]]:
+        """Deleted documents that can still be restored, newest first."""
+        return [{"doc_id": t.doc_id, "title": t.title, "deleted_at": t.deleted_at} for t in svc.trash()]
+
+    @app.post("/v1/trash/{doc_id}/restore", response_model=schemas.UploadOut, tags=["admin"],
+              responses=schemas.WRITE_ERRORS)
+    async def restore(doc_id: str, svc: Svc, _: Admin) -> dict[str, Any]:
+        """Put a deleted document back (its newest deleted copy) and index it again."""
+        doc, report = await change(svc, lambda: svc.restore_document(doc_id))
+        return {**schemas.document_meta(doc), "chunks_embedded": report.embedded, "index": report.version}
+
+    # The last added is the outermost: security headers, RequestId, then CORS (so a 413 still carries CORS headers),
+    # then BodyLimit.
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes)
     app.add_middleware(JsonCors, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                        allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID",
                                       "Mcp-Protocol-Version", "Mcp-Session-Id", "Last-Event-ID"],
                        expose_headers=["X-Request-ID", "Retry-After", "Mcp-Session-Id"])
     app.add_middleware(RequestId)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
 
     @app.api_route(NO_ROUTE, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                    include_in_schema=False)
@@ -426,6 +482,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
             for param in document["paths"]["/v1/search"]["get"]["parameters"]:
                 if param["name"] == "q":
                     param["schema"]["maxLength"] = limit
+            schemas.document_security(document, reads_need_a_key=settings.api_read_requires_key)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -435,6 +492,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         from qa.ui.chat import mount_ui
 
         app = mount_ui(app, get_service, keystore)
+        for route in app.router.routes:
+            if isinstance(route, Mount) and route.path == "":  # the chat at /: only its own routes, rate-limited
+                route.app = UiGuard(route.app, limiter)
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import secrets
 import sqlite3
 import threading
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.errors import QueryError
+from qa.errors import NotFoundError, QueryError
+from qa.storage import full_disk_is_an_error
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -24,6 +26,9 @@ CREATE TABLE IF NOT EXISTS feedback (
     answer TEXT NOT NULL, rating INTEGER NOT NULL, comment TEXT, source TEXT NOT NULL, key_name TEXT
 );
 """
+
+
+_MAX_BUCKETS = 10_000
 
 
 def _now() -> str:
@@ -48,7 +53,11 @@ class KeyStore:
     """API keys and feedback in ``state_dir/app.sqlite`` (kept apart from the rebuildable index)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Key hashes and residents' feedback: readable by the service's user only (SQLite gives its journal
+        # files the database file's permissions).
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
         self._conn = sqlite3.connect(path, check_same_thread=False)
         self._conn.executescript(SCHEMA)
         self._lock = threading.Lock()
@@ -75,6 +84,26 @@ class KeyStore:
                                      (hash_key(key),)).fetchone()
         return KeyInfo(row[0], row[1], bool(row[2])) if row else None
 
+    def revoke(self, key_id: int) -> None:
+        """Revoke a key by its id: it stops working at once."""
+        with self._lock, self._conn:
+            cur = self._conn.execute("UPDATE api_keys SET revoked = 1 WHERE id = ? AND revoked = 0", (key_id,))
+        if cur.rowcount == 0:
+            raise NotFoundError(f"no active key with id {key_id}")
+
+    def rotate(self, key_id: int) -> str:
+        """Replace a key by a new one with the same name and role; the old one stops working at once."""
+        with self._lock, self._conn:
+            row = self._conn.execute("SELECT name, admin FROM api_keys WHERE id = ? AND revoked = 0",
+                                     (key_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no active key with id {key_id}")
+            key = "qa_" + secrets.token_urlsafe(32)
+            self._conn.execute("UPDATE api_keys SET revoked = 1 WHERE id = ?", (key_id,))
+            self._conn.execute("INSERT INTO api_keys (name, key_hash, admin, created_at) VALUES (?, ?, ?, ?)",
+                               (row[0], hash_key(key), row[1], _now()))
+        return key
+
     def list_keys(self) -> list[dict[str, Any]]:
         """Every key's id, name, role and creation time."""
         with self._lock:
@@ -83,8 +112,8 @@ class KeyStore:
 
     def add_feedback(self, question: str, answer: str, rating: int, comment: str | None, source: str,
                      key_name: str | None = None) -> int:
-        """Store one piece of feedback; returns its id."""
-        with self._lock, self._conn:
+        """Store one piece of feedback; returns its id (StorageFullError, not stored, when the disk is full)."""
+        with full_disk_is_an_error("storing the feedback"), self._lock, self._conn:
             cur = self._conn.execute(
                 "INSERT INTO feedback (created_at, question, answer, rating, comment, source, key_name) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)", (_now(), question, answer, rating, comment, source, key_name))
@@ -108,10 +137,20 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
+    def peek(self, client: str) -> float:
+        """The seconds ``client`` must wait before its next request (0 when it may go ahead), taking nothing."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(client, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - last) * self.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def take(self, client: str) -> float:
         """0 when the request may go ahead, else the seconds to wait before retrying."""
         now = time.monotonic()
         with self._lock:
+            if len(self._buckets) >= _MAX_BUCKETS:
+                self._forget_full(now)
             tokens, last = self._buckets.get(client, (self.capacity, now))
             tokens = min(self.capacity, tokens + (now - last) * self.rate)
             if tokens >= 1.0:
@@ -119,3 +158,8 @@ class RateLimiter:
                 return 0.0
             self._buckets[client] = (tokens, now)
             return (1.0 - tokens) / self.rate
+
+    def _forget_full(self, now: float) -> None:
+        """Drop the buckets that have refilled (a fresh one is the same), so memory stays bounded."""
+        self._buckets = {c: (t, last) for c, (t, last) in self._buckets.items()
+                         if t + (now - last) * self.rate < self.capacity}

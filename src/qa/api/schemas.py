@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import Request
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationError
 
-from qa.errors import CorpusError, DocumentParseError, NotFoundError, QueryError
-from qa.ingest import check_date, check_doc_id, decode
+from qa.errors import CorpusError, NotFoundError, QueryError
+from qa.ingest import check_date, check_doc_id, check_text, decode
 from qa.loaders import detect_format, with_suffix
 from qa.query import MAX_QUESTION_CHARS
 from qa.types import Document, Figure
@@ -50,6 +50,10 @@ class ErrorBody(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
+# Changes to the index can also meet a full disk (507, nothing changed) or a full queue (503 busy).
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 507: {"model": ErrorBody}}
+# /healthz and /readyz take no input, but a body over the limit is still refused.
+OPS_ERRORS: dict[int | str, dict[str, Any]] = {413: {"model": ErrorBody}}
 
 
 class Turn(BaseModel):
@@ -59,7 +63,7 @@ class Turn(BaseModel):
 
 # What a question must be, for the OpenAPI document only: the route checks it with check_question, whose
 # messages are exact, against the app's own max_question_chars (create_app puts that number in the document).
-QUESTION_SCHEMA: dict[str, Any] = {"minLength": 1, "maxLength": 500, "pattern": r"\S"}
+QUESTION_SCHEMA: dict[str, Any] = {"minLength": 1, "maxLength": 500, "pattern": r"[^\s\u001c-\u001f]"}
 
 
 class AskRequest(BaseModel):
@@ -186,18 +190,40 @@ class Health(BaseModel):
 
 
 class Ready(BaseModel):
-    status: str
+    status: str = Field(description="ready, or degraded: still answering, with issues listing what is wrong")
     index: str
     documents: int
     chunks: int
     model: str
+    issues: list[ErrorDetail] = Field(default_factory=list)
+
+
+class TrashedOut(BaseModel):
+    doc_id: str
+    title: str
+    deleted_at: str
+
+
+# What an upload's fields must be, for the OpenAPI document only (read_upload checks them with exact messages):
+# text that is not blank and holds no NUL, an id of letters, digits, '_', '-' and single dots, a date
+# YYYY[-MM[-DD]].
+# Python's str.strip() also strips U+001C-U+001F, which Unicode's White_Space (and so \s in ECMA) leaves out.
+_BLANK = r"\s\u001c-\u001f"
+DOCUMENT_TEXT_SCHEMA: dict[str, Any] = {"pattern": rf"^[^\u0000]*[^{_BLANK}\u0000][^\u0000]*$"}
+DOC_ID_SCHEMA: dict[str, Any] = {"pattern": r"^[A-Za-z0-9](?:[A-Za-z0-9_-]|\.[A-Za-z0-9_-])*\.?$", "maxLength": 64}
+_YEAR = "[1-9][0-9]{3}"
+_LEAP_YEAR = "(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:1[26]|[2468][048]|[3579][26])00)"
+_MONTH_DAY = ("(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+              "|02-(?:0[1-9]|1[0-9]|2[0-8]))")
+DATE_SCHEMA: dict[str, Any] = {
+    "pattern": f"^(?:{_YEAR}(?:-(?:0[1-9]|1[0-2]))?|{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)$"}
 
 
 class UploadJson(BaseModel):
     title: Text = Field(min_length=1, max_length=200)
-    text: Text = Field(min_length=1)
-    doc_id: Text | None = Field(None, max_length=64)
-    date: Text | None = Field(None, max_length=10)
+    text: Text = Field(min_length=1, json_schema_extra=DOCUMENT_TEXT_SCHEMA)
+    doc_id: Text | None = Field(None, max_length=64, json_schema_extra=DOC_ID_SCHEMA)
+    date: Text | None = Field(None, max_length=10, json_schema_extra=DATE_SCHEMA)
     source: Text | None = Field(None, max_length=500)
 
 
@@ -211,10 +237,13 @@ UPLOAD_OPENAPI: dict[str, Any] = {
                     "type": "object",
                     "required": ["file"],
                     "properties": {
-                        "file": {"type": "string", "format": "binary"},
+                        # a .txt or .md file of UTF-8 text, or the text itself as a plain form field
+                        "file": {"type": "string", "contentMediaType": "text/plain", "minLength": 1,
+                                 **DOCUMENT_TEXT_SCHEMA},
                         "title": {"type": "string"},
-                        "doc_id": {"type": "string"},
-                        "date": {"type": "string"},
+                        # an empty form field counts as absent
+                        "doc_id": {"type": "string", **DOC_ID_SCHEMA, "pattern": "^$|" + DOC_ID_SCHEMA["pattern"]},
+                        "date": {"type": "string", "pattern": "^$|" + DATE_SCHEMA["pattern"]},
                         "source": {"type": "string"},
                     },
                 }
@@ -242,16 +271,22 @@ async def read_upload(request: Request) -> UploadFields:
     if ctype.startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("file")
-        if upload is None or isinstance(upload, str):
+        if upload is None or upload == "":
             raise QueryError("multipart upload needs a 'file' field")
-        name = (upload.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
-        name = with_suffix(name, upload.content_type)  # a name without a suffix: the part's MIME type says it
-        if "." not in name:
-            name += ".txt"
-        suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ".txt"
-        data = await upload.read()
-        detect_format(name, data)  # unsupported types and lying suffixes are refused before anything else
-        text = decode(data, name) if suffix in (".txt", ".md") else ""
+        if isinstance(upload, str):  # the text itself, sent as a plain form field
+            text = check_text(upload)
+            suffix = ".md" if text.lstrip().startswith("#") else ".txt"
+            data: bytes | None = None
+            name = ""
+        else:
+            name = (upload.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
+            name = with_suffix(name, upload.content_type)  # a name without a suffix: the part's MIME type says it
+            if "." not in name:
+                name += ".txt"
+            suffix = "." + name.rsplit(".", 1)[-1].lower()
+            data = await upload.read()
+            detect_format(name, data)  # unsupported types and lying suffixes are refused before anything else
+            text = check_text(decode(data, name)) if suffix in (".txt", ".md") else ""
         title = _opt(form.get("title")) or ""
         return _checked(UploadFields(text, title, _opt(form.get("doc_id")), _opt(form.get("date")),
                                      _opt(form.get("source")), suffix, data, name))
@@ -262,10 +297,13 @@ async def read_upload(request: Request) -> UploadFields:
         raise QueryError(f"body is not valid JSON: {exc.msg} at position {exc.pos}") from None
     except UnicodeDecodeError as exc:  # json.loads decodes bytes itself, and that is not a JSONDecodeError
         raise QueryError(f"body is not valid JSON: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except ValidationError as exc:
-        raise QueryError(describe_validation(exc.errors())) from None
-    if not body.text.strip():
-        raise DocumentParseError("empty document")
+    except RecursionError:
+        raise QueryError("body is not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4300 digits (Python's limit on int conversion)
+        if isinstance(exc, ValidationError):
+            raise QueryError(describe_validation(exc.errors())) from None
+        raise QueryError("body is not valid JSON: a number is too long") from None
+    check_text(body.text)
     return _checked(UploadFields(body.text, body.title, body.doc_id, body.date, body.source,
                                  ".md" if body.text.lstrip().startswith("#") else ".txt"))
 
@@ -329,3 +367,21 @@ def figure_out(fig: Figure) -> dict[str, Any]:
     return {"doc_id": fig.doc_id, "start": fig.start, "end": fig.end, "value": fig.value, "unit": fig.unit,
             "metric": fig.metric, "year": fig.year, "period": fig.period, "qualifier": fig.qualifier,
             "kind": fig.kind, "text": fig.text, "table": fig.table, "row": fig.row, "column": fig.column}
+
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "an API key: Authorization: Bearer <key>"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "an API key"},
+}
+
+
+def document_security(document: dict[str, Any], reads_need_a_key: bool) -> None:
+    """Say in the OpenAPI document which operations need a key (admin ones always) and which take one."""
+    document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    keyed: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            if not path.startswith("/v1/"):
+                continue
+            admin = "admin" in operation.get("tags", [])
+            operation["security"] = keyed if admin or reads_need_a_key else [{}, *keyed]

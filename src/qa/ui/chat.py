@@ -204,8 +204,7 @@ class ChatController:
         try:
             service = self.get_service()
             doc = service.document(citation.doc_id)
-            store = service.snapshot.store
-            figures = store.figures(doc_id=doc.doc_id, start=citation.start, end=citation.end)
+            figures = service.figures(doc_id=doc.doc_id, start=citation.start, end=citation.end)
             layout = service.snapshot.layout(doc.doc_id)
             table = next((t for t in layout.tables if t.number == citation.table), None) if layout else None
             image = self.page_image(service, doc, citation) if full else None

@@ -31,14 +31,18 @@ _RESIDENT_NOTES = ("已将", "结合上文")
 _KIND_LABELS = {"growth": "增速", "share": "占比", "target": "目标", "rank": "排名", "change": "变化"}
 
 
-_TEMPLATE_CHARS = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;"})
+# Bidirectional controls (U+202E and kin) reorder what follows them on screen: a document could show a
+# resident text in another order than it has. They are dropped from everything shown.
+_BIDI_CONTROLS = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_TEMPLATE_CHARS: dict[int, str | None] = {ord("{"): "&#123;", ord("}"): "&#125;", ord("$"): "&#36;",
+                                          **dict.fromkeys(_BIDI_CONTROLS)}
 
 
 def esc(text: object) -> str:
     """Text escaped for HTML content and attribute values.
 
     Braces and ``$`` become entities too, so no template engine between here and the page can read
-    document text as a placeholder.
+    document text as a placeholder; bidirectional controls are dropped.
     """
     return html.escape(str(text), quote=True).translate(_TEMPLATE_CHARS)
 
