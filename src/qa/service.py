@@ -69,6 +69,9 @@ class Service:
         self._write_lock = threading.Lock()
         self._writes = WriteQueue(settings.write_queue)
         self._issues = issues or Issues()
+        from qa.answer.decision import warm
+
+        warm(snapshot.meta.get("model"))  # jieba's general dictionary and the fitted decision: not on a question
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, embedder: Embedder | None = None,

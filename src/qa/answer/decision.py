@@ -153,3 +153,9 @@ def load_model(embedding: str | None) -> DecisionModel | None:
                          intercept=data["intercept"], threshold=data["threshold"],
                          means=dict(zip(data["features"], data["means"], strict=True)),
                          scales=dict(zip(data["features"], data["scales"], strict=True)))
+
+
+def warm(embedding: str | None) -> None:
+    """Load what deciding reads on first use (jieba's general dictionary, the fitted model), before serving."""
+    general_frequencies()
+    load_model(embedding)
