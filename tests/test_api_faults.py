@@ -297,8 +297,7 @@ def fill(disk: Path) -> Path:
 
 def test_a_really_full_disk(small_disk: Path) -> None:
     """Index, corpus and state on a filesystem that fills up: specific errors, nothing changed, reads go on."""
-    # Uploads of at most 1 MB: the room a full disk must regain before it is cleared scales with the largest upload.
-    settings = make_settings(small_disk, MINI, rate_limit_per_minute=100_000, max_upload_bytes=1024 * 1024)
+    settings = make_settings(small_disk, MINI, rate_limit_per_minute=100_000)
     service = Service.from_settings(settings, HashEmbedder())
     admin = {"Authorization": f"Bearer {KeyStore.open(settings.state_dir).create('ops', admin=True)}"}
     try:

@@ -124,9 +124,9 @@ class Service:
         """What is wrong but not fatal (``{"code", "message"}``): an empty list when all is well.
 
         A full disk stops being an issue at the next successful change, or once there is room again for a
-        few uploads and the index versions they write.
+        few text uploads and the index versions they write (a large file upload that then fails marks it again).
         """
-        room = 4 * self.settings.max_upload_bytes + 2 * _folder_size(self._slot.current.path)
+        room = 4 * self.settings.max_request_bytes + 2 * _folder_size(self._slot.current.path)
         if "storage_full" in self._issues and all(
                 has_room(p, room) for p in (self.settings.index_dir, self.settings.corpus_dir)):
             self._issues.clear("storage_full")
