@@ -19,8 +19,10 @@ from qa.index import BuildReport, Snapshot, build, is_stale, load_snapshot
 from qa.ingest import add_document, check_doc_id, remove_document
 from qa.lexical import pinned_vocabulary
 from qa.query import check_question
+from qa.query_cache import CachedQueryEmbedder
 from qa.retrieve import Fusion, check_k, search
 from qa.types import Answer, Citation, Document, Figure
+from qa.vectors import set_search_threads
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ class Service:
         """Load the model and the current index, building or refreshing it first when needed."""
         settings = settings or get_settings()
         embedder = embedder or load_embedder(settings.model, settings.model_cache, threads=settings.serve_threads)
+        if not isinstance(embedder, CachedQueryEmbedder):  # repeated questions skip the model
+            embedder = CachedQueryEmbedder(embedder)
+        set_search_threads(settings.serve_threads)
         try:
             snapshot = load_snapshot(settings, embedder)
             if auto_build and is_stale(snapshot, settings):
