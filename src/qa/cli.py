@@ -56,7 +56,7 @@ def build(rebuild: bool) -> None:
     from qa.index import build as build_index
 
     settings = get_settings()
-    embedder = load_embedder(settings.model, settings.model_cache)
+    embedder = load_embedder(settings.model, settings.model_cache, runtime=settings.embed_runtime)
     bar = tqdm(total=0, unit="doc", desc="indexing", disable=None)
 
     def progress(stage: str, done: int, total: int) -> None:

@@ -41,7 +41,8 @@ class Service:
                       auto_build: bool = True) -> Service:
         """Load the model and the current index, building or refreshing it first when needed."""
         settings = settings or get_settings()
-        embedder = embedder or load_embedder(settings.model, settings.model_cache, threads=settings.serve_threads)
+        embedder = embedder or load_embedder(settings.model, settings.model_cache, threads=settings.serve_threads,
+                                             runtime=settings.embed_runtime)
         if not isinstance(embedder, CachedQueryEmbedder):  # repeated questions skip the model
             embedder = CachedQueryEmbedder(embedder)
         set_search_threads(settings.serve_threads)
