@@ -9,7 +9,11 @@ Each size runs in two fresh processes, so the memory figures are that size's alo
 - ``build``: a cold ``qa build`` of the corpus (time, peak RSS, size of the index folder);
 - ``serve``: load the index (start-up time, RSS once loaded), ask the answerable questions of
   ``bench/questions.jsonl`` through ``Service.ask`` (p50/p95, after one warm-up question, which is timed
-  apart as the first answer), then add one document through ``Service.add_document`` (build + reload).
+  apart as the first answer), then add one document through ``Service.add_document`` (build + reload) and
+  delete it again, so the corpus ends as it began.
+
+``--keep DIR`` works in DIR and keeps it; an index already built there is reused (no build phase), so one
+large build can serve several runs, e.g. of two versions of the code.
 
     python bench/scale.py                       # 1k and 10k chunks
     python bench/scale.py --sizes 1000,10000,100000 --questions 60
@@ -125,14 +129,19 @@ def phase_serve(work: Path, questions: int) -> dict[str, Any]:
         started = time.perf_counter()
         service.ask(question)
         times.append(time.perf_counter() - started)
+    asked_rss = _rss_mb()  # what lazily built tables cost shows here, not in the RSS once loaded
     text = "".join(random.Random(1).sample(seed_sentences(), 40))
     started = time.perf_counter()
     service.add_document(text, title="新增的一篇报道", doc_id="added_one", date="2021-07-01")
     add_s = time.perf_counter() - started
+    started = time.perf_counter()
+    service.delete_document("added_one")
+    delete_s = time.perf_counter() - started
     cuts = statistics.quantiles(times, n=20)
-    return {"load_s": load_s, "rss_loaded_mb": loaded_rss, "rss_before_load_mb": base_rss,
+    return {"chunks": service.snapshot.meta["chunks"], "load_s": load_s, "rss_loaded_mb": loaded_rss, "rss_asked_mb": asked_rss, "rss_before_load_mb": base_rss,
             "first_ask_ms": first_s * 1000, "ask_p50_ms": statistics.median(times) * 1000,
-            "ask_p95_ms": cuts[18] * 1000, "asked": len(times), "add_one_s": add_s, "serve_peak_mb": _peak_mb()}
+            "ask_p95_ms": cuts[18] * 1000, "asked": len(times), "add_one_s": add_s, "delete_one_s": delete_s,
+            "serve_peak_mb": _peak_mb()}
 
 
 def run_size(chunks: int, questions: int, keep: Path | None) -> dict[str, Any]:
@@ -142,7 +151,8 @@ def run_size(chunks: int, questions: int, keep: Path | None) -> dict[str, Any]:
         if not (work / "corpus").exists():
             write_corpus(work / "corpus", chunks)
         result: dict[str, Any] = {"target": chunks, "load_avg_start": os.getloadavg()[0]}
-        for phase in ("build", "serve"):
+        built = (work / "index" / "current").exists()
+        for phase in ("serve",) if built else ("build", "serve"):
             out = subprocess.run([sys.executable, __file__, "--phase", phase, "--work", str(work),
                                   "--questions", str(questions)], check=True, capture_output=True, text=True)
             result.update(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -153,14 +163,19 @@ def run_size(chunks: int, questions: int, keep: Path | None) -> dict[str, Any]:
             shutil.rmtree(work, ignore_errors=True)
 
 
+COLUMNS = (("chunks", "chunks", "{}"), ("build_s", "build (s)", "{:.1f}"), ("build_peak_mb", "build peak RSS (MB)", "{:.0f}"),
+           ("index_mb", "index (MB)", "{:.1f}"), ("load_s", "load (s)", "{:.2f}"), ("rss_loaded_mb", "RSS loaded (MB)", "{:.0f}"),
+           ("rss_asked_mb", "RSS after asks (MB)", "{:.0f}"),
+           ("first_ask_ms", "first ask (ms)", "{:.0f}"), ("ask_p50_ms", "ask p50 (ms)", "{:.1f}"),
+           ("ask_p95_ms", "ask p95 (ms)", "{:.1f}"), ("add_one_s", "add one doc (s)", "{:.2f}"),
+           ("delete_one_s", "delete it (s)", "{:.2f}"))
+
+
 def table(results: list[dict[str, Any]]) -> str:
-    """The results as a Markdown table."""
-    head = ("| chunks | build (s) | build peak RSS (MB) | index (MB) | load (s) | RSS loaded (MB) | first ask (ms) "
-            "| ask p50 (ms) | ask p95 (ms) | add one doc (s) | load avg |\n"
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    rows = [f"| {r['chunks']} | {r['build_s']:.1f} | {r['build_peak_mb']:.0f} | {r['index_mb']:.1f} | {r['load_s']:.2f} "
-            f"| {r['rss_loaded_mb']:.0f} | {r['first_ask_ms']:.0f} | {r['ask_p50_ms']:.1f} | {r['ask_p95_ms']:.1f} "
-            f"| {r['add_one_s']:.2f} | {r['load_avg_start']:.1f}–{r['load_avg_end']:.1f} |" for r in results]
+    """The results as a Markdown table (– where a phase was not run)."""
+    head = "| " + " | ".join(title for _, title, _ in COLUMNS) + " | load avg |\n" + "| ---: " * (len(COLUMNS) + 1) + "|"
+    rows = ["| " + " | ".join(fmt.format(r[key]) if r.get(key) is not None else "–" for key, _, fmt in COLUMNS)
+            + f" | {r['load_avg_start']:.1f}–{r['load_avg_end']:.1f} |" for r in results]
     return "\n".join([head, *rows])
 
 
