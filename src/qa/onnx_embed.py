@@ -102,7 +102,7 @@ class OnnxEmbedder:
         self.threads = threads
         self.batch_size = batch_size
         config = json.loads((self.model_dir / "config.json").read_text(encoding="utf-8"))
-        self.dim = int(config["hidden_size"])
+        self._dim = int(config["hidden_size"])
         st_config = json.loads((self.model_dir / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self.prompts: dict[str, str] = st_config.get("prompts") or {}
         limits = json.loads((self.model_dir / "sentence_bert_config.json").read_text(encoding="utf-8"))
@@ -111,6 +111,12 @@ class OnnxEmbedder:
         self._tokenizer: Any = None
         self._pad = 0
         self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        """Embedding width; asking loads the model, so start-up does (not a first question), as with torch."""
+        self._load()
+        return self._dim
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed search queries (with the model's ``query`` prompt)."""
@@ -122,7 +128,7 @@ class OnnxEmbedder:
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
         session, tokenizer = self._load()
-        out = np.zeros((len(texts), self.dim), np.float32)
+        out = np.zeros((len(texts), self._dim), np.float32)
         encodings = tokenizer.encode_batch([prompt + t for t in texts])
         # Texts of similar length share a batch, so little padding is computed (padding never changes a vector).
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
