@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.lexical import pinned_vocabulary
 from qa.normalize import normalize
 from qa.query import Speller, prepare_query
 from qa.spell_index import CorpusText
@@ -54,10 +55,7 @@ def test_the_speller_repairs_the_same_with_the_index_as_with_a_scan(hash_service
     questions = [json.loads(line)["question"] for name in ("questions.jsonl", "questions_fresh.jsonl")
                  for line in (BENCH / name).read_text(encoding="utf-8").splitlines() if line.strip()]
     repaired = 0
-    with_pins = hash_service.snapshot.vocabulary
-    from qa.lexical import pinned_vocabulary
-
-    with pinned_vocabulary(with_pins):
+    with pinned_vocabulary(snapshot.vocabulary):
         for question in questions:
             text = prepare_query(question).text
             fixed = snapshot.speller.correct(text)
