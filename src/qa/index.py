@@ -40,16 +40,18 @@ from typing import Any
 
 import numpy as np
 
+from qa.bm25 import SparseBM25Index
 from qa.chunk import chunk_document, split_sentences
 from qa.config import Settings, read_limits
 from qa.embed import Embedder
 from qa.errors import IndexDamagedError, IndexNotBuiltError, IndexStoreError
 from qa.ingest import Problem, corpus_hash, load_corpus
 from qa.integrity import check_chunks, check_seal, describe, seal
-from qa.lexical import BM25Index, Vocabulary, install_vocabulary
+from qa.lexical import LexicalIndex, Vocabulary, install_vocabulary
 from qa.loaders import Loaded
 from qa.normalize import normalize
 from qa.query import Speller
+from qa.spell_index import CorpusText
 from qa.store import Store, connect
 from qa.types import Document, content_hash
 from qa.vectors import FaissIndex
@@ -98,7 +100,7 @@ class Snapshot:
     meta: dict[str, Any]
     store: Store
     vectors: FaissIndex
-    lexical: BM25Index
+    lexical: LexicalIndex
     embedder: Embedder
     documents: dict[str, Document]
     # What its chunks were cut with, and so what questions must be cut with.
@@ -121,9 +123,8 @@ class Snapshot:
     @cached_property
     def speller(self) -> Speller:
         """Homophone repair against this version's vocabulary."""
-        vocabulary = ((term, len(rows)) for term, rows in self.lexical.postings.items())
-        corpus = "\n".join(normalize(d.text).text for d in self.documents.values())
-        return Speller(vocabulary, corpus)
+        corpus = CorpusText(normalize(d.text).text for d in self.documents.values())
+        return Speller(self.lexical.document_frequencies(), corpus)
 
 
 # -- locking and layout ---------------------------------------------------------------------------------
@@ -527,7 +528,7 @@ def load_snapshot(settings: Settings, embedder: Embedder, version: Path | None =
         check_chunks(conn, documents.values(), f"index version {version.name}")
         if corpus_hash(list(documents.values())) != meta.get("corpus_hash"):
             raise IndexDamagedError(f"index version {version.name}: the stored documents differ from meta.json")
-        lexical = BM25Index()
+        lexical = SparseBM25Index()
         rows = store.all_chunks()
         lexical.add([r for r, _, _ in rows], [t for _, _, t in rows])
         vectors = FaissIndex.load(version / "vectors.faiss")
@@ -545,7 +546,9 @@ def load_snapshot(settings: Settings, embedder: Embedder, version: Path | None =
         raise IndexDamagedError(f"index version {version.name} is inconsistent ({len(vectors)} vectors, "
                                 f"{expected} views)")
     install_vocabulary(vocabulary)
-    return Snapshot(version, meta, store, vectors, lexical, embedder, documents, vocabulary)
+    snapshot = Snapshot(version, meta, store, vectors, lexical, embedder, documents, vocabulary)
+    _ = snapshot.speller  # built now, not on the first question (seconds on a large corpus)
+    return snapshot
 
 
 def load_good_snapshot(settings: Settings, embedder: Embedder) -> tuple[Snapshot, list[str]]:

@@ -28,6 +28,8 @@ class LexicalIndex(Protocol):
     def add(self, rows: Sequence[int], tokens: Sequence[list[str]]) -> None: ...
     def remove(self, rows: Iterable[int]) -> None: ...
     def search(self, tokens: Sequence[str] | Mapping[str, float], k: int) -> list[tuple[int, float]]: ...
+    def idf(self, term: str) -> float: ...
+    def document_frequencies(self) -> Iterator[tuple[str, int]]: ...
     def __len__(self) -> int: ...
 
 
@@ -321,6 +323,10 @@ class BM25Index:
                 if not self.postings[term]:
                     del self.postings[term]
             self._total -= self.lengths.pop(row, 0)
+
+    def document_frequencies(self) -> Iterator[tuple[str, int]]:
+        """Every indexed term with the number of rows holding it."""
+        return ((term, len(rows)) for term, rows in self.postings.items())
 
     def idf(self, term: str) -> float:
         """BM25 idf (the +1 form, never negative)."""

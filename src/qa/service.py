@@ -46,12 +46,14 @@ from qa.ingest import add_document, add_file, check_doc_id, check_text, remove_d
 from qa.lexical import pinned_vocabulary
 from qa.loaders import Context
 from qa.query import NO_CONTENT, NO_CONTENT_ANSWER, check_question, has_content, strip_format_characters
+from qa.query_cache import CachedQueryEmbedder
 from qa.retrieve import Fusion, check_k, search
 from qa.snapshots import SnapshotSlot
 from qa.storage import full_disk_is_an_error, has_room
 from qa.trash import Trashed, forget, list_trash, trash_document
 from qa.trash import restore_document as restore_from_trash
 from qa.types import Answer, Citation, Document, Figure
+from qa.vectors import set_search_threads
 from qa.warmup import WarmingEmbedder
 from qa.writes import WriteQueue
 
@@ -83,7 +85,11 @@ class Service:
         the background (``wait=False``, for the server). With no usable index at all it is built first.
         """
         settings = settings or get_settings()
-        embedder = embedder or load_embedder(settings.model, settings.model_cache, threads=settings.serve_threads)
+        embedder = embedder or load_embedder(settings.model, settings.model_cache, threads=settings.serve_threads,
+                                             runtime=settings.embed_runtime)
+        if not isinstance(embedder, CachedQueryEmbedder):  # repeated questions skip the model
+            embedder = CachedQueryEmbedder(embedder)
+        set_search_threads(settings.serve_threads)
         issues = Issues()
         if not wait:
             embedder = _warm_in_background(embedder, settings, issues)

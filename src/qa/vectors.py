@@ -105,3 +105,11 @@ class NumpyIndex:
     def save(self, path: Path) -> None:
         """Write ids and vectors as .npz."""
         np.savez(path, ids=self._ids, vectors=self._vectors)
+
+
+def set_search_threads(threads: int) -> None:
+    """Threads FAISS uses for one search (OpenMP). Requests already run in parallel: on a small machine one
+    thread a search is faster than two (they fight over the cores the other requests are using)."""
+    import faiss
+
+    faiss.omp_set_num_threads(threads)

@@ -1,0 +1,164 @@
+"""Okapi BM25 over numpy arrays: the same scores as :class:`qa.lexical.BM25Index`, computed per term in bulk.
+
+Postings are kept term by term in two flat arrays (compressed sparse columns: the chunk rows and the term
+counts, with an offset per term), so a question costs a few vectorized passes over its terms' postings and one
+partial sort, instead of a Python loop over every posting and a sort of every matching chunk. Each score is
+computed with the very operations, in the very order, of the pure-Python index (which stays as the reference
+the contract tests compare against), so both give the same floats and the same ranking.
+
+Adds and removals are collected and folded into the arrays on the next search (a few array passes; the index
+of a loaded snapshot never changes after loading).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+
+class SparseBM25Index:
+    """BM25 with flat numpy postings; same interface and scores as ``BM25Index``."""
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self._term_ids: dict[str, int] = {}
+        self._lengths = np.zeros(0, dtype=np.int64)  # by row; -1 where no row
+        self._count = 0
+        self._total = 0
+        # Folded postings: entries of term t are offsets[t]:offsets[t + 1] of rows and counts.
+        self._offsets = np.zeros(1, dtype=np.int64)
+        self._rows = np.zeros(0, dtype=np.int64)
+        self._counts = np.zeros(0, dtype=np.int32)
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (terms, rows, counts) to fold in
+        self._removed: set[int] = set()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, rows: Sequence[int], tokens: Sequence[list[str]]) -> None:
+        """Index each row's tokens (a row already present is replaced)."""
+        rows, tokens = list(rows), list(tokens)
+        if len(rows) != len(tokens):
+            raise ValueError(f"{len(rows)} rows but {len(tokens)} token lists")
+        if not rows:
+            return
+        with self._lock:
+            present = [r for r in rows if self._has(r)]
+            if present:
+                self._remove(present)
+            if max(rows) >= len(self._lengths):
+                grown = np.full(max(max(rows) + 1, 2 * len(self._lengths)), -1, dtype=np.int64)
+                grown[: len(self._lengths)] = self._lengths
+                self._lengths = grown
+            terms: list[int] = []
+            owners: list[int] = []
+            counts: list[int] = []
+            for row, toks in zip(rows, tokens, strict=True):
+                for term, tf in Counter(toks).items():
+                    terms.append(self._term_ids.setdefault(term, len(self._term_ids)))
+                    owners.append(row)
+                    counts.append(tf)
+                self._lengths[row] = len(toks)
+                self._total += len(toks)
+            self._count += len(rows)
+            self._pending.append((np.asarray(terms, np.int64), np.asarray(owners, np.int64),
+                                  np.asarray(counts, np.int32)))
+
+    def remove(self, rows: Iterable[int]) -> None:
+        """Forget the given rows (rows not in the index are ignored)."""
+        with self._lock:
+            self._remove([r for r in rows if self._has(r)])
+
+    def _has(self, row: int) -> bool:
+        return 0 <= row < len(self._lengths) and self._lengths[row] >= 0
+
+    def _remove(self, rows: list[int]) -> None:
+        if not rows:
+            return
+        self._fold()  # so that pending entries never belong to a removed row: removals apply to folded ones
+        for row in dict.fromkeys(rows):
+            self._total -= int(self._lengths[row])
+            self._lengths[row] = -1
+            self._count -= 1
+            self._removed.add(row)
+
+    def _fold(self) -> None:
+        """Merge pending adds and removals into the term-ordered arrays."""
+        if not self._pending and not self._removed:
+            return
+        n_terms = len(self._term_ids)
+        have = np.repeat(np.arange(len(self._offsets) - 1, dtype=np.int64), np.diff(self._offsets))
+        terms = np.concatenate([have, *(t for t, _, _ in self._pending)])
+        rows = np.concatenate([self._rows, *(r for _, r, _ in self._pending)])
+        counts = np.concatenate([self._counts, *(c for _, _, c in self._pending)])
+        if self._removed:
+            # Only folded entries can be stale (a removal folds first); a removed row added again is pending.
+            keep = np.ones(len(rows), dtype=bool)
+            keep[: len(self._rows)] = ~np.isin(self._rows, np.fromiter(self._removed, np.int64))
+            terms, rows, counts = terms[keep], rows[keep], counts[keep]
+        order = np.argsort(terms, kind="stable")
+        self._rows, self._counts = rows[order], counts[order]
+        self._offsets = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=n_terms), out=self._offsets[1:])
+        self._pending, self._removed = [], set()
+
+    def _posting(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        tid = self._term_ids.get(term)
+        if tid is None:
+            return self._rows[:0], self._counts[:0]
+        start, end = self._offsets[tid], self._offsets[tid + 1]
+        return self._rows[start:end], self._counts[start:end]
+
+    def document_frequency(self, term: str) -> int:
+        """How many rows hold ``term``."""
+        with self._lock:
+            self._fold()
+            return len(self._posting(term)[0])
+
+    def document_frequencies(self) -> Iterator[tuple[str, int]]:
+        """Every indexed term with the number of rows holding it."""
+        with self._lock:
+            self._fold()
+            df = np.diff(self._offsets)
+            items = [(term, int(df[tid])) for term, tid in self._term_ids.items() if df[tid] > 0]
+        return iter(items)
+
+    def idf(self, term: str) -> float:
+        """BM25 idf (the +1 form, never negative)."""
+        df = self.document_frequency(term)
+        return math.log(1 + (self._count - df + 0.5) / (df + 0.5))
+
+    def search(self, tokens: Sequence[str] | Mapping[str, float], k: int) -> list[tuple[int, float]]:
+        """Top ``k`` rows by BM25 score, best first (ties by row); ``tokens`` may carry a weight each."""
+        with self._lock:
+            self._fold()
+            if not self._count or k <= 0:
+                return []
+            n, avg = self._count, self._total / self._count or 1.0
+            k1, b = self.k1, self.b
+            scores = np.zeros(len(self._lengths), dtype=np.float64)
+            touched = np.zeros(len(self._lengths), dtype=bool)
+            weighted = tokens if isinstance(tokens, Mapping) else Counter(tokens)
+            for term, qtf in weighted.items():
+                rows, counts = self._posting(term)
+                if not len(rows):
+                    continue
+                df = len(rows)
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                tf = counts.astype(np.float64)
+                # Same operations in the same order as BM25Index.search, so the floats are identical.
+                norm = tf + k1 * (1 - b + b * self._lengths[rows] / avg)
+                scores[rows] += qtf * idf * tf * (k1 + 1) / norm
+                touched[rows] = True
+        hits = np.flatnonzero(touched)
+        if len(hits) > k:
+            # Everything scoring at least the k-th best, so that ties at the cut are ordered by row below.
+            kth = np.partition(scores[hits], len(hits) - k)[len(hits) - k]
+            hits = hits[scores[hits] >= kth]
+        order = np.lexsort((hits, -scores[hits]))[:k]
+        return [(int(row), float(scores[row])) for row in hits[order]]

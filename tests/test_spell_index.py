@@ -1,0 +1,64 @@
+"""The indexed corpus text answers ``in`` exactly as the plain text does, and the speller's repairs stay the same."""
+
+import json
+import pickle
+import random
+from pathlib import Path
+
+import pytest
+
+from qa.lexical import pinned_vocabulary
+from qa.normalize import normalize
+from qa.query import Speller, prepare_query
+from qa.spell_index import CorpusText
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+DOCS = ["九龙坡区 GDP增长8.5%，跳磴河治理", 'He said "Abc" then\tleft', "西彭园区铝加工产能"]
+
+
+@pytest.mark.parametrize("part", ["九龙坡", "龙坡区 G", "跳磴河", "跳凳河", "Abc", "abc", '"Abc"', 'd "Ab',
+                                  "理\nHe", "九", "西彭", "", "8.5%，跳", "铝加工产能", "铝加工产能。", "\tleft"])
+def test_membership_matches_the_plain_text(part):
+    indexed, plain = CorpusText(DOCS), "\n".join(DOCS)
+    assert indexed == plain
+    assert (part in indexed) == (part in plain)
+
+
+def test_non_strings_are_refused_like_a_plain_string():
+    with pytest.raises(TypeError):
+        3 in CorpusText(DOCS)  # noqa: B015
+
+
+def test_a_copy_is_the_plain_text():
+    copy = pickle.loads(pickle.dumps(CorpusText(DOCS)))
+    assert type(copy) is str and copy == "\n".join(DOCS)
+
+
+def test_every_window_of_the_corpus_is_found_and_shuffled_ones_match(hash_service):
+    texts = [normalize(d.text).text for d in hash_service.snapshot.documents.values()]
+    indexed, plain = CorpusText(texts), "\n".join(texts)
+    rng = random.Random(7)
+    for _ in range(400):
+        doc = rng.choice(texts)
+        size = rng.randint(3, 8)
+        at = rng.randrange(len(doc) - size)
+        window = doc[at : at + size]
+        shuffled = "".join(rng.sample(window, len(window)))
+        assert window in indexed
+        assert (shuffled in indexed) == (shuffled in plain)
+
+
+def test_the_speller_repairs_the_same_with_the_index_as_with_a_scan(hash_service):
+    snapshot = hash_service.snapshot
+    assert isinstance(snapshot.speller.corpus_text, CorpusText)
+    scanning = Speller(snapshot.lexical.document_frequencies(), str(snapshot.speller.corpus_text))
+    questions = [json.loads(line)["question"] for name in ("questions.jsonl", "questions_fresh.jsonl")
+                 for line in (BENCH / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    repaired = 0
+    with pinned_vocabulary(snapshot.vocabulary):
+        for question in questions:
+            text = prepare_query(question).text
+            fixed = snapshot.speller.correct(text)
+            assert fixed == scanning.correct(text), question
+            repaired += bool(fixed[1])
+    assert repaired >= 5  # the typo questions of both sets are among them
