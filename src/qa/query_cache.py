@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,12 @@ class CachedQueryEmbedder:
     def dim(self) -> int:
         """The wrapped model's width."""
         return self.inner.dim
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else is the wrapped model's (``loaded`` and ``wait`` of one loading in the background)."""
+        if name == "inner":  # not set yet (copying, unpickling): no recursion through self.inner
+            raise AttributeError(name)
+        return getattr(self.inner, name)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors, from the cache where the text was seen recently, else from the model."""

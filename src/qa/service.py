@@ -87,12 +87,12 @@ class Service:
         settings = settings or get_settings()
         embedder = embedder or load_embedder(settings.model, settings.model_cache, threads=settings.serve_threads,
                                              runtime=settings.embed_runtime)
-        if not isinstance(embedder, CachedQueryEmbedder):  # repeated questions skip the model
-            embedder = CachedQueryEmbedder(embedder)
         set_search_threads(settings.serve_threads)
         issues = Issues()
         if not wait:
             embedder = _warm_in_background(embedder, settings, issues)
+        if not isinstance(embedder, CachedQueryEmbedder):  # repeated questions skip the model
+            embedder = CachedQueryEmbedder(embedder)
         try:
             snapshot, damaged = load_good_snapshot(settings, embedder)
         except IndexStoreError as exc:  # none yet, another model or format, or no good version left
