@@ -106,9 +106,11 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> int:
     return int(process.returncode)
 
 
-@contextmanager
-def running_server(root: Path, ui: bool = False, **env: str) -> Iterator[Server]:
-    """``qa serve`` in a subprocess on a free loopback port (fake embedder, corpus copy under ``root``)."""
+def start_server(root: Path, ui: bool = False, **env: str) -> Server:
+    """``qa serve`` in a subprocess on a free loopback port (fake embedder, corpus copy under ``root``), ready.
+
+    Stop it with :func:`stop`, or use :func:`running_server`.
+    """
     shutil.copytree(CORPUS, root / "corpus")
     admin_key = KeyStore.open(root / "var").create("ops", admin=True)
     port = free_port()
@@ -126,15 +128,25 @@ def running_server(root: Path, ui: bool = False, **env: str) -> Iterator[Server]
             assert process.poll() is None, f"the server exited early:\n{running.log_text()}"
             try:
                 if httpx.get(f"{running.url}/readyz", timeout=2).status_code == 200:
-                    break
+                    return running
             except httpx.TransportError:
                 pass
             assert time.monotonic() < deadline, f"not ready after {STARTUP_SECONDS} s:\n{running.log_text()}"
             time.sleep(0.2)
+    except BaseException:
+        stop(process)
+        raise
+
+
+@contextmanager
+def running_server(root: Path, ui: bool = False, **env: str) -> Iterator[Server]:
+    """:func:`start_server` for the length of a ``with`` block."""
+    running = start_server(root, ui, **env)
+    try:
         yield running
     finally:
-        if process.poll() is None:
-            stop(process)
+        if running.process.poll() is None:
+            stop(running.process)
 
 
 CLIENT_RATE_LIMIT = 60  # per key and minute on the server that client libraries talk to

@@ -8,11 +8,7 @@ shutdown on SIGINT.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,43 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import CORPUS, STARTUP_SECONDS, Server, free_port, stop
-from qa.api.keys import KeyStore
-
-
-def start_server(root: Path, **env_overrides: str) -> Server:
-    """``qa serve --no-ui`` over a copy of the corpus under ``root``, ready; stop it with :func:`stop`."""
-    shutil.copytree(CORPUS, root / "corpus")
-    admin_key = KeyStore.open(root / "var").create("ops", admin=True)
-    port = free_port()
-    env = {**os.environ, "QA_MODEL": "hash", "QA_CORPUS_DIR": str(root / "corpus"),
-           "QA_INDEX_DIR": str(root / "index"), "QA_STATE_DIR": str(root / "var"),
-           "QA_RATE_LIMIT_PER_MINUTE": "100000", "PYTHONUNBUFFERED": "1", **env_overrides}
-    log = root / "server.log"
-    with log.open("wb") as sink:
-        # cwd is the temporary folder, so no .env of the developer's is read
-        process = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--no-ui", "--port", str(port)],
-                                   cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    running = Server(f"http://127.0.0.1:{port}", process, log, admin_key, root / "var")
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert process.poll() is None, f"the server exited early:\n{running.log_text()}"
-            try:
-                if httpx.get(f"{running.url}/readyz", timeout=2).status_code == 200:
-                    return running
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"not ready after {STARTUP_SECONDS} s:\n{running.log_text()}"
-            time.sleep(0.2)
-    except BaseException:
-        stop(process)
-        raise
+from conftest import Server, start_server, stop
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("server"))
+    running = start_server(tmp_path_factory.mktemp("server"), QA_RATE_LIMIT_PER_MINUTE="100000")
     try:
         yield running
     finally:
