@@ -156,6 +156,18 @@ def test_an_upload_too_large_to_index_is_413(new_app: Callable[..., Env]) -> Non
     assert app.client.post("/v1/documents", headers=app.admin, json={"title": "小", "text": WINDMILLS}).status_code == 201
 
 
+@pytest.mark.parametrize("name", ["big.html", "big.txt"])
+def test_a_file_too_large_to_index_is_413_before_anything_is_written(new_app: Callable[..., Env], name: str) -> None:
+    app = new_app(MINI, max_upload_passages=50)
+    files = app.corpus_files()
+    items = "".join(f"<p>测试区第{i}项工程投资{i}万元。</p>" for i in range(200))
+    page = f"<html><head><title>大</title></head><body><article>{items}</article></body></html>"
+    data = page.encode("utf-8") if name.endswith(".html") else items.replace("<p>", "").replace("</p>", "").encode()
+    response = app.client.post("/v1/documents", headers=app.admin, files={"file": (name, data)})
+    assert_error(response, 413, "document_too_large")
+    assert app.corpus_files() == files  # neither the file nor its conversion was kept
+
+
 # -- a full disk --------------------------------------------------------------------------------------------
 
 

@@ -224,10 +224,12 @@ def add_file(
     date: str | None = None,
     source: str | None = None,
     context: Context | None = None,
+    accept: Callable[[str], None] | None = None,
 ) -> Document:
     """Convert a file of any supported format and store it in the corpus (original, conversion, manifest entry).
 
-    The file is converted before anything is written: a file that cannot be read changes nothing.
+    The file is converted before anything is written: a file that cannot be read, or whose text ``accept``
+    refuses (by raising), changes nothing.
     """
     from qa.convert import cache_path, write_cache
     from qa.loaders import FORMATS, load
@@ -235,12 +237,16 @@ def add_file(
     fmt = detect_format(name, data)
     if fmt == "text":
         text = decode(data, name)
+        if accept is not None:
+            accept(text)
         return add_document(corpus_dir, text, title=title or "", doc_id=doc_id, date=date, source=source,
                             suffix=".md" if name.lower().endswith(".md") else ".txt")
     date = check_date(date)
     if doc_id is not None:
         check_doc_id(doc_id)
     loaded = load(data, name, context)
+    if accept is not None:
+        accept(loaded.text)
     doc_id = check_doc_id(doc_id or "doc_" + content_hash(loaded.text))
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else FORMATS[fmt].suffix
     stored = f"{doc_id}{suffix}"

@@ -233,11 +233,7 @@ class Service:
                      source: str | None = None, suffix: str = ".txt") -> tuple[Document, BuildReport]:
         """Store a document in the corpus and index it (only it is embedded)."""
         check_text(text)
-        passages = count_passages(text, self.settings)
-        if passages > self.settings.max_upload_passages:
-            raise DocumentTooLargeError(
-                f"document too large to index: {passages} passages to embed, the limit is "
-                f"{self.settings.max_upload_passages}; split it into smaller documents")
+        self._check_size(text)
         return self._store_and_index("adding the document", lambda: add_document(
             self.settings.corpus_dir, text, title=title, doc_id=doc_id, date=date, source=source, suffix=suffix))
 
@@ -250,7 +246,15 @@ class Service:
         context = Context(limits=read_limits(self.settings))
         return self._store_and_index("adding the file", lambda: add_file(
             self.settings.corpus_dir, name, data, title=title, doc_id=doc_id, date=date, source=source,
-            context=context))
+            context=context, accept=self._check_size))
+
+    def _check_size(self, text: str) -> None:
+        """Refuse a document whose indexing would embed more than ``max_upload_passages`` passages."""
+        passages = count_passages(text, self.settings)
+        if passages > self.settings.max_upload_passages:
+            raise DocumentTooLargeError(
+                f"document too large to index: {passages} passages to embed, the limit is "
+                f"{self.settings.max_upload_passages}; split it into smaller documents")
 
     def _store_and_index(self, what: str, store: Callable[[], Document]) -> tuple[Document, BuildReport]:
         """Write a document to the corpus and index it, or take it out again if indexing fails.
