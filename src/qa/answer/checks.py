@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from qa.answer.decision import features, lacking, load_model
-from qa.answer.evidence import coverage, ranking_scopes, report_year
+from qa.answer.evidence import coverage, report_year
 from qa.answer.terms import named_place, other_place, tells_time
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district
@@ -69,12 +70,12 @@ class Case:
     corpus_text: str
     report_years: dict[str, int | None] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def dense(self) -> float:
         """The best dense score among the top passages."""
         return max((h.dense or 0.0) for h in self.hits[: WEIGHTS.support_depth])
 
-    @property
+    @cached_property
     def missing(self) -> str | None:
         """The heaviest question term that none of the top passages holds."""
         top = self.hits[: WEIGHTS.support_depth]
@@ -136,15 +137,14 @@ def rank_claims(text: str) -> dict[tuple[str, int], str]:
     claims = {}
     for match in _RANK_CLAIM.finditer(text):
         before = text[max(0, match.start() - WEIGHTS.rank_scope_chars) : match.start()]
-        scopes = ranking_scopes(before)
-        if not scopes:
+        named = [(m.start(), name) for name, pattern in district().scopes for m in pattern.finditer(before)]
+        if not named:
             continue  # 第一代, 第二个五年: a rank only counts with the scope it is made in
+        at, scope = max(named)  # the scope named nearest the rank
         word = match.group(1)
         number = match.group(2)
         rank = 1 if word in ("首个", "首家", "首批", "首座", "首次", "唯一") else \
             (_ORDINALS.index(number) + 1 if number in _ORDINALS else int(number))
-        scope, at = max(((name, m.start()) for name, pattern in district().scopes if name in scopes
-                         for m in pattern.finditer(before)), key=lambda t: t[1])  # the scope named nearest
         claims[(scope, rank)] = before[at:].lstrip("的在") + word
     return claims
 
