@@ -99,6 +99,19 @@ def test_when_needs_a_time_and_clock_questions_need_a_clock_time():
     assert checks.check_when(case("图书馆几点开门？", [ev("图书馆每天上午9点开门。")])) is None
 
 
+def test_event_must_be_named_by_the_dated_sentence():
+    started = ev("2018年，民主村片区城市更新项目启动。")
+    assert checks.check_event(case("民主村片区城市更新项目何时完工？", [started],
+                                   terms={"民主村": 3.0, "完工": 3.0})) is not None
+    finished = ev("2023年，民主村片区城市更新项目完工。")
+    assert checks.check_event(case("民主村片区城市更新项目何时完工？", [started, finished],
+                                   terms={"民主村": 3.0, "完工": 3.0})) is None
+    # a when-question without a verb among its terms has no event to check
+    assert checks.check_event(case("民主村是哪一年的项目？", [started], terms={"民主村": 3.0, "项目": 1.0})) is None
+    # 几点零 asks for a version (4.0时代), not a time: no when-question at all
+    assert detect_intent("石桥铺商圈要进入几点零时代？").kind != "when"
+
+
 def test_dense_english_threshold():
     low, high = WEIGHTS.min_dense_english - 0.01, WEIGHTS.min_dense_english
     assert checks.check_dense_english(case("What is it?", [ev("某句。", dense=low)], terms={"it": 1.0})) is not None

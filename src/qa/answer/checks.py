@@ -26,6 +26,7 @@ from qa.answer.evidence import coverage, report_year
 from qa.answer.terms import named_place, other_place, tells_time
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district
+from qa.lexical import pos_tag
 from qa.normalize import is_cjk
 
 if TYPE_CHECKING:
@@ -179,6 +180,24 @@ def check_when(case: Case) -> Refusal | None:
     return Refusal("最相符的句子没有说时间", case.missing)
 
 
+def asked_events(question: str, terms: Mapping[str, float]) -> list[str]:
+    """The happenings a when-question asks the time of: its verbs among the terms (完工, 投产, 开放)."""
+    return [word for word, flag in pos_tag(question) if word in terms and flag in ("v", "vn")]
+
+
+def check_event(case: Case) -> Refusal | None:
+    """何时完工 is not answered by the date a project started: the sentence with the date must name the event."""
+    if case.intent.kind != "when":
+        return None
+    events = asked_events(case.question, case.terms)
+    dated = [ev for ev in case.evidence[: WEIGHTS.when_depth] if tells_time(ev, case.intent)]
+    if not events or not dated:
+        return None
+    if any(coverage(ev.reach or ev.sentence, {e: 1.0}) == 1.0 for e in events for ev in dated):
+        return None
+    return Refusal(f"资料提到相关时间，但没有说“{events[-1]}”是什么时候", f"{events[-1]}的时间")
+
+
 def english_only(case: Case) -> bool:
     """An English question with no Chinese glossary term: only the dense score can judge it."""
     return case.intent.english and not any(is_cjk(ch) for t in case.terms for ch in t)
@@ -202,7 +221,7 @@ def check_coverage(case: Case) -> Refusal | None:
 Check = Callable[[Case], "Refusal | None"]
 FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_has_figure, check_figure_strength,
                                     check_premise)
-TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_premise)
+TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_premise)
 
 
 def judge_support(
