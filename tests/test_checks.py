@@ -112,6 +112,31 @@ def test_event_must_be_named_by_the_dated_sentence():
     assert detect_intent("石桥铺商圈要进入几点零时代？").kind != "when"
 
 
+def test_asked_part_is_the_nouns_after_the_whole():
+    corpus = "行政执法事项 城市管理领域 城市更新 区域 服务业 物流"
+    terms = {"行政": 2.0, "执法": 2.0, "事项": 1.0, "城市": 1.0, "管理": 2.0, "领域": 3.0}
+    assert checks.asked_part("1026项行政执法事项中，城市管理领域有多少项？", terms, corpus) == ["城市", "管理"]
+    # the kind of answer asked for, and examples in brackets, are not the part
+    assert checks.asked_part("城市更新里说的改造具体指哪四类区域？", {"城市更新": 2.0, "区域": 1.0}, corpus) == []
+    assert checks.asked_part("经济增长里头，服务业（开店、物流这些）出了好大力？", {"服务业": 2.0, "物流": 2.0},
+                             corpus) == ["服务业"]
+    assert checks.asked_part("行政执法事项有多少项？", terms, corpus) == []  # no whole named: no part
+
+
+def test_part_of_a_whole_needs_a_sentence_naming_the_part():
+    terms = {"执法": 2.0, "事项": 1.0, "城市": 3.0}
+    question = "1026项行政执法事项中，城市管理领域有多少项？"
+    whole = match("1026项行政执法事项划入统一实施。", unit="项", value=1026)
+    c = case(question, matches=[whole], terms=terms)
+    c.corpus_text = "行政执法事项 城市管理领域"
+    refusal = checks.check_part(c)
+    assert refusal is not None and refusal.missing == "城市"
+    part = match("其中城市管理领域事项300项。", unit="项", value=300)
+    c = case(question, matches=[whole, part], terms=terms)
+    c.corpus_text = "行政执法事项 城市管理领域"
+    assert checks.check_part(c) is None and c.matches == [part]
+
+
 def test_dense_english_threshold():
     low, high = WEIGHTS.min_dense_english - 0.01, WEIGHTS.min_dense_english
     assert checks.check_dense_english(case("What is it?", [ev("某句。", dense=low)], terms={"it": 1.0})) is not None

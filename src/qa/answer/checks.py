@@ -129,6 +129,70 @@ def check_figure_strength(case: Case) -> Refusal | None:
     return Refusal(f"最相符的数据与问题的匹配度 {best.score:.2f} 低于 {WEIGHTS.min_figure_score}", case.missing)
 
 
+_PART_MARKERS = frozenset(["中", "里", "里头", "里面", "当中", "之中", "内"])
+
+
+def asked_part(question: str, terms: Mapping[str, float], corpus_text: str, measured: str = "") -> list[str]:
+    """166个中心中村社级的有多少个: the nouns after 中 / 里头 / 内 that name the part of a whole asked about.
+
+    Only nouns of two characters or more that the reports use count (what the question calls the part, not how it phrases the ask), and
+    neither the thing measured nor the kind of answer asked for, next to the ask word (哪四类区域, 好大比例,
+    目标是好多): the figure's unit or the answer itself stands for those.
+    """
+    marker = next((m for m in _words_at(question) if m[0] in _PART_MARKERS and m[1] in ("f", "n")), None)
+    if marker is None:
+        return []
+    asks = [(m.start(), m.end()) for m in _ASK_WORD.finditer(question)]
+    asides = [(m.start(), m.end()) for m in _ASIDE.finditer(question)]
+    nouns = set()
+    for word, flag, start in _words_at(question):
+        end = start + len(word)
+        if start < marker[2] + len(marker[0]) or not (flag.startswith("n") or flag == "vn") or len(word) < 2:
+            continue
+        if any(a <= start < b for a, b in asides):
+            continue  # 服务业（开店、物流、金融这些）: examples in brackets explain the part, they are not it
+        if any(a - _ASK_REACH <= end and b + _ASK_REACH >= start for a, b in asks):
+            continue  # the thing asked for or measured: 哪四类区域, 目标是好多
+        nouns.add(word)
+    return [t for t in terms if t in nouns and t in corpus_text and t not in measured]
+
+
+def _words_at(text: str) -> list[tuple[str, str, int]]:
+    """Words of ``text`` with their part of speech and where each starts."""
+    out, at = [], 0
+    for word, flag in pos_tag(text):
+        at = text.find(word, at)
+        out.append((word, flag, at))
+        at += len(word)
+    return out
+
+
+_ASK_WORD = re.compile(r"哪|什么|啥|几|多少|好多|好大|多大|多高|多长")
+_ASIDE = re.compile(r"[（(][^（）()]*[）)]")
+_ASK_REACH = 2  # characters between an ask word and the noun it asks about (哪四类区域, 目标是好多)
+
+
+def check_part(case: Case) -> Refusal | None:
+    """A question about a part of a whole (113项任务里头，扬尘治理占几项) is not answered by the whole: the
+    quoted sentence must name the part."""
+    part = asked_part(case.question, case.terms, case.corpus_text, case.intent.measured)
+    if not part:
+        return None
+
+    def names_part(ev: Evidence) -> bool:
+        return all(coverage(ev.reach or ev.sentence, {t: 1.0}) == 1.0 for t in part)
+
+    quoted = case.matches[0].evidence if case.matches else case.evidence[0]
+    if case.intent.kind in ("quantity", "compare"):
+        case.matches = [m for m in case.matches if names_part(m.evidence)]
+        if case.matches:
+            return None
+    elif names_part(quoted):
+        return None
+    lacked = next((t for t in part if coverage(quoted.reach or quoted.sentence, {t: 1.0}) < 1.0), part[0])
+    return Refusal(f"资料只说到整体，没有分项“{lacked}”", lacked)
+
+
 _ORDINALS = "一二三四五六七八九十"
 _RANK_CLAIM = re.compile(r"(第([一二三四五六七八九十]|\d+)|首个|首家|首批|首座|首次|唯一)")
 
@@ -219,9 +283,9 @@ def check_coverage(case: Case) -> Refusal | None:
 
 
 Check = Callable[[Case], "Refusal | None"]
-FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_has_figure, check_figure_strength,
+FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_part, check_has_figure, check_figure_strength,
                                     check_premise)
-TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_premise)
+TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_part, check_premise)
 
 
 def judge_support(
