@@ -2,7 +2,7 @@ import pytest
 
 from qa.answer.intent import detect_intent, resolve_followup
 from qa.errors import QueryError
-from qa.query import NO_CONTENT_ANSWER, check_question, has_content, prepare_query
+from qa.query import NO_CONTENT_ANSWER, check_question, has_content, prepare_query, to_mandarin_asks
 
 
 @pytest.mark.parametrize(
@@ -130,3 +130,16 @@ def test_a_question_with_no_content_is_answered_not_found_without_searching(hash
     assert (result.found, result.citations, result.figures) == (False, (), ())
     assert result.text == NO_CONTENT_ANSWER
     assert hash_service.search("😀") == []
+
+
+def test_chongqing_question_words_are_read_as_mandarin():
+    assert to_mandarin_asks("九龙坡开公司的有好多户嘛？") == "九龙坡开公司的有多少户嘛？"
+    assert to_mandarin_asks("166舰有好长？") == "166舰有多长？"
+    assert to_mandarin_asks("这个平台叫啥子名字？") == "这个平台叫什么名字？"
+    # with a question word of its own, or as a yes/no question, 好多 means "many"
+    assert to_mandarin_asks("好多企业落户在哪个园区？") == "好多企业落户在哪个园区？"
+    assert to_mandarin_asks("九龙坡有好多好玩的地方吗？") == "九龙坡有好多好玩的地方吗？"
+    # only the last 好多 asks
+    assert to_mandarin_asks("以前好多小巷不通公交，现在比例到好多了？") == "以前好多小巷不通公交，现在比例到多少了？"
+    assert detect_intent(prepare_query("九龙坡2020年GDP是好多？").text).kind == "quantity"
+    assert to_mandarin_asks("中梁山的森林覆盖率是好多？全区又是好多？") == "中梁山的森林覆盖率是多少？全区又是多少？"

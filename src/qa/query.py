@@ -184,6 +184,40 @@ def translate_terms(text: str) -> str:
     return " ".join(dict.fromkeys(found + [f"{y}年" for y in years]))
 
 
+# A question word of its own, or a yes/no question (有好多好玩的地方吗: 好多 says "many" there).
+_MANDARIN_ASK = re.compile(r"多少|几|什么|哪|谁|如何|怎么|怎样|多[长大高远久重深宽]|吗|是否|是不是|有没有|能不能")
+
+
+@lru_cache(maxsize=1)
+def _dialect() -> tuple[dict[str, str], dict[str, str]]:
+    import tomllib
+    from importlib import resources
+
+    data = tomllib.loads((resources.files("qa") / "data" / "question_words.toml").read_text(encoding="utf-8"))
+    return data["dialect"]["always"], data["dialect"]["when_no_other_ask"]
+
+
+def to_mandarin_asks(text: str) -> str:
+    """Chongqing question words in Mandarin (啥子 → 什么; 有好多户 → 有多少户), so the question is read as asked.
+
+    Each question of a message is read alone (…是好多？…又是好多？).
+    """
+    always, alone = _dialect()
+    for word, mandarin in always.items():
+        text = text.replace(word, mandarin)
+    return "".join(_mandarin_ask(part, alone) for part in re.split(r"(?<=[？?！!。])", text))
+
+
+def _mandarin_ask(question: str, alone: dict[str, str]) -> str:
+    if _MANDARIN_ASK.search(question):
+        return question
+    found = [(question.rfind(word), word) for word in alone if word in question]
+    if not found:
+        return question
+    at, word = max(found)  # the last one asks (以前好多小巷不通公交，现在比例到好多了); an earlier one means "many"
+    return question[:at] + alone[word] + question[at + len(word) :]
+
+
 def prepare_query(question: str, snapshot: Any = None, max_chars: int = MAX_QUESTION_CHARS) -> Query:
     """Validate and fold a question; with a snapshot, also repair homophone typos against its corpus.
 
@@ -197,6 +231,7 @@ def prepare_query(question: str, snapshot: Any = None, max_chars: int = MAX_QUES
         if chinese:  # in front, so that a question mark still ends the question
             text = f"（{chinese}） {text}"
     text = re.sub(r"(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])", "", text)
+    text = to_mandarin_asks(text)
     fixes: list[tuple[str, str]] = []
     speller = getattr(snapshot, "speller", None)
     if speller is not None:
