@@ -203,8 +203,8 @@ def to_mandarin_asks(text: str) -> str:
     Each question of a message is read alone (…是好多？…又是好多？).
     """
     always, alone = _dialect()
-    for word, mandarin in always.items():
-        text = text.replace(word, mandarin)
+    for word in sorted(always, key=len, reverse=True):  # 啥子 before 啥
+        text = text.replace(word, always[word])
     return "".join(_mandarin_ask(part, alone) for part in re.split(r"(?<=[？?！!。])", text))
 
 
