@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -137,28 +137,59 @@ class SparseBM25Index:
         """Top ``k`` rows by BM25 score, best first (ties by row); ``tokens`` may carry a weight each."""
         with self._lock:
             self._fold()
-            if not self._count or k <= 0:
-                return []
-            n, avg = self._count, self._total / self._count or 1.0
-            k1, b = self.k1, self.b
-            scores = np.zeros(len(self._lengths), dtype=np.float64)
-            touched = np.zeros(len(self._lengths), dtype=bool)
-            weighted = tokens if isinstance(tokens, Mapping) else Counter(tokens)
-            for term, qtf in weighted.items():
-                rows, counts = self._posting(term)
-                if not len(rows):
-                    continue
-                df = len(rows)
-                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-                tf = counts.astype(np.float64)
-                # Same operations in the same order as BM25Index.search, so the floats are identical.
-                norm = tf + k1 * (1 - b + b * self._lengths[rows] / avg)
-                scores[rows] += qtf * idf * tf * (k1 + 1) / norm
-                touched[rows] = True
-        hits = np.flatnonzero(touched)
-        if len(hits) > k:
-            # Everything scoring at least the k-th best, so that ties at the cut are ordered by row below.
-            kth = np.partition(scores[hits], len(hits) - k)[len(hits) - k]
-            hits = hits[scores[hits] >= kth]
-        order = np.lexsort((hits, -scores[hits]))[:k]
-        return [(int(row), float(scores[row])) for row in hits[order]]
+            scores, touched = score(tokens, self._count, self._total, self._lengths, (self.k1, self.b),
+                                    lambda term: [self._posting(term)])
+        return top_k(scores, touched, k) if self._count and k > 0 else []
+
+
+Postings = list[tuple[np.ndarray, np.ndarray]]
+
+
+def score(tokens: Sequence[str] | Mapping[str, float], count: int, total: int, lengths: np.ndarray,
+          params: tuple[float, float], postings: Callable[[str], Postings],
+          dead: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """BM25 scores of every row (and which rows any term touched) over ``count`` live rows of ``total`` tokens.
+
+    ``postings(term)`` gives the (rows, counts) arrays holding a term, one pair per part of the index; rows
+    marked in ``dead`` count for nothing and are never touched.
+    """
+    scores = np.zeros(len(lengths), dtype=np.float64)
+    touched = np.zeros(len(lengths), dtype=bool)
+    if not count:
+        return scores, touched
+    n, avg = count, total / count or 1.0
+    k1, b = params
+    weighted = tokens if isinstance(tokens, Mapping) else Counter(tokens)
+    for term, qtf in weighted.items():
+        parts = [(rows, counts) for rows, counts in postings(term) if len(rows)]
+        df = sum(len(rows) - (int(dead[rows].sum()) if dead is not None else 0) for rows, _ in parts)
+        if not df:
+            continue
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        for rows, counts in parts:  # a row is in one part: each gets one addition per term
+            add_term(scores, touched, rows, counts, lengths, qtf * idf, (k1, b, avg))
+    if dead is not None:
+        touched &= ~dead
+    return scores, touched
+
+
+def add_term(scores: np.ndarray, touched: np.ndarray, rows: np.ndarray, counts: np.ndarray, lengths: np.ndarray,
+             weight: float, params: tuple[float, float, float]) -> None:
+    """Add one query term's BM25 contribution (``weight`` = its query weight times its idf) to ``scores``."""
+    k1, b, avg = params
+    tf = counts.astype(np.float64)
+    # Same operations in the same order as BM25Index.search, so the floats are identical.
+    norm = tf + k1 * (1 - b + b * lengths[rows] / avg)
+    scores[rows] += weight * tf * (k1 + 1) / norm
+    touched[rows] = True
+
+
+def top_k(scores: np.ndarray, touched: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The ``k`` best touched rows by score, best first (ties by row)."""
+    hits = np.flatnonzero(touched)
+    if len(hits) > k:
+        # Everything scoring at least the k-th best, so that ties at the cut are ordered by row below.
+        kth = np.partition(scores[hits], len(hits) - k)[len(hits) - k]
+        hits = hits[scores[hits] >= kth]
+    order = np.lexsort((hits, -scores[hits]))[:k]
+    return [(int(row), float(scores[row])) for row in hits[order]]
