@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,10 +159,14 @@ def converted_document(doc_id: str, loaded: Loaded, entry: dict[str, Any], path:
     )
 
 
-def corpus_hash(docs: list[Document]) -> str:
-    """Hash over ids, metadata and texts: changes whenever anything indexed would change."""
-    parts = [f"{d.doc_id}|{d.title}|{d.date}|{d.source}|{d.sha256}" + (f"|{d.duplicate_of}" if d.duplicate_of else "")
-             for d in sorted(docs, key=lambda d: d.doc_id)]
+def corpus_hash(docs: list[Document], sha256: Mapping[str, str] | None = None) -> str:
+    """Hash over ids, metadata and texts: changes whenever anything indexed would change.
+
+    ``sha256`` may give texts' hashes already known (checked against the texts), by document id.
+    """
+    sha256 = sha256 or {}
+    parts = [f"{d.doc_id}|{d.title}|{d.date}|{d.source}|{sha256.get(d.doc_id) or d.sha256}"
+             + (f"|{d.duplicate_of}" if d.duplicate_of else "") for d in sorted(docs, key=lambda d: d.doc_id)]
     return content_hash(*parts, length=32)
 
 

@@ -49,3 +49,27 @@ class CorpusText(str):
     def __reduce__(self) -> tuple[type[str], tuple[str]]:
         """Pickle and copy as the plain text (the index is rebuilt only by constructing anew)."""
         return (str, (str(self),))
+
+
+class DocumentTrigrams:
+    """A trigram index of documents by id, asked whether a substring occurs in any document still live."""
+
+    def __init__(self, documents: Iterable[tuple[str, str]]) -> None:
+        """Index ``(doc_id, text)`` pairs."""
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        db.execute("CREATE VIRTUAL TABLE corpus USING fts5(body, doc_id UNINDEXED, "
+                   "tokenize='trigram case_sensitive 1')")
+        with db:
+            db.executemany("INSERT INTO corpus(body, doc_id) VALUES (?, ?)", ((t, d) for d, t in documents))
+            db.execute("INSERT INTO corpus(corpus) VALUES ('optimize')")
+        self._db, self._lock = db, threading.Lock()
+
+    def holds(self, part: str, deleted: frozenset[str] = frozenset()) -> bool:
+        """Whether ``part`` (three characters or more, no newline) occurs in a document not in ``deleted``."""
+        phrase = '"' + part.replace('"', '""') + '"'
+        with self._lock:
+            if not deleted:
+                return self._db.execute("SELECT 1 FROM corpus WHERE corpus MATCH ? LIMIT 1",
+                                        (phrase,)).fetchone() is not None
+            cursor = self._db.execute("SELECT doc_id FROM corpus WHERE corpus MATCH ?", (phrase,))
+            return any(doc_id not in deleted for (doc_id,) in cursor)

@@ -68,6 +68,14 @@ class FaissIndex:
         scores, ids = self._index.search(_check(query.reshape(1, -1), self.dim), min(k, len(self)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 
+    def contents(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every id and its vector, in the order they were added."""
+        import faiss
+
+        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        codes = faiss.vector_to_array(faiss.downcast_index(self._index.index).codes)  # type: ignore[attr-defined]
+        return ids, codes.view(np.float32).reshape(len(ids), self.dim).copy()
+
     def save(self, path: Path) -> None:
         """Write the index to ``path``."""
         import faiss
