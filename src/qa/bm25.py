@@ -12,12 +12,16 @@ of a loaded snapshot never changes after loading).
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
+
+TERMS_FILE = "bm25-terms.json"
 
 
 class SparseBM25Index:
@@ -106,6 +110,32 @@ class SparseBM25Index:
         self._offsets = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(np.bincount(terms, minlength=n_terms), out=self._offsets[1:])
         self._pending, self._removed = [], set()
+
+    def save(self, folder: Path) -> None:
+        """Write the postings as arrays (``bm25-*.npy``) and the terms (``bm25-terms.json``) into ``folder``."""
+        with self._lock:
+            self._fold()
+            for name, array in (("offsets", self._offsets), ("rows", self._rows), ("counts", self._counts),
+                                ("lengths", self._lengths)):
+                np.save(folder / f"bm25-{name}.npy", array)
+            terms = sorted(self._term_ids, key=self._term_ids.__getitem__)
+        (folder / TERMS_FILE).write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> SparseBM25Index:
+        """Postings written by :meth:`save`, memory-mapped: pages are read as questions reach their terms."""
+        index = cls()
+        terms = json.loads((folder / TERMS_FILE).read_text(encoding="utf-8"))
+        index._term_ids = {term: n for n, term in enumerate(terms)}
+        arrays = {name: np.load(folder / f"bm25-{name}.npy", mmap_mode="r")
+                  for name in ("offsets", "rows", "counts", "lengths")}
+        if len(arrays["offsets"]) != len(terms) + 1:
+            raise ValueError(f"{len(terms)} terms but {len(arrays['offsets']) - 1} postings")
+        index._offsets, index._rows, index._counts = arrays["offsets"], arrays["rows"], arrays["counts"]
+        index._lengths = np.array(arrays["lengths"])  # small, and grown in place by add
+        live = index._lengths[index._lengths >= 0]
+        index._count, index._total = len(live), int(live.sum())
+        return index
 
     def _posting(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         tid = self._term_ids.get(term)

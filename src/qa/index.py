@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.bm25 import SparseBM25Index
 from qa.chunk import chunk_document, split_sentences
 from qa.config import Settings, read_limits
 from qa.embed import Embedder
@@ -122,8 +123,12 @@ class Snapshot:
     _layouts: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def close(self) -> None:
-        """Release the SQLite connection."""
+        """Release the SQLite connection, and the segments no other snapshot uses."""
         self.store.conn.close()
+        segments, self.segments = self.segments, []
+        self.lexical = SparseBM25Index()  # a closed snapshot holds no segment's mapped postings open
+        for seg in segments:
+            seg.release()
 
     def layout(self, doc_id: str) -> Loaded | None:
         """Pages, lines and tables of a converted document (read once per snapshot), None for text files."""
@@ -504,6 +509,7 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     finally:
         cache.close()
     report.reprints.update({d.doc_id: d.duplicate_of for d in docs if d.duplicate_of})
+    _seal_lexical(work, store)
     report.documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
     report.chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     report.figures = conn.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
@@ -660,6 +666,7 @@ def _write_segment(work: Path, version: str, base: Path, meta: dict[str, Any], v
         finally:
             cache.close()
         report.changed = bool(docs or report.removed)
+        _seal_lexical(work, store)
         check_chunks(conn, docs, "the new index")
         live = [d for d in current.documents() if d.doc_id not in gone]
         sha256 = dict(current.conn.execute("SELECT doc_id, sha256 FROM documents"))
@@ -754,6 +761,8 @@ def _merge_segments(work: Path, paths: Sequence[Path], deleted: dict[str, frozen
                 live = f"doc_id NOT IN ({marks})"
                 for table in ("documents", "details", "normalized", "signatures", "chunks"):
                     conn.execute(f"INSERT INTO main.{table} SELECT * FROM s{n}.{table} WHERE {live}", dead)
+                conn.execute(f"INSERT INTO main.trigrams (body, doc_id) SELECT body, doc_id FROM s{n}.trigrams "
+                             f"WHERE {live}", dead)
                 columns = ", ".join(f'"{c[1]}"' for c in conn.execute("PRAGMA main.table_info(figures)")
                                     if c[1] != "id")
                 conn.execute(f"INSERT INTO main.figures ({columns}) SELECT {columns} FROM s{n}.figures "
@@ -774,6 +783,16 @@ def _merge_segments(work: Path, paths: Sequence[Path], deleted: dict[str, frozen
         keep = np.isin(ids, live_ids)
         merged.add(ids[keep], vecs[keep])
     return merged
+
+
+def _seal_lexical(work: Path, store: Store) -> None:
+    """Write a segment's BM25 postings beside its store and compact its trigram index (both read at load)."""
+    with store.conn:
+        store.seal_trigrams()
+    lexical = SparseBM25Index()
+    rows = store.all_chunks()
+    lexical.add([r for r, _, _ in rows], [t for _, _, t in rows])
+    lexical.save(work)
 
 
 def _referenced(versions: Sequence[Path]) -> set[Path]:
@@ -838,6 +857,7 @@ def load_snapshot(settings: Settings, embedder: Embedder, version: Path | None =
             store.conn.close()
         raise IndexDamagedError(f"index version {version.name}: {describe(exc)}") from exc
     for seg in segments:
+        seg.acquire()
         seg.source.add(store)  # its documents' clean texts can be read through this snapshot's store
     install_vocabulary(vocabulary)
     snapshot = Snapshot(version, meta, store, vectors, lexical, embedder, documents, vocabulary, segments=segments,

@@ -98,7 +98,7 @@ class SegmentText(StoredText):
 class Segment:
     """One loaded segment: its documents, lexical postings and vectors, shared by every snapshot using it."""
 
-    name: str
+    path: Path
     documents: dict[str, Document]
     clean: dict[str, str]  # clean text by document
     sha256: dict[str, str]  # raw text's hash by document, checked against the text when loaded
@@ -108,14 +108,33 @@ class Segment:
     source: TextSource = field(default_factory=TextSource)
     _trigrams: DocumentTrigrams | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _users: int = 0
 
     @property
     def trigrams(self) -> DocumentTrigrams:
         """A trigram index of the segment's clean texts, built once (for the typo speller and answer checks)."""
         with self._lock:
             if self._trigrams is None:
-                self._trigrams = DocumentTrigrams(self.clean.items())
+                self._trigrams = DocumentTrigrams.stored(self.path / "store.sqlite")
             return self._trigrams
+
+    def acquire(self) -> None:
+        """A snapshot starts using the segment."""
+        with self._lock:
+            self._users += 1
+
+    def release(self) -> None:
+        """A snapshot is done with the segment: the last one closes its trigram index's file."""
+        with self._lock:
+            self._users -= 1
+            if self._users <= 0 and self._trigrams is not None:
+                self._trigrams.close()
+                self._trigrams = None
+
+    @property
+    def name(self) -> str:
+        """The segment's folder name (that of the version that wrote it)."""
+        return self.path.name
 
     def dead_rows(self, dead: Iterable[str]) -> list[tuple[int, int]]:
         """(row, views) of the chunks of the given documents."""
@@ -137,18 +156,19 @@ def load_segment(path: Path, check: Any) -> Segment:
         clean = dict(conn.execute("SELECT doc_id, clean FROM normalized"))
         sha256 = dict(conn.execute("SELECT doc_id, sha256 FROM documents"))
         rows: dict[str, list[tuple[int, int]]] = {}
-        lexical = SparseBM25Index()
-        all_rows = store.all_chunks()
-        lexical.add([r for r, _, _ in all_rows], [t for _, _, t in all_rows])
+        lexical = SparseBM25Index.load(path)
         for doc_id, row, views in conn.execute("SELECT doc_id, row, views FROM chunks ORDER BY doc_id, ordinal"):
             rows.setdefault(doc_id, []).append((row, views))
     finally:
         conn.close()
-    vectors = FaissIndex.load(path / "vectors.faiss")
+    vectors = FaissIndex.load(path / "vectors.faiss", mmap=True)
     views = sum(v for doc_rows in rows.values() for _, v in doc_rows)
     if len(vectors) != views:
         raise IndexDamagedError(f"index version {path.name} is inconsistent ({len(vectors)} vectors, {views} views)")
-    return Segment(path.name, documents, clean, sha256, rows, lexical, vectors, source)
+    if len(lexical) != sum(len(r) for r in rows.values()):
+        raise IndexDamagedError(f"index version {path.name} is inconsistent ({len(lexical)} postings lists, "
+                                f"{sum(len(r) for r in rows.values())} chunks)")
+    return Segment(path, documents, clean, sha256, rows, lexical, vectors, source)
 
 
 def open_store(paths: Sequence[Path], deleted: Mapping[str, frozenset[str]]) -> Store:

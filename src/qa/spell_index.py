@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
 SEPARATOR = "\n"
 MIN_INDEXED = 3  # trigram index: shorter substrings are looked up in the text itself
@@ -54,22 +55,34 @@ class CorpusText(str):
 class DocumentTrigrams:
     """A trigram index of documents by id, asked whether a substring occurs in any document still live."""
 
-    def __init__(self, documents: Iterable[tuple[str, str]]) -> None:
-        """Index ``(doc_id, text)`` pairs."""
+    def __init__(self, documents: Iterable[tuple[str, str]], table: str = "trigrams") -> None:
+        """Index ``(doc_id, text)`` pairs in memory."""
         db = sqlite3.connect(":memory:", check_same_thread=False)
-        db.execute("CREATE VIRTUAL TABLE corpus USING fts5(body, doc_id UNINDEXED, "
+        db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(body, doc_id UNINDEXED, "
                    "tokenize='trigram case_sensitive 1')")
         with db:
-            db.executemany("INSERT INTO corpus(body, doc_id) VALUES (?, ?)", ((t, d) for d, t in documents))
-            db.execute("INSERT INTO corpus(corpus) VALUES ('optimize')")
-        self._db, self._lock = db, threading.Lock()
+            db.executemany(f"INSERT INTO {table}(body, doc_id) VALUES (?, ?)", ((t, d) for d, t in documents))
+            db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+        self._db, self._lock, self._table = db, threading.Lock(), table
+
+    @classmethod
+    def stored(cls, path: Path, table: str = "trigrams") -> DocumentTrigrams:
+        """The index a build wrote in the SQLite file ``path`` (read from disk as lookups need its pages)."""
+        self = cls.__new__(cls)
+        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._lock, self._table = threading.Lock(), table
+        return self
+
+    def close(self) -> None:
+        """Close the index's database."""
+        self._db.close()
 
     def holds(self, part: str, deleted: frozenset[str] = frozenset()) -> bool:
         """Whether ``part`` (three characters or more, no newline) occurs in a document not in ``deleted``."""
         phrase = '"' + part.replace('"', '""') + '"'
         with self._lock:
             if not deleted:
-                return self._db.execute("SELECT 1 FROM corpus WHERE corpus MATCH ? LIMIT 1",
+                return self._db.execute(f"SELECT 1 FROM {self._table} WHERE {self._table} MATCH ? LIMIT 1",
                                         (phrase,)).fetchone() is not None
-            cursor = self._db.execute("SELECT doc_id FROM corpus WHERE corpus MATCH ?", (phrase,))
+            cursor = self._db.execute(f"SELECT doc_id FROM {self._table} WHERE {self._table} MATCH ?", (phrase,))
             return any(doc_id not in deleted for (doc_id,) in cursor)

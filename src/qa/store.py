@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS normalized (
     doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
     clean TEXT NOT NULL, offsets BLOB NOT NULL
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS trigrams USING fts5(body, doc_id UNINDEXED, tokenize='trigram case_sensitive 1');
 CREATE TABLE IF NOT EXISTS signatures (
     doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE, signature BLOB NOT NULL
 );
@@ -115,6 +116,7 @@ class Store:
         if norm is not None:
             self.conn.execute("INSERT INTO normalized (doc_id, clean, offsets) VALUES (?, ?, ?)",
                               (doc.doc_id, norm.text, pack_offsets(norm.offsets)))
+            self.conn.execute("INSERT INTO trigrams (body, doc_id) VALUES (?, ?)", (norm.text, doc.doc_id))
         if doc.format != "text" or doc.duplicate_of or doc.layout is not None:
             layout = json.dumps(doc.layout.to_json(), ensure_ascii=False) if doc.layout is not None else None
             self.conn.execute(
@@ -156,8 +158,13 @@ class Store:
         self.conn.execute("DELETE FROM details WHERE doc_id = ?", (doc_id,))
         self.conn.execute("DELETE FROM normalized WHERE doc_id = ?", (doc_id,))
         self.conn.execute("DELETE FROM signatures WHERE doc_id = ?", (doc_id,))
+        self.conn.execute("DELETE FROM trigrams WHERE doc_id = ?", (doc_id,))
         self.conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
         return rows
+
+    def seal_trigrams(self) -> None:
+        """Merge the trigram index into one b-tree (fewer page reads a lookup); done once a store is written."""
+        self.conn.execute("INSERT INTO trigrams (trigrams) VALUES ('optimize')")
 
     def set_tokens(self, rows: Iterable[tuple[int, list[str]]]) -> None:
         """Replace the lexical tokens of the given chunk rows."""

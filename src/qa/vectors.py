@@ -39,12 +39,13 @@ class FaissIndex:
         self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
     @classmethod
-    def load(cls, path: Path) -> FaissIndex:
-        """Read an index written by :meth:`save`."""
+    def load(cls, path: Path, mmap: bool = False) -> FaissIndex:
+        """Read an index written by :meth:`save`; ``mmap`` maps its vectors instead of reading them (read-only:
+        pages are read as searches reach them, and shared by every process serving the same file)."""
         import faiss
 
         try:
-            index = faiss.read_index(str(path))
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
         except RuntimeError as exc:
             raise IndexStoreError(f"cannot read vector index {path}: {exc}") from exc
         return cls(index.d, index)
