@@ -151,3 +151,29 @@ def test_a_reprint_uploaded_is_found_without_reading_the_corpus(mini_settings: S
         assert any(h.chunk.doc_id == "copy" for h in search(service.snapshot, original[:30], k=3))
     finally:
         service.close()
+
+
+def test_a_large_index_is_an_inverted_file_that_still_deletes_and_merges(corpus_settings: Settings,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import qa.vectors
+
+    monkeypatch.setattr(qa.vectors, "IVF_MIN_VECTORS", 100)  # the seed corpus has ~600 vectors
+    monkeypatch.setattr(qa.vectors, "NPROBE", 10_000)  # every list: exact, so the hits are checkable
+    service = Service.from_settings(corpus_settings, HashEmbedder())
+    try:
+        assert service.snapshot.vectors.is_ivf
+        question = "九龙坡2020年地区生产总值是多少"
+        dense = search(service.snapshot, question, k=5, mode="dense")
+        assert dense and dense[0].dense is not None
+        service.add_document("测试区2030年新建了987座风车。", title="风车", doc_id="w0")
+        service.delete_document("003_c74baaf9e274de20")
+        assert all(h.chunk.doc_id != "003_c74baaf9e274de20"
+                   for h in search(service.snapshot, question, k=50, mode="dense"))
+        report = service.reindex()  # merges the inverted file, the new segment and the tombstone
+        assert report.changed and service.snapshot.vectors.is_ivf
+        assert len(service.snapshot.vectors) == service.snapshot.store.conn.execute(
+            "SELECT SUM(views) FROM chunks").fetchone()[0]
+        hits = search(service.snapshot, "测试区2030年新建了多少座风车", k=3, mode="dense")
+        assert any(h.chunk.doc_id == "w0" for h in hits)
+    finally:
+        service.close()

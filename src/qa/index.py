@@ -520,6 +520,7 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
         conn.close()
     if len(vectors) != expected:
         raise IndexStoreError(f"vector count {len(vectors)} does not match the {expected} chunk views")
+    vectors = vectors.sized()  # flat while small, an inverted file once large
     vectors.save(work / "vectors.faiss")
     (work / VOCAB_FILE).write_text(write_terms(terms), encoding="utf-8")
     with open(work / "store.sqlite", "rb") as fh:
