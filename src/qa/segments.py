@@ -215,6 +215,18 @@ class SegmentedLexical:
         live = (self._lengths >= 0) & ~self._dead
         self._count = int(live.sum())
         self._total = int(self._lengths[live].sum())
+        # Document frequencies over the live rows, by term in order of first appearance (read by the speller
+        # for every term, and by idf for a question's): counted once, part by part, in bulk.
+        self._df: dict[str, int] = {}
+        for part in self.parts:
+            df = np.diff(part._offsets)
+            if self._dead.any():
+                dead_entries = self._dead[np.minimum(part._rows, size - 1)] if size else np.zeros(0, bool)
+                owners = np.repeat(np.arange(len(df)), df)
+                df = df - np.bincount(owners[dead_entries], minlength=len(df))
+            counts = df.tolist()
+            for term, tid in part._term_ids.items():
+                self._df[term] = self._df.get(term, 0) + counts[tid]
 
     def __len__(self) -> int:
         return self._count
@@ -235,20 +247,13 @@ class SegmentedLexical:
                 found.append((rows, counts))
         return found
 
-    def _df(self, postings: list[tuple[np.ndarray, np.ndarray]]) -> int:
-        return sum(len(rows) - int(self._dead[rows].sum()) for rows, _ in postings)
-
     def document_frequency(self, term: str) -> int:
         """How many live rows hold ``term``."""
-        return self._df(self._postings(term))
+        return self._df.get(term, 0)
 
     def document_frequencies(self) -> Iterator[tuple[str, int]]:
         """Every term with the number of live rows holding it (terms in order of first appearance)."""
-        seen: dict[str, None] = {}
-        for part in self.parts:
-            seen.update(dict.fromkeys(part._term_ids))
-        items = [(term, df) for term in seen if (df := self.document_frequency(term)) > 0]
-        return iter(items)
+        return iter([(term, df) for term, df in self._df.items() if df > 0])
 
     def idf(self, term: str) -> float:
         """BM25 idf (the +1 form, never negative)."""
