@@ -557,8 +557,8 @@ def update(settings: Settings, embedder: Embedder, *, add: Sequence[str] = (), r
 
     The cost is that of those documents, whatever the size of the index: nothing else is read, copied or
     embedded, and the vocabulary is the current version's. A full :func:`build` is made instead when there
-    is no good current version to extend, when it already has ``MAX_SEGMENTS`` segments (the build merges
-    them), or when a deleted document had a reprint (which must now be indexed in its place).
+    is no good current version to extend, or when a deleted document had a reprint (which must now be indexed
+    in its place).
     """
     started = time.perf_counter()
     index_dir = settings.index_dir
@@ -603,8 +603,6 @@ def _plan_update(settings: Settings, embedder: Embedder, add: Sequence[str], rem
         names = segment_names(meta, base)
         for name in names[:-1]:
             check_version(base.parent / name, embedder)
-        if len(names) >= MAX_SEGMENTS:
-            return None
         if remove:
             store = open_store([base.parent / n for n in names], deleted_documents(meta))
             try:
@@ -623,7 +621,11 @@ def _plan_update(settings: Settings, embedder: Embedder, add: Sequence[str], rem
 def _write_segment(work: Path, version: str, base: Path, meta: dict[str, Any], vocabulary: Vocabulary,
                    settings: Settings, embedder: Embedder, add: Sequence[str], remove: Sequence[str]
                    ) -> BuildReport:
-    """Write into ``work`` the segment of the documents ``add`` and a meta.json that drops ``remove``."""
+    """Write into ``work`` the segment of the documents ``add`` and a meta.json that drops ``remove``.
+
+    When the version already has ``MAX_SEGMENTS`` segments, the new one also takes in the live rows of every
+    segment but the first (the full build's): a merge that costs what the updates since it cost, not the corpus.
+    """
     from qa.dedup import reprint_of, signature
 
     names = segment_names(meta, base)
@@ -631,8 +633,7 @@ def _write_segment(work: Path, version: str, base: Path, meta: dict[str, Any], v
     deleted = {k: set(v) for k, v in deleted_documents(meta).items()}
     report = BuildReport(version=version)
     current = open_store(paths, deleted_documents(meta))
-    conn = connect(work / "store.sqlite")
-    store = Store(conn)
+    conn: sqlite3.Connection | None = None
     try:
         docs, report.problems = _read_documents(settings, add)
         gone = set(remove) | {d.doc_id for d in docs}  # a document indexed again leaves its old segment
@@ -657,30 +658,41 @@ def _write_segment(work: Path, version: str, base: Path, meta: dict[str, Any], v
             signatures[doc.doc_id] = sig
             if docs[n].duplicate_of is None:
                 originals.append((doc.doc_id, sig))
+        merge_tail = len(names) >= MAX_SEGMENTS
+        if merge_tail:
+            vectors = _merge_segments(work, paths[1:], {n: frozenset(deleted.get(n, ())) for n in names[1:]})
+            names, paths = names[:1], paths[:1]
+            deleted = {names[0]: deleted.get(names[0], set())}
+        else:
+            vectors = FaissIndex(embedder.dim)
+        conn = connect(work / "store.sqlite")
+        store = Store(conn)
         with conn:
+            conn.execute("DELETE FROM sqlite_sequence WHERE name = 'chunks'")
             conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('chunks', ?)", (next_row,))
-        vectors = FaissIndex(embedder.dim)
         cache = EmbeddingCache.open(settings.index_dir / "embeddings.sqlite", embedder)
         try:
             with conn:
                 _index_documents(store, vectors, cache, docs, settings, vocabulary, report, None, signatures)
         finally:
             cache.close()
-        report.changed = bool(docs or report.removed)
+        report.changed = bool(docs or report.removed or merge_tail)
         _seal_lexical(work, store)
-        check_chunks(conn, docs, "the new index")
+        merged = [current.document(d) for (d,) in conn.execute("SELECT doc_id FROM documents")
+                  if d not in {doc.doc_id for doc in docs}]  # checked against the text they were read from
+        check_chunks(conn, [*docs, *(d for d in merged if d is not None)], "the new index")
         live = [d for d in current.documents() if d.doc_id not in gone]
         sha256 = dict(current.conn.execute("SELECT doc_id, sha256 FROM documents"))
         report.documents = len(live) + len(docs)
         report.reprints = {d.doc_id: d.duplicate_of for d in [*live, *docs] if d.duplicate_of}
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
         current.conn.close()
     vectors.save(work / "vectors.faiss")
     shutil.copy2(base / VOCAB_FILE, work / VOCAB_FILE)
-    names = [*names, version]
     final_deleted = {k: sorted(v) for k, v in deleted.items() if v}
-    counted = open_store([*paths, work], {**{k: frozenset(v) for k, v in final_deleted.items()}})
+    counted = open_store([*paths, work], {k: frozenset(v) for k, v in final_deleted.items()})
     try:
         report.chunks = counted.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         report.figures = counted.conn.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
@@ -689,8 +701,9 @@ def _write_segment(work: Path, version: str, base: Path, meta: dict[str, Any], v
     with open(work / "store.sqlite", "rb") as fh:
         os.fsync(fh.fileno())
     fresh = {**meta, "corpus_hash": corpus_hash([*live, *docs], sha256), "documents": report.documents,
-             "chunks": report.chunks, "figures": report.figures, "segments": names, "deleted": final_deleted,
-             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "checksums": seal(work)}
+             "chunks": report.chunks, "figures": report.figures, "segments": [*names, version],
+             "deleted": final_deleted, "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+             "checksums": seal(work)}
     (work / "meta.json").write_text(json.dumps(fresh, ensure_ascii=False, indent=2), encoding="utf-8")
     for name in ("vectors.faiss", VOCAB_FILE, "meta.json"):
         with open(work / name, "rb") as fh:
