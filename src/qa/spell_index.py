@@ -70,6 +70,9 @@ class DocumentTrigrams:
         """The index a build wrote in the SQLite file ``path`` (read from disk as lookups need its pages)."""
         self = cls.__new__(cls)
         self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._db.execute("PRAGMA mmap_size = 4294967296")  # pages read in place, shared with other processes
+        for _ in self._db.execute(f"SELECT length(block) FROM {table}_data"):  # mapped now, not by questions
+            pass
         self._lock, self._table = threading.Lock(), table
         return self
 
