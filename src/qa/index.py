@@ -907,8 +907,12 @@ def load_good_snapshot(settings: Settings, embedder: Embedder) -> tuple[Snapshot
 
 
 def is_stale(snapshot: Snapshot, settings: Settings) -> bool:
-    """Whether the corpus on disk differs from what the snapshot indexed."""
-    from qa.dedup import mark_reprints
+    """Whether the corpus on disk differs from what the snapshot indexed.
 
+    Each document keeps the reprint mark the index gave it: when every document is the one indexed, the marks
+    are the index's; when one is not, the hash differs whatever they are. So no document's signature is computed.
+    """
     docs, _ = load_corpus(settings.corpus_dir, limits=read_limits(settings))
-    return bool(snapshot.meta.get("corpus_hash") != corpus_hash(mark_reprints(docs)))
+    indexed = snapshot.documents
+    marked = [replace(d, duplicate_of=indexed[d.doc_id].duplicate_of) if d.doc_id in indexed else d for d in docs]
+    return bool(snapshot.meta.get("corpus_hash") != corpus_hash(marked))
