@@ -10,6 +10,7 @@ the conversion cached (:mod:`qa.convert`).
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import json
 import logging
 import os
@@ -286,6 +287,15 @@ def put_document(corpus_dir: Path, name: str, data: bytes, entry: dict[str, Any]
 def find_document(corpus_dir: Path, doc_id: str) -> tuple[Document, dict[str, Any] | None]:
     """A corpus document with its manifest entry (None when it has none), or NotFoundError."""
     check_doc_id(doc_id)
+    manifest = read_manifest(corpus_dir)
+    named = [name for name, entry in manifest.items() if entry.get("id") == doc_id]
+    named += [p.name for p in corpus_dir.glob(f"{glob.escape(doc_id)}.*")
+              if p.suffix.lower() in SUFFIXES and not manifest.get(p.name, {}).get("id") and p.name not in named]
+    if len(named) == 1 and (corpus_dir / named[0]).is_file():  # one file holds the id: read it alone
+        try:
+            return read_document(corpus_dir, corpus_dir / named[0], manifest.get(named[0], {})), manifest.get(named[0])
+        except (CorpusError, NotFoundError):
+            pass  # as the whole corpus is read: the error is the scan's to report
     docs, _ = load_corpus(corpus_dir)
     doc = next((d for d in docs if d.doc_id == doc_id), None)
     if doc is None or doc.path is None:

@@ -220,8 +220,9 @@ class SegmentedLexical:
         self._df: dict[str, int] = {}
         for part in self.parts:
             df = np.diff(part._offsets)
-            if self._dead.any():
-                dead_entries = self._dead[np.minimum(part._rows, size - 1)] if size else np.zeros(0, bool)
+            mine = dead_rows[dead_rows < len(part._lengths)]
+            if len(mine) and (part._lengths[mine] >= 0).any():  # only a part holding deleted rows is read whole
+                dead_entries = self._dead[part._rows]
                 owners = np.repeat(np.arange(len(df)), df)
                 df = df - np.bincount(owners[dead_entries], minlength=len(df))
             counts = df.tolist()
