@@ -9,8 +9,8 @@ Each size runs in two fresh processes, so the memory figures are that size's alo
 - ``build``: a cold ``qa build`` of the corpus (time, peak RSS, size of the index folder);
 - ``serve``: load the index (start-up time, RSS once loaded), ask the answerable questions of
   ``bench/questions.jsonl`` through ``Service.ask`` (p50/p95, after one warm-up question, which is timed
-  apart as the first answer), then add one document through ``Service.add_document`` (build + reload) and
-  delete it again, so the corpus ends as it began.
+  apart as the first answer), then add one document through ``Service.add_document`` (a new segment + reload)
+  and delete it again, so the corpus ends as it began.
 
 ``--keep DIR`` works in DIR and keeps it; an index already built there is reused (no build phase), so one
 large build can serve several runs, e.g. of two versions of the code.
@@ -130,17 +130,27 @@ def phase_serve(work: Path, questions: int) -> dict[str, Any]:
         service.ask(question)
         times.append(time.perf_counter() - started)
     asked_rss = _rss_mb()  # what lazily built tables cost shows here, not in the RSS once loaded
+    for question in asks:  # the same questions again: memory must not grow per request
+        service.ask(question + "？")
+    again_rss = _rss_mb()
     text = "".join(random.Random(1).sample(seed_sentences(), 40))
+    before_add = _rss_mb()
     started = time.perf_counter()
     service.add_document(text, title="新增的一篇报道", doc_id="added_one", date="2021-07-01")
     add_s = time.perf_counter() - started
+    added_rss = _rss_mb()
     started = time.perf_counter()
     service.delete_document("added_one")
     delete_s = time.perf_counter() - started
+    started = time.perf_counter()
+    service.ask(asks[1])  # the version after the delete answers at once
+    after_ms = (time.perf_counter() - started) * 1000
     cuts = statistics.quantiles(times, n=20)
     return {"chunks": service.snapshot.meta["chunks"], "load_s": load_s, "rss_loaded_mb": loaded_rss, "rss_asked_mb": asked_rss, "rss_before_load_mb": base_rss,
             "first_ask_ms": first_s * 1000, "ask_p50_ms": statistics.median(times) * 1000,
             "ask_p95_ms": cuts[18] * 1000, "asked": len(times), "add_one_s": add_s, "delete_one_s": delete_s,
+            "add_rss_mb": added_rss - before_add, "rss_asked_again_mb": again_rss, "ask_after_update_ms": after_ms,
+            "segments": len(service.snapshot.meta.get("segments", [])),
             "serve_peak_mb": _peak_mb()}
 
 
@@ -165,10 +175,10 @@ def run_size(chunks: int, questions: int, keep: Path | None) -> dict[str, Any]:
 
 COLUMNS = (("chunks", "chunks", "{}"), ("build_s", "build (s)", "{:.1f}"), ("build_peak_mb", "build peak RSS (MB)", "{:.0f}"),
            ("index_mb", "index (MB)", "{:.1f}"), ("load_s", "load (s)", "{:.2f}"), ("rss_loaded_mb", "RSS loaded (MB)", "{:.0f}"),
-           ("rss_asked_mb", "RSS after asks (MB)", "{:.0f}"),
+           ("rss_asked_mb", "RSS after asks (MB)", "{:.0f}"), ("rss_asked_again_mb", "… after asking again", "{:.0f}"),
            ("first_ask_ms", "first ask (ms)", "{:.0f}"), ("ask_p50_ms", "ask p50 (ms)", "{:.1f}"),
            ("ask_p95_ms", "ask p95 (ms)", "{:.1f}"), ("add_one_s", "add one doc (s)", "{:.2f}"),
-           ("delete_one_s", "delete it (s)", "{:.2f}"))
+           ("delete_one_s", "delete it (s)", "{:.2f}"), ("add_rss_mb", "RSS growth by the add (MB)", "{:.0f}"))
 
 
 def table(results: list[dict[str, Any]]) -> str:

@@ -787,6 +787,7 @@ def test_failed_indexing_rolls_the_upload_back(make_env: Callable[..., Env], mon
         raise CorpusError("disk full")
 
     monkeypatch.setattr(qa.service, "build", broken_build)
+    monkeypatch.setattr(qa.service, "update", broken_build)  # an upload writes a segment, or builds in full
     response = app.client.post("/v1/documents", headers=app.admin, json={"title": "t", "text": WINDMILLS})
     assert_error(response, 409, "corpus_conflict", "disk full")
     assert app.doc_ids() == docs
@@ -805,7 +806,16 @@ def test_asks_during_an_upload_all_succeed(make_env: Callable[..., Env], monkeyp
         time.sleep(0.5)  # widen the window between the new index on disk and the swap
         return report
 
+    original_update = qa.service.update
+
+    def slow_update(*args: Any, **kwargs: Any) -> Any:
+        building.set()
+        report = original_update(*args, **kwargs)
+        time.sleep(0.5)
+        return report
+
     monkeypatch.setattr(qa.service, "build", slow_build)
+    monkeypatch.setattr(qa.service, "update", slow_update)  # an upload writes a segment
     results: list[tuple[int, set[str]]] = []
     lock = threading.Lock()
     upload_done = threading.Event()

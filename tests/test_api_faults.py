@@ -141,7 +141,16 @@ def test_an_upload_the_build_skips_is_refused_and_rolled_back(new_app: Callable[
         report.problems = [*problems, Problem(str(settings.corpus_dir / "windmills.txt"), "unreadable")]
         return report
 
+    def update_without_it(settings: Any, embedder: Any, *, add: Any = (), remove: Any = ()) -> Any:
+        from qa.ingest import Problem
+
+        report = real_update(settings, embedder, add=[a for a in add if a != "windmills"], remove=remove)
+        report.problems = [Problem(str(settings.corpus_dir / "windmills.txt"), "unreadable")]
+        return report
+
+    real_update = qa.service.update
     monkeypatch.setattr(qa.service, "build", build_without_it)
+    monkeypatch.setattr(qa.service, "update", update_without_it)
     response = app.client.post("/v1/documents", headers=app.admin,
                                json={"title": "风车", "text": WINDMILLS, "doc_id": "windmills"})
     assert_error(response, 422, "unparseable_document", "document 'windmills' could not be indexed: unreadable")
@@ -179,6 +188,7 @@ def test_a_full_disk_is_507_and_readiness_says_degraded(new_app: Callable[..., E
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(qa.service, "build", full)
+    monkeypatch.setattr(qa.service, "update", full)  # an upload writes a segment, or builds in full
     monkeypatch.setattr(qa.service, "has_room", lambda path, needed: False)  # the disk stays full
     response = app.client.post("/v1/documents", headers=app.admin, json={"title": "风车", "text": WINDMILLS})
     assert_error(response, 507, "insufficient_storage",

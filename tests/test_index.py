@@ -119,3 +119,46 @@ def test_kill_9_mid_build_leaves_previous_index_serving(corpus_settings, tmp_pat
     time.sleep(0.1)
     build(corpus_settings, HashEmbedder())
     assert not any(p.name.startswith(".build-") for p in corpus_settings.index_dir.iterdir())
+
+
+def test_loading_and_quoting_use_the_clean_text_stored_at_build_time(corpus_settings, monkeypatch):
+    from qa import citations, index
+    from qa.normalize import normalize
+    from qa.service import Service
+
+    build(corpus_settings, HashEmbedder())
+    snapshot = load_snapshot(corpus_settings, HashEmbedder())
+    for doc in snapshot.documents.values():
+        expected = normalize(doc.text)
+        stored = snapshot.store.normalized(doc.doc_id, doc.text)
+        assert stored is not None and (stored.text, stored.offsets) == (expected.text, expected.offsets)
+    corpus = "\n".join(normalize(d.text).text for d in snapshot.documents.values())
+    assert str(snapshot.speller.corpus_text) == corpus
+    answer_before = Service(corpus_settings, HashEmbedder(), snapshot).ask("九龙坡2020年地区生产总值是多少")
+    assert any(c.quote_start is not None for c in answer_before.citations)
+
+    def refuse(text: str) -> None:
+        raise AssertionError("an indexed document was normalized again")
+
+    monkeypatch.setattr(index, "normalize", refuse)
+    monkeypatch.setattr(citations, "normalize", refuse)
+    citations._normalized.cache_clear()
+    service = Service(corpus_settings, HashEmbedder(), load_snapshot(corpus_settings, HashEmbedder()))
+    try:
+        answer = service.ask("九龙坡2020年地区生产总值是多少")
+        assert (answer.text, answer.citations) == (answer_before.text, answer_before.citations)
+    finally:
+        service.close()
+
+
+def test_an_index_without_stored_clean_text_is_refused_and_rebuilt(mini_settings):
+    build(mini_settings, HashEmbedder())
+    meta_path = current_version(mini_settings.index_dir) / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["format_version"] = 3  # the format before the store kept each document's clean text
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(IndexStoreError, match=r"index format 3\.\d+ is not the supported format 4\.\d+; run `qa build"):
+        load_snapshot(mini_settings, HashEmbedder())
+    report = build(mini_settings, HashEmbedder())
+    assert report.changed and report.embedded == 0  # rebuilt at once, from the embedding cache
+    assert load_snapshot(mini_settings, HashEmbedder()).store.normalized("wrapped", "") is not None

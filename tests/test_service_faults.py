@@ -125,6 +125,7 @@ def test_a_full_disk_during_an_upload_is_a_clear_error_and_changes_nothing(
 
     try:
         monkeypatch.setattr(qa.service, "build", full)
+        monkeypatch.setattr(qa.service, "update", full)  # an upload writes a segment, or builds in full
         monkeypatch.setattr(qa.service, "has_room", lambda path, needed: False)  # the disk stays full
         with pytest.raises(StorageFullError) as err:
             service.add_document(WINDMILLS, title="风车", doc_id="windmills")
@@ -188,6 +189,7 @@ def test_a_failed_delete_puts_the_document_back(mini_settings: Settings, monkeyp
 
     try:
         monkeypatch.setattr(qa.service, "build", broken)
+        monkeypatch.setattr(qa.service, "update", broken)
         with pytest.raises(CorpusError, match="the build broke"):
             service.delete_document("narrow")
         assert sorted(p.name for p in mini_settings.corpus_dir.iterdir()) == files

@@ -10,7 +10,8 @@ import pytest
 from qa.lexical import pinned_vocabulary
 from qa.normalize import normalize
 from qa.query import Speller, prepare_query
-from qa.spell_index import CorpusText
+from qa.segments import SegmentedCorpusText
+from qa.spell_index import CorpusText, DocumentTrigrams
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 DOCS = ["九龙坡区 GDP增长8.5%，跳磴河治理", 'He said "Abc" then\tleft', "西彭园区铝加工产能"]
@@ -50,7 +51,7 @@ def test_every_window_of_the_corpus_is_found_and_shuffled_ones_match(hash_servic
 
 def test_the_speller_repairs_the_same_with_the_index_as_with_a_scan(hash_service):
     snapshot = hash_service.snapshot
-    assert isinstance(snapshot.speller.corpus_text, CorpusText)
+    assert isinstance(snapshot.speller.corpus_text, SegmentedCorpusText)  # answered by the segments' indexes
     scanning = Speller(snapshot.lexical.document_frequencies(), str(snapshot.speller.corpus_text))
     questions = [json.loads(line)["question"] for name in ("questions.jsonl", "questions_fresh.jsonl")
                  for line in (BENCH / name).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -62,3 +63,23 @@ def test_the_speller_repairs_the_same_with_the_index_as_with_a_scan(hash_service
             assert fixed == scanning.correct(text), question
             repaired += bool(fixed[1])
     assert repaired >= 5  # the typo questions of both sets are among them
+
+
+def test_trigrams_over_segments_answer_as_the_live_documents_text(hash_service):
+    texts = {d: normalize(doc.text).text for d, doc in hash_service.snapshot.documents.items()}
+    ids = sorted(texts)
+    first, second = DocumentTrigrams((d, texts[d]) for d in ids[:3]), DocumentTrigrams((d, texts[d]) for d in ids[3:])
+    dead = frozenset(ids[1:2])
+    live = [texts[d] for d in ids if d not in dead]
+    indexed = SegmentedCorpusText(live, [(first, dead), (second, frozenset())])
+    plain = "\n".join(live)
+    assert str(indexed) == plain
+    rng = random.Random(11)
+    for _ in range(400):
+        doc = texts[rng.choice(ids)]
+        size = rng.randint(3, 8)
+        at = rng.randrange(len(doc) - size)
+        window = doc[at : at + size]
+        shuffled = "".join(rng.sample(window, len(window)))
+        assert (window in indexed) == (window in plain)  # a deleted document's windows are mostly not found
+        assert (shuffled in indexed) == (shuffled in plain)

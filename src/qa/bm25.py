@@ -12,12 +12,16 @@ of a loaded snapshot never changes after loading).
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
+
+TERMS_FILE = "bm25-terms.json"
 
 
 class SparseBM25Index:
@@ -107,6 +111,32 @@ class SparseBM25Index:
         np.cumsum(np.bincount(terms, minlength=n_terms), out=self._offsets[1:])
         self._pending, self._removed = [], set()
 
+    def save(self, folder: Path) -> None:
+        """Write the postings as arrays (``bm25-*.npy``) and the terms (``bm25-terms.json``) into ``folder``."""
+        with self._lock:
+            self._fold()
+            for name, array in (("offsets", self._offsets), ("rows", self._rows), ("counts", self._counts),
+                                ("lengths", self._lengths)):
+                np.save(folder / f"bm25-{name}.npy", array)
+            terms = sorted(self._term_ids, key=self._term_ids.__getitem__)
+        (folder / TERMS_FILE).write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> SparseBM25Index:
+        """Postings written by :meth:`save`, memory-mapped: pages are read as questions reach their terms."""
+        index = cls()
+        terms = json.loads((folder / TERMS_FILE).read_text(encoding="utf-8"))
+        index._term_ids = {term: n for n, term in enumerate(terms)}
+        arrays = {name: np.load(folder / f"bm25-{name}.npy", mmap_mode="r")
+                  for name in ("offsets", "rows", "counts", "lengths")}
+        if len(arrays["offsets"]) != len(terms) + 1:
+            raise ValueError(f"{len(terms)} terms but {len(arrays['offsets']) - 1} postings")
+        index._offsets, index._rows, index._counts = arrays["offsets"], arrays["rows"], arrays["counts"]
+        index._lengths = np.array(arrays["lengths"])  # small, and grown in place by add
+        live = index._lengths[index._lengths >= 0]
+        index._count, index._total = len(live), int(live.sum())
+        return index
+
     def _posting(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         tid = self._term_ids.get(term)
         if tid is None:
@@ -137,28 +167,59 @@ class SparseBM25Index:
         """Top ``k`` rows by BM25 score, best first (ties by row); ``tokens`` may carry a weight each."""
         with self._lock:
             self._fold()
-            if not self._count or k <= 0:
-                return []
-            n, avg = self._count, self._total / self._count or 1.0
-            k1, b = self.k1, self.b
-            scores = np.zeros(len(self._lengths), dtype=np.float64)
-            touched = np.zeros(len(self._lengths), dtype=bool)
-            weighted = tokens if isinstance(tokens, Mapping) else Counter(tokens)
-            for term, qtf in weighted.items():
-                rows, counts = self._posting(term)
-                if not len(rows):
-                    continue
-                df = len(rows)
-                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-                tf = counts.astype(np.float64)
-                # Same operations in the same order as BM25Index.search, so the floats are identical.
-                norm = tf + k1 * (1 - b + b * self._lengths[rows] / avg)
-                scores[rows] += qtf * idf * tf * (k1 + 1) / norm
-                touched[rows] = True
-        hits = np.flatnonzero(touched)
-        if len(hits) > k:
-            # Everything scoring at least the k-th best, so that ties at the cut are ordered by row below.
-            kth = np.partition(scores[hits], len(hits) - k)[len(hits) - k]
-            hits = hits[scores[hits] >= kth]
-        order = np.lexsort((hits, -scores[hits]))[:k]
-        return [(int(row), float(scores[row])) for row in hits[order]]
+            scores, touched = score(tokens, self._count, self._total, self._lengths, (self.k1, self.b),
+                                    lambda term: [self._posting(term)])
+        return top_k(scores, touched, k) if self._count and k > 0 else []
+
+
+Postings = list[tuple[np.ndarray, np.ndarray]]
+
+
+def score(tokens: Sequence[str] | Mapping[str, float], count: int, total: int, lengths: np.ndarray,
+          params: tuple[float, float], postings: Callable[[str], Postings],
+          dead: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """BM25 scores of every row (and which rows any term touched) over ``count`` live rows of ``total`` tokens.
+
+    ``postings(term)`` gives the (rows, counts) arrays holding a term, one pair per part of the index; rows
+    marked in ``dead`` count for nothing and are never touched.
+    """
+    scores = np.zeros(len(lengths), dtype=np.float64)
+    touched = np.zeros(len(lengths), dtype=bool)
+    if not count:
+        return scores, touched
+    n, avg = count, total / count or 1.0
+    k1, b = params
+    weighted = tokens if isinstance(tokens, Mapping) else Counter(tokens)
+    for term, qtf in weighted.items():
+        parts = [(rows, counts) for rows, counts in postings(term) if len(rows)]
+        df = sum(len(rows) - (int(dead[rows].sum()) if dead is not None else 0) for rows, _ in parts)
+        if not df:
+            continue
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        for rows, counts in parts:  # a row is in one part: each gets one addition per term
+            add_term(scores, touched, rows, counts, lengths, qtf * idf, (k1, b, avg))
+    if dead is not None:
+        touched &= ~dead
+    return scores, touched
+
+
+def add_term(scores: np.ndarray, touched: np.ndarray, rows: np.ndarray, counts: np.ndarray, lengths: np.ndarray,
+             weight: float, params: tuple[float, float, float]) -> None:
+    """Add one query term's BM25 contribution (``weight`` = its query weight times its idf) to ``scores``."""
+    k1, b, avg = params
+    tf = counts.astype(np.float64)
+    # Same operations in the same order as BM25Index.search, so the floats are identical.
+    norm = tf + k1 * (1 - b + b * lengths[rows] / avg)
+    scores[rows] += weight * tf * (k1 + 1) / norm
+    touched[rows] = True
+
+
+def top_k(scores: np.ndarray, touched: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The ``k`` best touched rows by score, best first (ties by row)."""
+    hits = np.flatnonzero(touched)
+    if len(hits) > k:
+        # Everything scoring at least the k-th best, so that ties at the cut are ordered by row below.
+        kth = np.partition(scores[hits], len(hits) - k)[len(hits) - k]
+        hits = hits[scores[hits] >= kth]
+    order = np.lexsort((hits, -scores[hits]))[:k]
+    return [(int(row), float(scores[row])) for row in hits[order]]

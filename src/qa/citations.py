@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from qa.index import Snapshot
 from qa.normalize import Normalized, normalize
+from qa.store import StoredText
 from qa.types import Answer, Chunk, Citation, Hit
 
 
@@ -61,7 +62,8 @@ def cite_answer(snapshot: Snapshot, shown: list[Hit], needed: list[Hit]) -> list
 
 @lru_cache(maxsize=16)
 def _normalized(text: str) -> Normalized:
-    return normalize(text)
+    stored = text.normalized() if isinstance(text, StoredText) else None  # an indexed text: normalized at build
+    return stored or normalize(text)
 
 
 def quote_span(document_text: str, chunk: Chunk, quote: str) -> tuple[int, int] | None:

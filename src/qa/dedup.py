@@ -59,9 +59,12 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(a == b))
 
 
-def mark_reprints(docs: Sequence[Document]) -> list[Document]:
-    """``docs`` in order, each later near-duplicate given ``duplicate_of`` = the first document of its text."""
-    signatures = [signature(d.text) for d in docs]
+def mark_reprints(docs: Sequence[Document], signatures: Sequence[np.ndarray] | None = None) -> list[Document]:
+    """``docs`` in order, each later near-duplicate given ``duplicate_of`` = the first document of its text.
+
+    ``signatures`` may give the documents' signatures, already computed.
+    """
+    signatures = [signature(d.text) for d in docs] if signatures is None else signatures
     rows = PERMUTATIONS // BANDS
     buckets: dict[tuple[int, bytes], list[int]] = {}
     original: dict[int, int] = {}
@@ -78,3 +81,21 @@ def mark_reprints(docs: Sequence[Document]) -> list[Document]:
             buckets[(band, sig[band * rows : (band + 1) * rows].tobytes())].append(i)
     return [replace(d, duplicate_of=docs[original[i]].doc_id) if i in original else replace(d, duplicate_of=None)
             for i, d in enumerate(docs)]
+
+
+def reprint_of(sig: np.ndarray, originals: Sequence[tuple[str, np.ndarray]]) -> str | None:
+    """The document a new, last document of the corpus reprints, given the signatures of the originals before it.
+
+    The same decision :func:`mark_reprints` makes for the corpus's last document, without reading the others.
+    """
+    if not originals:
+        return None
+    matrix = np.stack([s for _, s in originals])
+    rows = PERMUTATIONS // BANDS
+    shares_band = (matrix.reshape(len(originals), BANDS, rows) == sig.reshape(BANDS, rows)).all(axis=2).any(axis=1)
+    candidates = np.flatnonzero(shares_band)
+    if not len(candidates):
+        return None
+    scores = (matrix[candidates] == sig).mean(axis=1)
+    best = int(np.argmax(scores))
+    return originals[int(candidates[best])][0] if float(scores[best]) >= THRESHOLD else None

@@ -44,13 +44,24 @@ from qa.bm25 import SparseBM25Index
 from qa.chunk import chunk_document, split_sentences
 from qa.config import Settings, read_limits
 from qa.embed import Embedder
-from qa.errors import IndexDamagedError, IndexNotBuiltError, IndexStoreError
+from qa.errors import CorpusError, IndexDamagedError, IndexNotBuiltError, IndexStoreError, NotFoundError
 from qa.ingest import Problem, corpus_hash, load_corpus
-from qa.integrity import check_chunks, check_seal, describe, seal
+from qa.integrity import SEALED_FILES, check_chunks, check_seal, describe, seal
 from qa.lexical import LexicalIndex, Vocabulary, install_vocabulary
 from qa.loaders import Loaded
-from qa.normalize import normalize
+from qa.normalize import Normalized, normalize
 from qa.query import Speller
+from qa.segments import (
+    MAX_SEGMENTS,
+    Segment,
+    SegmentedCorpusText,
+    SegmentedLexical,
+    SegmentedVectors,
+    deleted_documents,
+    load_segment,
+    open_store,
+    segment_names,
+)
 from qa.spell_index import CorpusText
 from qa.store import Store, connect
 from qa.types import Document, content_hash
@@ -59,7 +70,7 @@ from qa.vocab import corpus_vocabulary, read_terms, write_terms
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3  # 3: meta.json seals the files with checksums
+FORMAT_VERSION = 4  # 3: meta.json seals the files with checksums; 4: the store keeps each document's clean text
 # Bumped whenever normalization, chunking, tokenization or figure extraction change what is stored:
 # an index built by another pipeline is rebuilt (the embedding cache keeps that cheap).
 PIPELINE_VERSION = 4
@@ -105,12 +116,19 @@ class Snapshot:
     documents: dict[str, Document]
     # What its chunks were cut with, and so what questions must be cut with.
     vocabulary: Vocabulary = field(default_factory=lambda: Vocabulary.for_mode("curated"))
+    # The segments it is made of (see qa.segments) and the documents deleted from each.
+    segments: list[Segment] = field(default_factory=list)
+    deleted: dict[str, frozenset[str]] = field(default_factory=dict)
 
     _layouts: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def close(self) -> None:
-        """Release the SQLite connection."""
+        """Release the SQLite connection, and the segments no other snapshot uses."""
         self.store.conn.close()
+        segments, self.segments = self.segments, []
+        self.lexical = SparseBM25Index()  # a closed snapshot holds no segment's mapped postings open
+        for seg in segments:
+            seg.release()
 
     def layout(self, doc_id: str) -> Loaded | None:
         """Pages, lines and tables of a converted document (read once per snapshot), None for text files."""
@@ -123,7 +141,12 @@ class Snapshot:
     @cached_property
     def speller(self) -> Speller:
         """Homophone repair against this version's vocabulary."""
-        corpus = CorpusText(normalize(d.text).text for d in self.documents.values())
+        if not self.segments:
+            return Speller(self.lexical.document_frequencies(), CorpusText(self.store.clean_texts()))
+        clean = {doc_id: text for seg in self.segments for doc_id, text in seg.clean.items()
+                 if doc_id not in self.deleted.get(seg.name, ())}
+        corpus = SegmentedCorpusText((clean[d] for d in sorted(clean)),  # normalized at build time, by id
+                                     [(seg.trigrams, self.deleted.get(seg.name, frozenset())) for seg in self.segments])
         return Speller(self.lexical.document_frequencies(), corpus)
 
 
@@ -160,18 +183,36 @@ def versions(index_dir: Path) -> list[Path]:
 
 
 def check_version(version: Path, embedder: Embedder) -> dict[str, Any]:
-    """The version's meta after checking its format, model and checksums."""
+    """The version's meta after checking its format, model and checksums.
+
+    Files already checked by this process and unchanged since (same size, time and inode) are not read again:
+    an update checks the segments it builds on without reading the whole index.
+    """
     meta = read_meta(version)
     check_meta(meta, embedder)
-    check_seal(version, meta)
+    try:
+        stamp: tuple[Any, ...] | None = (json.dumps(meta.get("checksums"), sort_keys=True), *(
+            (s.st_size, s.st_mtime_ns, s.st_ino) for s in (os.stat(version / n) for n in SEALED_FILES)))
+    except OSError:
+        stamp = None  # check_seal says which file is missing
+    key = str(version.resolve())
+    if stamp is None or _checked.get(key) != stamp:
+        check_seal(version, meta)
+        if stamp is not None:
+            _checked[key] = stamp
     return meta
+
+
+_checked: dict[str, tuple[Any, ...]] = {}  # version folder -> what its sealed files looked like when checked
 
 
 def _good_base(index_dir: Path, embedder: Embedder, notes: list[str]) -> Path | None:
     """The newest version that passes its checks (the current one unless it is damaged), to build on."""
     for version in versions(index_dir):
         try:
-            check_version(version, embedder)
+            meta = check_version(version, embedder)
+            for name in segment_names(meta, version)[:-1]:  # the earlier segments it is made of
+                check_version(version.parent / name, embedder)
             return version
         except IndexDamagedError as exc:
             notes.append(f"{exc}; not used")
@@ -322,6 +363,13 @@ class EmbeddingCache:
 def index_document(doc: Document, settings: Settings, vocabulary: Vocabulary | None = None) -> tuple[
         list[Any], list[list[str]], list[Any]]:
     """Chunks, lexical tokens (cut with ``vocabulary``) and figures (raw offsets) of one document."""
+    chunks, tokens, figures, _ = _index_document(doc, settings, vocabulary)
+    return chunks, tokens, figures
+
+
+def _index_document(doc: Document, settings: Settings, vocabulary: Vocabulary | None = None) -> tuple[
+        list[Any], list[list[str]], list[Any], Normalized]:
+    """:func:`index_document`, and the document's clean text (stored, so loading never normalizes it again)."""
     from qa.figures import extract_figures
 
     vocabulary = vocabulary or Vocabulary.for_mode(settings.vocabulary)
@@ -340,7 +388,7 @@ def index_document(doc: Document, settings: Settings, vocabulary: Vocabulary | N
 
         figures.extend(table_figures(doc.layout, doc.doc_id, doc.date))
         figures.sort(key=lambda f: f.start)
-    return chunks, tokens, figures
+    return chunks, tokens, figures, norm
 
 
 def count_passages(text: str, settings: Settings) -> int:
@@ -379,9 +427,11 @@ def build(
 
         docs, problems = load_corpus(settings.corpus_dir, progress=progress, limits=read_limits(settings))
         prune(settings.corpus_dir)
-    from qa.dedup import mark_reprints
+    from qa.dedup import mark_reprints, signature
 
-    docs = mark_reprints(docs)
+    signatures = [signature(d.text) for d in docs]  # stored, so an update finds reprints without reading the rest
+    docs = mark_reprints(docs, signatures)
+    by_id = {d.doc_id: sig for d, sig in zip(docs, signatures, strict=True)}
     with build_lock(index_dir):
         for stale_build in index_dir.glob(".build-*"):  # left by a build that was killed: we hold the lock
             shutil.rmtree(stale_build, ignore_errors=True)
@@ -403,9 +453,11 @@ def build(
         work = index_dir / f".build-{version}"
         work.mkdir(parents=True)
         try:
-            report = _build_into(work, base, docs, settings, embedder, progress)
+            report = _build_into(work, base, docs, settings, embedder, progress, by_id)
             report.version, report.problems, report.notes = version, problems, notes
             report.changed = report.changed or base != current  # a damaged current is replaced even so
+            if base is not None and len(segment_names(read_meta(base), base)) > 1:
+                report.changed = True  # a version of several segments is compacted into one
             if base is not None and not report.changed:
                 shutil.rmtree(work)
                 report.version = base.name
@@ -413,7 +465,7 @@ def build(
                 final = index_dir / version
                 os.replace(work, final)
                 _swap_current(index_dir, final)
-                _cleanup(index_dir, keep={final.resolve(), *([base.resolve()] if base else [])})
+                _cleanup(index_dir, keep=_referenced([final, *([base] if base else [])]))
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
@@ -422,8 +474,11 @@ def build(
 
 
 def _build_into(work: Path, base: Path | None, docs: list[Document], settings: Settings,
-                embedder: Embedder, progress: Progress | None) -> BuildReport:
-    if base is not None:
+                embedder: Embedder, progress: Progress | None,
+                signatures: dict[str, np.ndarray] | None = None) -> BuildReport:
+    if base is not None and len(names := segment_names(meta := read_meta(base), base)) > 1:
+        vectors = _merge_segments(work, [base.parent / n for n in names], deleted_documents(meta))
+    elif base is not None:
         shutil.copy2(base / "store.sqlite", work / "store.sqlite")
         vectors = FaissIndex.load(base / "vectors.faiss")
     else:
@@ -450,25 +505,11 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
                 kept = store.all_chunks()
                 store.set_tokens((row, vocabulary.tokenize(chunk.clean)) for row, chunk, _ in kept)
                 report.retokenized = len(kept)
-            for n, doc in enumerate(fresh, 1):
-                if doc.duplicate_of:  # a reprint: kept as a document, never indexed (so never cited twice)
-                    store.add_document(doc, [], [], [], [])
-                    report.reprints[doc.doc_id] = doc.duplicate_of
-                    report.added.append(doc.doc_id)
-                    continue
-                chunks, tokens, figures = index_document(doc, settings, vocabulary)
-                views = [chunk_views(c.clean) for c in chunks]
-                rows = store.add_document(doc, chunks, tokens, figures, [len(v) for v in views])
-                vecs, new = cache.vectors([t for v in views for t in v], progress=None)
-                vectors.add(view_ids(rows, [len(v) for v in views]), vecs)
-                report.embedded += new
-                report.reused += len(vecs) - new
-                report.added.append(doc.doc_id)
-                if progress:
-                    progress("documents", n, len(fresh))
+            _index_documents(store, vectors, cache, fresh, settings, vocabulary, report, progress, signatures or {})
     finally:
         cache.close()
     report.reprints.update({d.doc_id: d.duplicate_of for d in docs if d.duplicate_of})
+    _seal_lexical(work, store)
     report.documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
     report.chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     report.figures = conn.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
@@ -479,6 +520,7 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
         conn.close()
     if len(vectors) != expected:
         raise IndexStoreError(f"vector count {len(vectors)} does not match the {expected} chunk views")
+    vectors = vectors.sized()  # flat while small, an inverted file once large
     vectors.save(work / "vectors.faiss")
     (work / VOCAB_FILE).write_text(write_terms(terms), encoding="utf-8")
     with open(work / "store.sqlite", "rb") as fh:
@@ -497,6 +539,8 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
         "vocabulary": settings.vocabulary,
         "vocabulary_hash": vocabulary.fingerprint,
         "discovered_words": len(terms),
+        "segments": [work.name.removeprefix(".build-")],  # one: a full build merges every segment
+        "deleted": {},
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "checksums": seal(work),
     }
@@ -507,9 +551,282 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     return report
 
 
+def update(settings: Settings, embedder: Embedder, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+           ) -> BuildReport:
+    """Index the corpus documents ``add`` and drop ``remove`` by writing one small segment (see qa.segments).
+
+    The cost is that of those documents, whatever the size of the index: nothing else is read, copied or
+    embedded, and the vocabulary is the current version's. A full :func:`build` is made instead when there
+    is no good current version to extend, or when a deleted document had a reprint (which must now be indexed
+    in its place).
+    """
+    started = time.perf_counter()
+    index_dir = settings.index_dir
+    with build_lock(index_dir):
+        for stale_build in index_dir.glob(".build-*"):
+            shutil.rmtree(stale_build, ignore_errors=True)
+        plan = _plan_update(settings, embedder, add, remove)
+        if plan is not None:
+            base, meta, vocabulary = plan
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+            version = f"v-{stamp}-{content_hash(meta.get('corpus_hash', ''), *add, *remove, length=6)}"
+            work = index_dir / f".build-{version}"
+            work.mkdir(parents=True)
+            try:
+                report = _write_segment(work, version, base, meta, vocabulary, settings, embedder, add, remove)
+                if report.changed:
+                    final = index_dir / version
+                    os.replace(work, final)
+                    _swap_current(index_dir, final)
+                    _cleanup(index_dir, keep=_referenced([final, base]))
+                else:
+                    shutil.rmtree(work)
+                    report.version = base.name
+            except BaseException:
+                shutil.rmtree(work, ignore_errors=True)
+                raise
+            report.seconds = time.perf_counter() - started
+            return report
+    return build(settings, embedder)
+
+
+def _plan_update(settings: Settings, embedder: Embedder, add: Sequence[str], remove: Sequence[str]
+                 ) -> tuple[Path, dict[str, Any], Vocabulary] | None:
+    """The current version, its meta and vocabulary, when an update can extend it; None for a full build."""
+    base = current_version(settings.index_dir)
+    if base is None:
+        return None
+    try:
+        meta = check_version(base, embedder)
+        check_chunking(meta, settings)
+        vocabulary = load_vocabulary(base, meta, settings)
+        names = segment_names(meta, base)
+        for name in names[:-1]:
+            check_version(base.parent / name, embedder)
+        if remove:
+            store = open_store([base.parent / n for n in names], deleted_documents(meta))
+            try:
+                marks = ",".join("?" * len(remove))
+                if store.conn.execute(f"SELECT 1 FROM details WHERE duplicate_of IN ({marks}) LIMIT 1",
+                                      list(remove)).fetchone():
+                    return None  # its reprint becomes the original, to be indexed: the corpus decides
+            finally:
+                store.conn.close()
+    except (IndexStoreError, sqlite3.DatabaseError, OSError) as exc:
+        log.warning("updating by a full build: %s", exc)
+        return None
+    return base, meta, vocabulary
+
+
+def _write_segment(work: Path, version: str, base: Path, meta: dict[str, Any], vocabulary: Vocabulary,
+                   settings: Settings, embedder: Embedder, add: Sequence[str], remove: Sequence[str]
+                   ) -> BuildReport:
+    """Write into ``work`` the segment of the documents ``add`` and a meta.json that drops ``remove``.
+
+    When the version already has ``MAX_SEGMENTS`` segments, the new one also takes in the live rows of every
+    segment but the first (the full build's): a merge that costs what the updates since it cost, not the corpus.
+    """
+    from qa.dedup import reprint_of, signature
+
+    names = segment_names(meta, base)
+    paths = [base.parent / n for n in names]
+    deleted = {k: set(v) for k, v in deleted_documents(meta).items()}
+    report = BuildReport(version=version)
+    current = open_store(paths, deleted_documents(meta))
+    conn: sqlite3.Connection | None = None
+    try:
+        docs, report.problems = _read_documents(settings, add)
+        gone = set(remove) | {d.doc_id for d in docs}  # a document indexed again leaves its old segment
+        next_row = 0  # row ids are never reused: the new segment numbers its chunks after every other's
+        for path in paths:
+            seg = connect(path / "store.sqlite", readonly=True)
+            try:
+                marks = ",".join("?" * len(gone))
+                held = [d for (d,) in seg.execute(f"SELECT doc_id FROM documents WHERE doc_id IN ({marks})",
+                                                  sorted(gone))]
+                top = seg.execute("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
+                next_row = max(next_row, int(top[0]) if top else 0)
+            finally:
+                seg.close()
+            deleted.setdefault(path.name, set()).update(held)
+            report.removed += [d for d in held if d in remove and d not in report.removed]
+        originals = [(d, sig) for d, sig in current.original_signatures() if d not in gone]
+        signatures: dict[str, np.ndarray] = {}
+        for n, doc in enumerate(docs):
+            sig = signature(doc.text)
+            docs[n] = replace(doc, duplicate_of=reprint_of(sig, originals))
+            signatures[doc.doc_id] = sig
+            if docs[n].duplicate_of is None:
+                originals.append((doc.doc_id, sig))
+        merge_tail = len(names) >= MAX_SEGMENTS
+        if merge_tail:
+            vectors = _merge_segments(work, paths[1:], {n: frozenset(deleted.get(n, ())) for n in names[1:]})
+            names, paths = names[:1], paths[:1]
+            deleted = {names[0]: deleted.get(names[0], set())}
+        else:
+            vectors = FaissIndex(embedder.dim)
+        conn = connect(work / "store.sqlite")
+        store = Store(conn)
+        with conn:
+            conn.execute("DELETE FROM sqlite_sequence WHERE name = 'chunks'")
+            conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('chunks', ?)", (next_row,))
+        cache = EmbeddingCache.open(settings.index_dir / "embeddings.sqlite", embedder)
+        try:
+            with conn:
+                _index_documents(store, vectors, cache, docs, settings, vocabulary, report, None, signatures)
+        finally:
+            cache.close()
+        report.changed = bool(docs or report.removed or merge_tail)
+        _seal_lexical(work, store)
+        merged = [current.document(d) for (d,) in conn.execute("SELECT doc_id FROM documents")
+                  if d not in {doc.doc_id for doc in docs}]  # checked against the text they were read from
+        check_chunks(conn, [*docs, *(d for d in merged if d is not None)], "the new index")
+        live = [d for d in current.documents() if d.doc_id not in gone]
+        sha256 = dict(current.conn.execute("SELECT doc_id, sha256 FROM documents"))
+        report.documents = len(live) + len(docs)
+        report.reprints = {d.doc_id: d.duplicate_of for d in [*live, *docs] if d.duplicate_of}
+    finally:
+        if conn is not None:
+            conn.close()
+        current.conn.close()
+    vectors.save(work / "vectors.faiss")
+    shutil.copy2(base / VOCAB_FILE, work / VOCAB_FILE)
+    final_deleted = {k: sorted(v) for k, v in deleted.items() if v}
+    counted = open_store([*paths, work], {k: frozenset(v) for k, v in final_deleted.items()})
+    try:
+        report.chunks = counted.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        report.figures = counted.conn.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
+    finally:
+        counted.conn.close()
+    with open(work / "store.sqlite", "rb") as fh:
+        os.fsync(fh.fileno())
+    fresh = {**meta, "corpus_hash": corpus_hash([*live, *docs], sha256), "documents": report.documents,
+             "chunks": report.chunks, "figures": report.figures, "segments": [*names, version],
+             "deleted": final_deleted, "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+             "checksums": seal(work)}
+    (work / "meta.json").write_text(json.dumps(fresh, ensure_ascii=False, indent=2), encoding="utf-8")
+    for name in ("vectors.faiss", VOCAB_FILE, "meta.json"):
+        with open(work / name, "rb") as fh:
+            os.fsync(fh.fileno())
+    return report
+
+
+def _read_documents(settings: Settings, doc_ids: Sequence[str]) -> tuple[list[Document], list[Problem]]:
+    """The corpus documents of the given ids, read as a full build reads them (unreadable ones as problems)."""
+    from qa.ingest import SUFFIXES, read_document, read_manifest
+
+    if not doc_ids:
+        return [], []
+    manifest = read_manifest(settings.corpus_dir)
+    files = {entry.get("id") or Path(name).stem: name for name, entry in manifest.items()}
+    docs, problems = [], []
+    for doc_id in doc_ids:
+        name = files.get(doc_id) or next((p.name for p in sorted(settings.corpus_dir.glob(f"{doc_id}.*"))
+                                          if p.suffix.lower() in SUFFIXES), None)
+        path = settings.corpus_dir / (name or doc_id)
+        try:
+            if name is None or not path.is_file():
+                raise CorpusError(f"{path}: no such document in the corpus")
+            docs.append(read_document(settings.corpus_dir, path, manifest.get(path.name, {}),
+                                      limits=read_limits(settings)))
+        except (CorpusError, NotFoundError) as exc:
+            problems.append(Problem(str(path), str(exc)))
+    return docs, problems
+
+
+def _index_documents(store: Store, vectors: FaissIndex, cache: EmbeddingCache, docs: Sequence[Document],
+                     settings: Settings, vocabulary: Vocabulary, report: BuildReport, progress: Progress | None,
+                     signatures: dict[str, np.ndarray]) -> None:
+    """Chunk, embed and store ``docs`` (a reprint is stored as a document only), recording them in ``report``."""
+    from qa.dedup import signature
+
+    for n, doc in enumerate(docs, 1):
+        sig = signatures.get(doc.doc_id)
+        sig = signature(doc.text) if sig is None else sig
+        if doc.duplicate_of:  # a reprint: kept as a document, never indexed (so never cited twice)
+            store.add_document(doc, [], [], [], [], norm=normalize(doc.text))
+            store.add_signature(doc.doc_id, sig)
+            report.reprints[doc.doc_id] = doc.duplicate_of
+            report.added.append(doc.doc_id)
+            continue
+        chunks, tokens, figures, norm = _index_document(doc, settings, vocabulary)
+        views = [chunk_views(c.clean) for c in chunks]
+        rows = store.add_document(doc, chunks, tokens, figures, [len(v) for v in views], norm=norm)
+        store.add_signature(doc.doc_id, sig)
+        vecs, new = cache.vectors([t for v in views for t in v], progress=None)
+        vectors.add(view_ids(rows, [len(v) for v in views]), vecs)
+        report.embedded += new
+        report.reused += len(vecs) - new
+        report.added.append(doc.doc_id)
+        if progress:
+            progress("documents", n, len(docs))
+
+
+def _merge_segments(work: Path, paths: Sequence[Path], deleted: dict[str, frozenset[str]]) -> FaissIndex:
+    """Write the live rows of several segments into one store in ``work``; returns their vectors, merged."""
+    conn = connect(work / "store.sqlite")
+    try:
+        for n, path in enumerate(paths):  # attached before the transaction (SQLite cannot attach inside one)
+            conn.execute(f"ATTACH DATABASE ? AS s{n}", (f"file:{path / 'store.sqlite'}?mode=ro",))
+        with conn:
+            for n, path in enumerate(paths):
+                dead = sorted(deleted.get(path.name, ()))
+                marks = ",".join("?" * len(dead))
+                live = f"doc_id NOT IN ({marks})"
+                for table in ("documents", "details", "normalized", "signatures", "chunks"):
+                    conn.execute(f"INSERT INTO main.{table} SELECT * FROM s{n}.{table} WHERE {live}", dead)
+                conn.execute(f"INSERT INTO main.trigrams (body, doc_id) SELECT body, doc_id FROM s{n}.trigrams "
+                             f"WHERE {live}", dead)
+                columns = ", ".join(f'"{c[1]}"' for c in conn.execute("PRAGMA main.table_info(figures)")
+                                    if c[1] != "id")
+                conn.execute(f"INSERT INTO main.figures ({columns}) SELECT {columns} FROM s{n}.figures "
+                             f"WHERE {live}", dead)
+                # Row ids are never reused: the merged store goes on numbering after the highest of them all.
+                conn.execute("UPDATE main.sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT seq FROM "
+                             f"s{n}.sqlite_sequence WHERE name = 'chunks'), 0)) WHERE name = 'chunks'")
+        for n in range(len(paths)):
+            conn.execute(f"DETACH DATABASE s{n}")
+        rows_views = conn.execute("SELECT row, views FROM chunks").fetchall()
+    finally:
+        conn.close()
+    live_ids = view_ids([r for r, _ in rows_views], [v for _, v in rows_views])
+    parts = [FaissIndex.load(path / "vectors.faiss") for path in paths]
+    merged = FaissIndex(parts[0].dim)
+    for part in parts:
+        ids, vecs = part.contents()
+        keep = np.isin(ids, live_ids)
+        merged.add(ids[keep], vecs[keep])
+    return merged
+
+
+def _seal_lexical(work: Path, store: Store) -> None:
+    """Write a segment's BM25 postings beside its store and compact its trigram index (both read at load)."""
+    with store.conn:
+        store.seal_trigrams()
+    lexical = SparseBM25Index()
+    rows = store.all_chunks()
+    lexical.add([r for r, _, _ in rows], [t for _, _, t in rows])
+    lexical.save(work)
+
+
+def _referenced(versions: Sequence[Path]) -> set[Path]:
+    """The given versions' folders and those of every segment they are made of."""
+    keep = set()
+    for version in versions:
+        keep.add(version.resolve())
+        try:
+            keep.update((version.parent / name).resolve() for name in segment_names(read_meta(version), version))
+        except IndexStoreError:
+            continue
+    return keep
+
+
 # -- loading --------------------------------------------------------------------------------------------
-def load_snapshot(settings: Settings, embedder: Embedder, version: Path | None = None) -> Snapshot:
+def load_snapshot(settings: Settings, embedder: Embedder, version: Path | None = None,
+                  previous: Snapshot | None = None) -> Snapshot:
     """Open the current index version (or ``version``), refusing one that does not fit or fails its checks.
+
+    Segments ``previous`` (the snapshot being replaced) already loaded are reused, not read again.
 
     Its vocabulary becomes the process default for cutting text (a :class:`~qa.service.Service` pins each
     request to its own snapshot's).
@@ -520,35 +837,54 @@ def load_snapshot(settings: Settings, embedder: Embedder, version: Path | None =
     meta = check_version(version, embedder)
     check_chunking(meta, settings)
     vocabulary = load_vocabulary(version, meta, settings)
-    conn: sqlite3.Connection | None = None
+    store: Store | None = None
     try:
-        conn = connect(version / "store.sqlite", readonly=True)
-        store = Store(conn)
-        documents = {d.doc_id: d for d in store.documents(with_text=True)}
-        check_chunks(conn, documents.values(), f"index version {version.name}")
-        if corpus_hash(list(documents.values())) != meta.get("corpus_hash"):
+        names = segment_names(meta, version)
+        deleted = deleted_documents(meta)
+        loaded = {seg.name: seg for seg in previous.segments} if previous is not None else {}
+        segments = [loaded.get(name) or _load_segment(version.parent / name, version, embedder) for name in names]
+        store = open_store([version.parent / name for name in names], deleted)
+        documents: dict[str, Document] = {}
+        sha256: dict[str, str] = {}
+        for seg in segments:
+            dead = deleted.get(seg.name, frozenset())
+            documents.update((d, doc) for d, doc in seg.documents.items() if d not in dead)
+            sha256.update(seg.sha256)
+        documents = dict(sorted(documents.items()))
+        if corpus_hash(list(documents.values()), sha256) != meta.get("corpus_hash"):
             raise IndexDamagedError(f"index version {version.name}: the stored documents differ from meta.json")
-        lexical = SparseBM25Index()
-        rows = store.all_chunks()
-        lexical.add([r for r, _, _ in rows], [t for _, _, t in rows])
-        vectors = FaissIndex.load(version / "vectors.faiss")
-        expected = store.conn.execute("SELECT COALESCE(SUM(views), 0) FROM chunks").fetchone()[0]
+        lexical: Any
+        vectors: Any
+        if len(segments) == 1 and not deleted.get(segments[0].name):
+            lexical, vectors = segments[0].lexical, segments[0].vectors
+        else:
+            dead_rows = [seg.dead_rows(deleted.get(seg.name, ())) for seg in segments]
+            lexical = SegmentedLexical([seg.lexical for seg in segments], [r for rows in dead_rows for r, _ in rows])
+            vectors = SegmentedVectors([seg.vectors for seg in segments],
+                                       [view_ids([r for r, _ in rows], [v for _, v in rows]) for rows in dead_rows])
     except IndexDamagedError:
-        if conn is not None:
-            conn.close()
+        if store is not None:
+            store.conn.close()
         raise
     except (sqlite3.DatabaseError, IndexStoreError, OSError, RuntimeError, ValueError) as exc:
-        if conn is not None:
-            conn.close()
+        if store is not None:
+            store.conn.close()
         raise IndexDamagedError(f"index version {version.name}: {describe(exc)}") from exc
-    if len(vectors) != expected:
-        conn.close()
-        raise IndexDamagedError(f"index version {version.name} is inconsistent ({len(vectors)} vectors, "
-                                f"{expected} views)")
+    for seg in segments:
+        seg.acquire()
+        seg.source.add(store)  # its documents' clean texts can be read through this snapshot's store
     install_vocabulary(vocabulary)
-    snapshot = Snapshot(version, meta, store, vectors, lexical, embedder, documents, vocabulary)
+    snapshot = Snapshot(version, meta, store, vectors, lexical, embedder, documents, vocabulary, segments=segments,
+                        deleted=deleted)
     _ = snapshot.speller  # built now, not on the first question (seconds on a large corpus)
     return snapshot
+
+
+def _load_segment(path: Path, version: Path, embedder: Embedder) -> Segment:
+    """A segment read from disk and checked (its seal too, when it is an earlier version's)."""
+    if path != version:
+        check_version(path, embedder)
+    return load_segment(path, lambda conn, docs: check_chunks(conn, docs, f"index version {path.name}"))
 
 
 def load_good_snapshot(settings: Settings, embedder: Embedder) -> tuple[Snapshot, list[str]]:
@@ -571,8 +907,12 @@ def load_good_snapshot(settings: Settings, embedder: Embedder) -> tuple[Snapshot
 
 
 def is_stale(snapshot: Snapshot, settings: Settings) -> bool:
-    """Whether the corpus on disk differs from what the snapshot indexed."""
-    from qa.dedup import mark_reprints
+    """Whether the corpus on disk differs from what the snapshot indexed.
 
+    Each document keeps the reprint mark the index gave it: when every document is the one indexed, the marks
+    are the index's; when one is not, the hash differs whatever they are. So no document's signature is computed.
+    """
     docs, _ = load_corpus(settings.corpus_dir, limits=read_limits(settings))
-    return bool(snapshot.meta.get("corpus_hash") != corpus_hash(mark_reprints(docs)))
+    indexed = snapshot.documents
+    marked = [replace(d, duplicate_of=indexed[d.doc_id].duplicate_of) if d.doc_id in indexed else d for d in docs]
+    return bool(snapshot.meta.get("corpus_hash") != corpus_hash(marked))

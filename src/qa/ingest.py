@@ -10,12 +10,13 @@ the conversion cached (:mod:`qa.convert`).
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import json
 import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,10 +160,14 @@ def converted_document(doc_id: str, loaded: Loaded, entry: dict[str, Any], path:
     )
 
 
-def corpus_hash(docs: list[Document]) -> str:
-    """Hash over ids, metadata and texts: changes whenever anything indexed would change."""
-    parts = [f"{d.doc_id}|{d.title}|{d.date}|{d.source}|{d.sha256}" + (f"|{d.duplicate_of}" if d.duplicate_of else "")
-             for d in sorted(docs, key=lambda d: d.doc_id)]
+def corpus_hash(docs: list[Document], sha256: Mapping[str, str] | None = None) -> str:
+    """Hash over ids, metadata and texts: changes whenever anything indexed would change.
+
+    ``sha256`` may give texts' hashes already known (checked against the texts), by document id.
+    """
+    sha256 = sha256 or {}
+    parts = [f"{d.doc_id}|{d.title}|{d.date}|{d.source}|{sha256.get(d.doc_id) or d.sha256}"
+             + (f"|{d.duplicate_of}" if d.duplicate_of else "") for d in sorted(docs, key=lambda d: d.doc_id)]
     return content_hash(*parts, length=32)
 
 
@@ -282,6 +287,15 @@ def put_document(corpus_dir: Path, name: str, data: bytes, entry: dict[str, Any]
 def find_document(corpus_dir: Path, doc_id: str) -> tuple[Document, dict[str, Any] | None]:
     """A corpus document with its manifest entry (None when it has none), or NotFoundError."""
     check_doc_id(doc_id)
+    manifest = read_manifest(corpus_dir)
+    named = [name for name, entry in manifest.items() if entry.get("id") == doc_id]
+    named += [p.name for p in corpus_dir.glob(f"{glob.escape(doc_id)}.*")
+              if p.suffix.lower() in SUFFIXES and not manifest.get(p.name, {}).get("id") and p.name not in named]
+    if len(named) == 1 and (corpus_dir / named[0]).is_file():  # one file holds the id: read it alone
+        try:
+            return read_document(corpus_dir, corpus_dir / named[0], manifest.get(named[0], {})), manifest.get(named[0])
+        except (CorpusError, NotFoundError):
+            pass  # as the whole corpus is read: the error is the scan's to report
     docs, _ = load_corpus(corpus_dir)
     doc = next((d for d in docs if d.doc_id == doc_id), None)
     if doc is None or doc.path is None:

@@ -41,6 +41,7 @@ from qa.index import (
     load_good_snapshot,
     load_snapshot,
     read_meta,
+    update,
 )
 from qa.ingest import add_document, add_file, check_doc_id, check_text, remove_document
 from qa.lexical import pinned_vocabulary
@@ -264,7 +265,7 @@ class Service:
         with self._writing(what):
             doc = store()
             try:
-                report = self._rebuild()
+                report = self._update(add=[doc.doc_id])
                 self._check_indexed(doc.doc_id, report)
             except BaseException:
                 remove_document(self.settings.corpus_dir, doc.doc_id)
@@ -280,7 +281,7 @@ class Service:
                 raise CorpusError(f"{doc_id!r} is the last document and cannot be deleted; upload another first")
             trashed = trash_document(self.settings.corpus_dir, self.settings.state_dir / "trash", doc_id)
             try:
-                return self._rebuild()
+                return self._update(remove=[doc_id])
             except BaseException:
                 restore_from_trash(self.settings.corpus_dir, trashed.folder.parent, doc_id, self.settings.trash_days)
                 forget(trashed)
@@ -292,7 +293,7 @@ class Service:
             trash_dir = self.settings.state_dir / "trash"
             trashed = restore_from_trash(self.settings.corpus_dir, trash_dir, doc_id, self.settings.trash_days)
             try:
-                report = self._rebuild()
+                report = self._update(add=[doc_id])
                 self._check_indexed(doc_id, report)
             except BaseException:
                 remove_document(self.settings.corpus_dir, doc_id)
@@ -343,6 +344,19 @@ class Service:
             fresh = load_snapshot(self.settings, self.embedder)
             fresh.speller  # noqa: B018  (built here, not by the first question to reach the new version)
             self._slot.replace(fresh)  # requests see old or new, never a mix
+        self._issues.clear("index_fallback")
+        return report
+
+
+    def _update(self, add: Sequence[str] = (), remove: Sequence[str] = ()) -> BuildReport:
+        """Index the added documents and drop the removed ones in a new segment; serve it, reusing the rest."""
+        report = update(self.settings, self.embedder, add=add, remove=remove)
+        for note in report.notes:
+            log.warning("%s", note)
+        if report.changed or report.version != self._slot.current.path.name:
+            fresh = load_snapshot(self.settings, self.embedder, previous=self._slot.current)
+            fresh.speller  # noqa: B018  (built here, not by the first question to reach the new version)
+            self._slot.replace(fresh)
         self._issues.clear("index_fallback")
         return report
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
 SEPARATOR = "\n"
 MIN_INDEXED = 3  # trigram index: shorter substrings are looked up in the text itself
@@ -49,3 +50,42 @@ class CorpusText(str):
     def __reduce__(self) -> tuple[type[str], tuple[str]]:
         """Pickle and copy as the plain text (the index is rebuilt only by constructing anew)."""
         return (str, (str(self),))
+
+
+class DocumentTrigrams:
+    """A trigram index of documents by id, asked whether a substring occurs in any document still live."""
+
+    def __init__(self, documents: Iterable[tuple[str, str]], table: str = "trigrams") -> None:
+        """Index ``(doc_id, text)`` pairs in memory."""
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(body, doc_id UNINDEXED, "
+                   "tokenize='trigram case_sensitive 1')")
+        with db:
+            db.executemany(f"INSERT INTO {table}(body, doc_id) VALUES (?, ?)", ((t, d) for d, t in documents))
+            db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+        self._db, self._lock, self._table = db, threading.Lock(), table
+
+    @classmethod
+    def stored(cls, path: Path, table: str = "trigrams") -> DocumentTrigrams:
+        """The index a build wrote in the SQLite file ``path`` (read from disk as lookups need its pages)."""
+        self = cls.__new__(cls)
+        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._db.execute("PRAGMA mmap_size = 4294967296")  # pages read in place, shared with other processes
+        for _ in self._db.execute(f"SELECT length(block) FROM {table}_data"):  # mapped now, not by questions
+            pass
+        self._lock, self._table = threading.Lock(), table
+        return self
+
+    def close(self) -> None:
+        """Close the index's database."""
+        self._db.close()
+
+    def holds(self, part: str, deleted: frozenset[str] = frozenset()) -> bool:
+        """Whether ``part`` (three characters or more, no newline) occurs in a document not in ``deleted``."""
+        phrase = '"' + part.replace('"', '""') + '"'
+        with self._lock:
+            if not deleted:
+                return self._db.execute(f"SELECT 1 FROM {self._table} WHERE {self._table} MATCH ? LIMIT 1",
+                                        (phrase,)).fetchone() is not None
+            cursor = self._db.execute(f"SELECT doc_id FROM {self._table} WHERE {self._table} MATCH ?", (phrase,))
+            return any(doc_id not in deleted for (doc_id,) in cursor)

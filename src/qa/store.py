@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from qa.normalize import Normalized
 from qa.types import Chunk, Document, Figure, fingerprint
 
 if TYPE_CHECKING:
@@ -34,6 +38,14 @@ CREATE TABLE IF NOT EXISTS figures (
     table_no INTEGER, row_no INTEGER, col_no INTEGER
 );
 CREATE INDEX IF NOT EXISTS figures_doc ON figures(doc_id, start);
+CREATE TABLE IF NOT EXISTS normalized (
+    doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
+    clean TEXT NOT NULL, offsets BLOB NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS trigrams USING fts5(body, doc_id UNINDEXED, tokenize='trigram case_sensitive 1');
+CREATE TABLE IF NOT EXISTS signatures (
+    doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE, signature BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS details (
     doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
     format TEXT NOT NULL, duplicate_of TEXT, index_no TEXT, doc_no TEXT, pages INTEGER NOT NULL DEFAULT 0,
@@ -62,6 +74,30 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+class StoredText(str):
+    """A document's raw text, read from a store that also keeps its clean form (so it need not be normalized)."""
+
+    _store: Store
+    _doc_id: str
+
+    def __new__(cls, text: str, store: Store, doc_id: str) -> StoredText:
+        """``text`` as read from ``store`` for ``doc_id``."""
+        self = super().__new__(cls, text)
+        self._store, self._doc_id = store, doc_id
+        return self
+
+    def normalized(self) -> Normalized | None:
+        """The clean text and offset map stored at build time (None once the store is closed)."""
+        try:
+            return self._store.normalized(self._doc_id, str(self))
+        except sqlite3.Error:
+            return None
+
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        """Pickle and copy as the plain text."""
+        return (str, (str(self),))
+
+
 class Store:
     """Typed access to one index version's SQLite file."""
 
@@ -70,12 +106,17 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------------
     def add_document(self, doc: Document, chunks: Sequence[Chunk], tokens: Sequence[list[str]],
-                     figures: Iterable[Figure], views: Sequence[int] | None = None) -> list[int]:
-        """Insert a document with its chunks and figures; returns the chunks' row ids (vector ids)."""
+                     figures: Iterable[Figure], views: Sequence[int] | None = None,
+                     norm: Normalized | None = None) -> list[int]:
+        """Insert a document with its chunks, figures and clean text; returns the chunks' row ids (vector ids)."""
         self.conn.execute(
             f"INSERT INTO documents ({_DOC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (doc.doc_id, doc.title, doc.date, doc.source, doc.date_note, doc.path, doc.sha256, doc.text),
         )
+        if norm is not None:
+            self.conn.execute("INSERT INTO normalized (doc_id, clean, offsets) VALUES (?, ?, ?)",
+                              (doc.doc_id, norm.text, pack_offsets(norm.offsets)))
+            self.conn.execute("INSERT INTO trigrams (body, doc_id) VALUES (?, ?)", (norm.text, doc.doc_id))
         if doc.format != "text" or doc.duplicate_of or doc.layout is not None:
             layout = json.dumps(doc.layout.to_json(), ensure_ascii=False) if doc.layout is not None else None
             self.conn.execute(
@@ -98,14 +139,32 @@ class Store:
         )
         return rows
 
+    def add_signature(self, doc_id: str, signature: np.ndarray) -> None:
+        """Record a document's MinHash signature (:mod:`qa.dedup`), so a later upload is checked without it."""
+        self.conn.execute("INSERT INTO signatures (doc_id, signature) VALUES (?, ?)",
+                          (doc_id, np.asarray(signature, dtype=np.uint32).tobytes()))
+
+    def original_signatures(self) -> list[tuple[str, np.ndarray]]:
+        """Signatures of the documents that reprint no other, by id."""
+        cur = self.conn.execute("SELECT s.doc_id, s.signature FROM signatures s LEFT JOIN details d "
+                                "ON d.doc_id = s.doc_id WHERE d.duplicate_of IS NULL ORDER BY s.doc_id")
+        return [(doc_id, np.frombuffer(blob, dtype=np.uint32)) for doc_id, blob in cur]
+
     def remove_document(self, doc_id: str) -> list[int]:
         """Delete a document with its chunks and figures; returns the removed chunks' row ids."""
         rows = [r for (r,) in self.conn.execute("SELECT row FROM chunks WHERE doc_id = ?", (doc_id,))]
         self.conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
         self.conn.execute("DELETE FROM figures WHERE doc_id = ?", (doc_id,))
         self.conn.execute("DELETE FROM details WHERE doc_id = ?", (doc_id,))
+        self.conn.execute("DELETE FROM normalized WHERE doc_id = ?", (doc_id,))
+        self.conn.execute("DELETE FROM signatures WHERE doc_id = ?", (doc_id,))
+        self.conn.execute("DELETE FROM trigrams WHERE doc_id = ?", (doc_id,))
         self.conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
         return rows
+
+    def seal_trigrams(self) -> None:
+        """Merge the trigram index into one b-tree (fewer page reads a lookup); done once a store is written."""
+        self.conn.execute("INSERT INTO trigrams (trigrams) VALUES ('optimize')")
 
     def set_tokens(self, rows: Iterable[tuple[int, list[str]]]) -> None:
         """Replace the lexical tokens of the given chunk rows."""
@@ -117,7 +176,18 @@ class Store:
         """Every document, by id."""
         select = _DOC_SELECT if with_text else _DOC_SELECT.replace("x.text,", "'',")
         rows = self.conn.execute(f"{select} ORDER BY x.doc_id").fetchall()
+        if with_text:  # each text can fetch its clean form, stored at build time, instead of normalizing again
+            return [_document((*r[:7], StoredText(r[7], self, r[0]), *r[8:])) for r in rows]
         return [_document(r) for r in rows]
+
+    def clean_texts(self) -> Iterator[str]:
+        """Every document's clean text (as :func:`qa.normalize.normalize` made it at build time), by id."""
+        return (clean for (clean,) in self.conn.execute("SELECT clean FROM normalized ORDER BY doc_id"))
+
+    def normalized(self, doc_id: str, raw: str) -> Normalized | None:
+        """A document's clean text with its map back to ``raw`` (its raw text), as stored at build time."""
+        row = self.conn.execute("SELECT clean, offsets FROM normalized WHERE doc_id = ?", (doc_id,)).fetchone()
+        return Normalized(raw=raw, text=row[0], offsets=unpack_offsets(row[1])) if row else None
 
     def document(self, doc_id: str) -> Document | None:
         """One document with its raw text, or None."""
@@ -172,6 +242,18 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(where)
         return [_figure(r) for r in self.conn.execute(sql + " ORDER BY doc_id, start", args)]
+
+
+def pack_offsets(offsets: Sequence[int]) -> bytes:
+    """A clean-to-raw offset map, compactly: the steps between offsets (mostly 1) as int32, zlib-compressed."""
+    steps = np.diff(np.asarray(offsets, dtype=np.int64), prepend=0).astype(np.int32)
+    return zlib.compress(steps.tobytes(), 6)
+
+
+def unpack_offsets(blob: bytes) -> tuple[int, ...]:
+    """The offset map :func:`pack_offsets` packed."""
+    steps = np.frombuffer(zlib.decompress(blob), dtype=np.int32)
+    return tuple(np.cumsum(steps, dtype=np.int64).tolist())
 
 
 def _document(r: tuple[Any, ...]) -> Document:
