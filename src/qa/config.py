@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     model: str = DEFAULT_MODEL
     model_cache: Path = Field(default_factory=lambda: Path.home() / ".cache" / "qa" / "models")
     serve_threads: int = Field(1, ge=1, le=64)  # torch threads per process when answering requests
+    workers: int = Field(1, ge=1, le=64)  # `qa serve` processes sharing the port and the index
     # What runs the default model: ONNX Runtime (auto: when installed, else torch) or torch; the same vectors.
     embed_runtime: Literal["auto", "torch", "onnx"] = "auto"
 
