@@ -23,6 +23,7 @@ import asyncio
 import ipaddress
 import itertools
 import json
+import os
 import statistics
 import sys
 import time
@@ -99,6 +100,26 @@ def loopback_or_exit(url: str) -> str:
     if parts.scheme not in ("http", "https") or not allowed:
         fail(f"refusing {url!r}: only http(s) to localhost, 127.0.0.0/8 or [::1] is allowed")
     return url.rstrip("/")
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its children (the workers of ``qa serve --workers N``), from /proc."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = [pid]
+    if children.exists():
+        for child in children.read_text().split():
+            found += process_tree(int(child))
+    return found
+
+
+def cpu_and_rss(pids: list[int]) -> tuple[float, list[int]]:
+    """CPU seconds used so far by ``pids`` together, and each one's resident memory in MB."""
+    ticks, rss = 0, []
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        rss.append(int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 2**20)
+    return ticks / os.sysconf("SC_CLK_TCK"), rss
 
 
 def fresh_questions(paths: list[Path]) -> list[str]:
@@ -194,6 +215,12 @@ async def main_async(args: argparse.Namespace) -> list[Level]:
             await client.post("/v1/ask", json={"question": questions[i % len(questions)]})
         results = []
         used = args.warmup if args.fresh else 0
+        pids = process_tree(args.server_pid) if args.server_pid else []
+        if pids:
+            cpu_before, rss = cpu_and_rss(pids)
+            client_before = time.process_time()
+            print(f"server processes {pids}: RSS (MB) {' '.join(map(str, rss))}; "
+                  f"load average {os.getloadavg()[0]:.1f}")
         for concurrency in levels:
             batch = questions[used : used + args.max_requests] if args.fresh else questions
             if not batch:
@@ -203,6 +230,14 @@ async def main_async(args: argparse.Namespace) -> list[Level]:
                                     args.top_k, args.endpoint)
             used += level.ok + level.error_count
             print(level.line(), flush=True)
+            if pids:
+                cpu, rss = cpu_and_rss(pids)
+                client_cpu = time.process_time()
+                served = max(1, level.ok + level.error_count)
+                print(f"      server CPU {(cpu - cpu_before) * 1000 / served:.1f} ms a request, this load "
+                      f"generator {(client_cpu - client_before) * 1000 / served:.1f} ms; server RSS (MB) "
+                      f"{' '.join(map(str, rss))}; load average {os.getloadavg()[0]:.1f}", flush=True)
+                cpu_before, client_before = cpu, client_cpu
             results.append(level)
     if any("429" in lv.errors for lv in results):
         print("note: 429s mean the server's rate limit was reached; start it with QA_RATE_LIMIT_PER_MINUTE=1000000")
@@ -217,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=20_000, help="request cap of each level")
     parser.add_argument("--questions", type=Path, action="append",
                         help="JSONL question set (repeatable; default bench/questions.jsonl)")
+    parser.add_argument("--server-pid", type=int, default=None,
+                        help="the server's process id: report its (and its workers') CPU a request and memory")
     parser.add_argument("--fresh", action="store_true",
                         help="ask each distinct question once over the run: no repeated question")
     parser.add_argument("--top-k", type=int, default=5)

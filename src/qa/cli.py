@@ -15,6 +15,7 @@ import click
 from qa.errors import QAError
 
 F = TypeVar("F", bound=Callable[..., Any])
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
 def _errors_to_exit(func: F) -> F:
@@ -35,7 +36,7 @@ def _errors_to_exit(func: F) -> F:
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
 def main(verbose: bool) -> None:
     """Answer questions about 九龙坡区 from its published reports, with exact citations."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format=LOG_FORMAT)
 
 
 def _service() -> Any:

@@ -61,7 +61,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def worker_app() -> FastAPI:
     """The app of one worker process of ``qa serve --workers N`` (uvicorn imports it in each one)."""
     from qa.api.app import create_app
+    from qa.cli import LOG_FORMAT
 
+    # As `qa` sets it up in a single process: else the first library to call basicConfig (mcp: rich's
+    # handler, which costs a millisecond a line) would choose how every request is logged.
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     logging.getLogger("qa.api").setLevel(logging.INFO)  # one line per request: id, method, path, status, time
     return create_app(ui=os.environ.get(NO_UI_ENV) != "1")
 
@@ -69,6 +73,11 @@ def worker_app() -> FastAPI:
 def serve(host: str, port: int, ui: bool, settings: Settings, workers: int = 1) -> None:
     """Serve the app on ``host:port``: in this process, or in ``workers`` processes sharing the socket."""
     import uvicorn
+
+    # FAISS's OpenMP thread count is per thread: set in one thread, the request threads would still search
+    # with a team of one thread a core, which spins after each search (10 ms of CPU a question on two cores).
+    # Read when FAISS loads, in this process and in the workers, it holds for every thread.
+    os.environ.setdefault("OMP_NUM_THREADS", str(settings.serve_threads))
 
     options = {"host": host, "port": port, "log_level": "info", **uvicorn_options(settings)}
     if workers == 1:
