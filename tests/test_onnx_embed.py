@@ -86,3 +86,35 @@ def test_batches_run_side_by_side_give_the_vectors_of_one_batch_at_a_time() -> N
     two = load_embedder(MODEL_NAME, MODELS, threads=2, runtime="onnx").encode_passages(texts)
     assert one.shape == two.shape == (len(texts), 384)
     assert float(np.abs(one - two).max()) < 1e-5
+
+
+def test_processes_starting_together_export_the_model_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import qa.onnx_embed as onnx_embed
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_text('{"hidden_size": 8}')
+    exports: list[Path] = []
+    inside = threading.Event()
+
+    def export(model: Path, folder: Path) -> Path:  # as the real export: slow, then the graph and its stamp
+        exports.append(folder)
+        inside.set()
+        threading.Event().wait(0.3)
+        (folder / onnx_embed.ONNX_FILE).write_bytes(b"graph")
+        (folder / onnx_embed.SOURCE_FILE).write_text(json.dumps({"source": onnx_embed._source_stamp(model)}))
+        return folder / onnx_embed.ONNX_FILE
+
+    monkeypatch.setattr(onnx_embed, "export_onnx", export)
+    paths: list[Path] = []
+    first = threading.Thread(target=lambda: paths.append(onnx_embed.ensure_onnx(model_dir)))
+    first.start()
+    assert inside.wait(30)
+    second = threading.Thread(target=lambda: paths.append(onnx_embed.ensure_onnx(model_dir)))
+    second.start()
+    first.join(30)
+    second.join(30)
+    assert len(exports) == 1
+    assert paths == [onnx_embed.onnx_folder(model_dir) / "model.onnx"] * 2

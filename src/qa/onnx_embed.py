@@ -14,6 +14,7 @@ core each: on two cores that embeds 1.5 times as many passages a second as one b
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -46,13 +47,25 @@ def _source_stamp(model_dir: Path) -> str:
 
 
 def ensure_onnx(model_dir: Path) -> Path:
-    """The ONNX graph of ``model_dir``, exported first if missing or made from another conversion."""
+    """The ONNX graph of ``model_dir``, exported first if missing or made from another conversion.
+
+    Processes starting together (the workers of ``qa serve --workers N``) export it once: the others wait.
+    """
     folder = onnx_folder(model_dir)
-    stamp = folder / SOURCE_FILE
-    if (folder / ONNX_FILE).is_file() and stamp.is_file() and \
-            json.loads(stamp.read_text()).get("source") == _source_stamp(model_dir):
+    if _exported(model_dir, folder):
         return folder / ONNX_FILE
-    return export_onnx(model_dir, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".export.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _exported(model_dir, folder):  # another process exported it while this one waited
+            return folder / ONNX_FILE
+        return export_onnx(model_dir, folder)
+
+
+def _exported(model_dir: Path, folder: Path) -> bool:
+    stamp = folder / SOURCE_FILE
+    return (folder / ONNX_FILE).is_file() and stamp.is_file() and \
+        json.loads(stamp.read_text()).get("source") == _source_stamp(model_dir)
 
 
 def export_onnx(model_dir: Path, folder: Path) -> Path:
