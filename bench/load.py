@@ -1,6 +1,8 @@
 """Load test of ``POST /v1/ask`` on a server on this machine: latency percentiles, throughput and errors.
 
-``--endpoint chat`` posts the same questions to the OpenAI-compatible ``/v1/chat/completions`` instead, and
+``--fresh`` asks every question once over the whole run (the distinct questions of every ``--questions`` file,
+answerable or not, each level taking the next ones), so no answer comes from the server's query-vector cache;
+without it the questions go round robin and repeat. ``--endpoint chat`` posts the same questions to the OpenAI-compatible ``/v1/chat/completions`` instead, and
 ``--endpoint chat-stream`` asks for a stream, reads it to ``data: [DONE]`` and also reports when the first
 sentence arrived.
 
@@ -21,6 +23,7 @@ import asyncio
 import ipaddress
 import itertools
 import json
+import os
 import statistics
 import sys
 import time
@@ -99,6 +102,33 @@ def loopback_or_exit(url: str) -> str:
     return url.rstrip("/")
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its children (the workers of ``qa serve --workers N``), from /proc."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = [pid]
+    if children.exists():
+        for child in children.read_text().split():
+            found += process_tree(int(child))
+    return found
+
+
+def cpu_and_rss(pids: list[int]) -> tuple[float, list[int]]:
+    """CPU seconds used so far by ``pids`` together, and each one's resident memory in MB."""
+    ticks, rss = 0, []
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        rss.append(int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 2**20)
+    return ticks / os.sysconf("SC_CLK_TCK"), rss
+
+
+def fresh_questions(paths: list[Path]) -> list[str]:
+    """Every distinct question of the files, in order (unanswerable ones too: each costs a whole answer)."""
+    rows = [json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    return list(dict.fromkeys(r["question"] for r in rows))
+
+
 def load_questions(path: Path) -> list[str]:
     """The answerable questions of a JSONL question set (every line's ``question`` if none is marked)."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -166,7 +196,8 @@ def markdown(levels: list[Level]) -> str:
 
 async def main_async(args: argparse.Namespace) -> list[Level]:
     url = loopback_or_exit(args.url)
-    questions = load_questions(args.questions)
+    paths = args.questions or [DEFAULT_QUESTIONS]
+    questions = fresh_questions(paths) if args.fresh else [q for path in paths for q in load_questions(path)]
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     if not levels or min(levels) < 1 or max(levels) > 256:
         fail("--concurrency takes numbers from 1 to 256, e.g. 1,8,32")
@@ -177,15 +208,36 @@ async def main_async(args: argparse.Namespace) -> list[Level]:
         if ready.status_code != 200:
             fail(f"{url}/readyz answered {ready.status_code}; wait for the index to load")
         print(f"server: {json.dumps(ready.json(), ensure_ascii=False)}")
-        print(f"{len(questions)} questions from {args.questions}; {args.seconds:g} s per level, "
-              f"at most {args.max_requests} requests per level")
+        print(f"{len(questions)} {'distinct ' if args.fresh else ''}questions from "
+              f"{', '.join(str(p) for p in paths)}; {args.seconds:g} s per level, "
+              f"at most {args.max_requests} requests per level{', each question asked once' if args.fresh else ''}")
         for i in range(args.warmup):  # first requests pay for lazy loading (jieba, pinyin tables)
             await client.post("/v1/ask", json={"question": questions[i % len(questions)]})
         results = []
+        used = args.warmup if args.fresh else 0
+        pids = process_tree(args.server_pid) if args.server_pid else []
+        if pids:
+            cpu_before, rss = cpu_and_rss(pids)
+            client_before = time.process_time()
+            print(f"server processes {pids}: RSS (MB) {' '.join(map(str, rss))}; "
+                  f"load average {os.getloadavg()[0]:.1f}")
         for concurrency in levels:
-            level = await run_level(client, questions, concurrency, args.seconds, args.max_requests, args.top_k,
-                                    args.endpoint)
+            batch = questions[used : used + args.max_requests] if args.fresh else questions
+            if not batch:
+                fail(f"--fresh: the {len(questions)} questions ran out before concurrency {concurrency}")
+            level = await run_level(client, batch, concurrency, args.seconds,
+                                    min(args.max_requests, len(batch)) if args.fresh else args.max_requests,
+                                    args.top_k, args.endpoint)
+            used += level.ok + level.error_count
             print(level.line(), flush=True)
+            if pids:
+                cpu, rss = cpu_and_rss(pids)
+                client_cpu = time.process_time()
+                served = max(1, level.ok + level.error_count)
+                print(f"      server CPU {(cpu - cpu_before) * 1000 / served:.1f} ms a request, this load "
+                      f"generator {(client_cpu - client_before) * 1000 / served:.1f} ms; server RSS (MB) "
+                      f"{' '.join(map(str, rss))}; load average {os.getloadavg()[0]:.1f}", flush=True)
+                cpu_before, client_before = cpu, client_cpu
             results.append(level)
     if any("429" in lv.errors for lv in results):
         print("note: 429s mean the server's rate limit was reached; start it with QA_RATE_LIMIT_PER_MINUTE=1000000")
@@ -198,7 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="1,8,32", help="comma-separated concurrency levels")
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each level")
     parser.add_argument("--max-requests", type=int, default=20_000, help="request cap of each level")
-    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="JSONL question set")
+    parser.add_argument("--questions", type=Path, action="append",
+                        help="JSONL question set (repeatable; default bench/questions.jsonl)")
+    parser.add_argument("--server-pid", type=int, default=None,
+                        help="the server's process id: report its (and its workers') CPU a request and memory")
+    parser.add_argument("--fresh", action="store_true",
+                        help="ask each distinct question once over the run: no repeated question")
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--endpoint", choices=["ask", "chat", "chat-stream"], default="ask",
                         help="/v1/ask, or /v1/chat/completions whole or streamed")

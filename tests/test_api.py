@@ -8,6 +8,7 @@ The fake hash embedder keeps all of it fast and deterministic.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -145,7 +146,8 @@ def test_readyz_describes_the_loaded_index(env: Env) -> None:
     response = env.client.get("/readyz")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"status", "index", "documents", "chunks", "model", "issues"}
+    assert set(body) == {"status", "index", "documents", "chunks", "model", "issues", "worker"}
+    assert body["worker"] == os.getpid()  # the process that answered (`qa serve --workers N` has N)
     assert body["status"] == "ready"
     assert body["issues"] == []
     assert body["documents"] == 5

@@ -15,6 +15,7 @@ import click
 from qa.errors import QAError
 
 F = TypeVar("F", bound=Callable[..., Any])
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
 def _errors_to_exit(func: F) -> F:
@@ -35,7 +36,7 @@ def _errors_to_exit(func: F) -> F:
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
 def main(verbose: bool) -> None:
     """Answer questions about 九龙坡区 from its published reports, with exact citations."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format=LOG_FORMAT)
 
 
 def _service() -> Any:
@@ -208,19 +209,19 @@ def evaluate(questions: Path, json_out: Path | None, report_out: Path | None, mo
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-ui", is_flag=True, help="Serve the HTTP API only.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes sharing the port and the index (default: QA_WORKERS, else 1).")
 @_errors_to_exit
-def serve(host: str, port: int, no_ui: bool) -> None:
+def serve(host: str, port: int, no_ui: bool, workers: int | None) -> None:
     """Serve the HTTP API and the chat UI (building the index first if needed)."""
-    import uvicorn
-
-    from qa.api.app import create_app
-    from qa.api.server import uvicorn_options
+    from qa.api.server import serve as run_server
     from qa.config import get_settings
 
-    app = create_app(ui=not no_ui)
-    logging.getLogger("qa.api").setLevel(logging.INFO)  # one line per request: id, method, path, status, time
-    click.echo(f"qa: serving on http://{host}:{port}/ (API docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(get_settings()))
+    settings = get_settings()
+    workers = workers or settings.workers
+    plural = f" in {workers} worker processes" if workers > 1 else ""
+    click.echo(f"qa: serving on http://{host}:{port}/{plural} (API docs at /docs)")
+    run_server(host, port, ui=not no_ui, settings=settings, workers=workers)
 
 
 @main.group()

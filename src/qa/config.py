@@ -26,8 +26,9 @@ class Settings(BaseSettings):
     model: str = DEFAULT_MODEL
     model_cache: Path = Field(default_factory=lambda: Path.home() / ".cache" / "qa" / "models")
     serve_threads: int = Field(1, ge=1, le=64)  # torch threads per process when answering requests
-    # What runs the default model: torch, or ONNX Runtime (same vectors, faster; needs the `onnx` extra).
-    embed_runtime: Literal["torch", "onnx"] = "torch"
+    workers: int = Field(1, ge=1, le=64)  # `qa serve` processes sharing the port and the index
+    # What runs the default model: ONNX Runtime (auto: when installed, else torch) or torch; the same vectors.
+    embed_runtime: Literal["auto", "torch", "onnx"] = "auto"
 
     chunk_target: int = Field(240, ge=50, le=2000)
     chunk_limit: int = Field(400, ge=80, le=4000)

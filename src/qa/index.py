@@ -338,8 +338,10 @@ class EmbeddingCache:
             marks = ",".join("?" * len(batch))
             for key, blob in self.conn.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", batch):
                 found[key] = np.frombuffer(blob, dtype=np.float32)
-        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
-        step = 16
+        # Shortest first, so each batch holds texts of about one length (padding is computed for nothing).
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items(),
+                         key=lambda item: (len(item[1]), item[0]))
+        step = 256  # the model runs its batches side by side within a step: fewer steps, less idle tail
         for i in range(0, len(missing), step):
             part = missing[i : i + step]
             vecs = self.embedder.encode_passages([t for _, t in part])

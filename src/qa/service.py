@@ -56,6 +56,7 @@ from qa.trash import restore_document as restore_from_trash
 from qa.types import Answer, Citation, Document, Figure
 from qa.vectors import set_search_threads
 from qa.warmup import WarmingEmbedder
+from qa.workers import FOLLOW_SECONDS, IndexFollower, writer_lock
 from qa.writes import WriteQueue
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ class Service:
         self._write_lock = threading.Lock()
         self._writes = WriteQueue(settings.write_queue)
         self._issues = issues or Issues()
+        self._follower: IndexFollower | None = None
+        self._unloadable: Path | None = None  # a current version that failed to load: not tried again
         from qa.answer.decision import warm
 
         warm(snapshot.meta.get("model"))  # jieba's general dictionary and the fitted decision: not on a question
@@ -145,6 +148,8 @@ class Service:
 
     def close(self) -> None:
         """Stop taking changes and close every open snapshot."""
+        if self._follower is not None:
+            self._follower.stop()
         self._writes.shutdown()
         self._slot.close()
 
@@ -317,17 +322,47 @@ class Service:
                              f"{self._slot.current.path.name}")
         self._issues.clear("index_catching_up")
 
+    def follow(self, interval: float = FOLLOW_SECONDS) -> None:
+        """Serve every version made current by another process (a worker beside this one, ``qa build``)."""
+        if self._follower is None:
+            self._follower = IndexFollower(self.follow_current, interval)
+
+    def follow_current(self) -> bool:
+        """Load the version the ``current`` link points at if it is not the one served; True when it was."""
+        with self._write_lock:
+            return self._follow_locked()
+
+    def _follow_locked(self) -> bool:
+        version = current_version(self.settings.index_dir)
+        if version is None or version == self._slot.current.path.resolve():
+            self._issues.clear("index_not_followed")
+            return False
+        if version == self._unloadable:
+            return False
+        try:
+            fresh = load_snapshot(self.settings, self.embedder, version)
+        except IndexStoreError as exc:  # damaged or of another model: keep serving what is loaded
+            self._unloadable = version
+            self._issues.set("index_not_followed", f"{exc}; serving {self._slot.current.path.name}")
+            return False
+        fresh.speller  # noqa: B018  (built here, not by the first question to reach the new version)
+        self._slot.replace(fresh)
+        self._issues.clear("index_not_followed")
+        return True
+
     @contextmanager
     def _writing(self, what: str) -> Iterator[None]:
-        """One change at a time; a full disk becomes StorageFullError and shows in :meth:`issues`."""
-        with self._write_lock:
+        """One change at a time, across every process serving this index; a full disk becomes
+        StorageFullError and shows in :meth:`issues`."""
+        with self._write_lock, writer_lock(self.settings.index_dir):
+            self._follow_locked()  # a change is made against the newest version, whoever made it
             try:
                 with full_disk_is_an_error(what):
                     yield
             except StorageFullError as exc:
                 self._issues.set("storage_full", str(exc))
                 raise
-            self._issues.clear("storage_full", "index_update_failed")
+            self._issues.clear("storage_full", "index_update_failed", "index_not_followed")
 
     def _check_indexed(self, doc_id: str, report: BuildReport) -> None:
         """Refuse a document the build skipped, so nothing is accepted that cannot be found or deleted."""

@@ -7,6 +7,7 @@
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -210,6 +211,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         try:
             # The last good index is served at once; a stale or damaged one is updated in the background.
             state["service"] = Service.from_settings(settings, wait=False)
+            state["service"].follow()  # versions made current elsewhere (another worker, `qa build`) are served
         except Exception as exc:  # reported by /readyz and every route instead of killing the server
             log.exception("could not load the index")
             state["error"] = str(exc)
@@ -327,7 +329,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         problems = svc.issues() + issues.items()
         return {"status": "degraded" if problems else "ready", "index": snapshot.path.name,
                 "documents": meta.get("documents", 0), "chunks": meta.get("chunks", 0),
-                "model": meta.get("model", ""), "issues": problems}
+                "model": meta.get("model", ""), "issues": problems, "worker": os.getpid()}
 
     @app.post("/v1/ask", response_model=schemas.AskResponse, tags=["answers"], responses=schemas.ERRORS)
     def ask(body: schemas.AskRequest, svc: Svc, _: Reader) -> dict[str, Any]:

@@ -196,6 +196,7 @@ class Ready(BaseModel):
     chunks: int
     model: str
     issues: list[ErrorDetail] = Field(default_factory=list)
+    worker: int = Field(description="process id of the worker that answered (`qa serve --workers N` runs N)")
 
 
 class TrashedOut(BaseModel):
