@@ -6,7 +6,8 @@ new document's chunks, vectors and figures. Its ``meta.json`` lists the segments
 earlier versions' folders first and its own last, and the documents deleted from each (tombstones). So an
 update costs in proportion to the document, never to the corpus: nothing is copied or rewritten, and a
 reload reuses every segment the previous snapshot had already loaded. A full build (``qa build``) merges the
-segments back into one (compaction) and is also when the vocabulary is discovered again.
+segments back into one (compaction) and is also when the vocabulary is discovered again; an update to a version
+of ``MAX_SEGMENTS`` segments merges every segment but the first (the full build's) into its own.
 
 Across segments the answers are those of one index of the same documents: BM25 counts documents, term
 frequencies and lengths over the live chunks of every segment (the same floats, in the same order), the
@@ -63,9 +64,9 @@ class TextSource:
         self._lock = threading.Lock()
 
     def add(self, store: Store) -> None:
-        """Read through ``store`` too (a newer snapshot that reuses the document)."""
+        """Read through ``store`` too (a newer snapshot that reuses the document); forget the closed ones."""
         with self._lock:
-            self.stores.append(store)
+            self.stores = [s for s in self.stores if _is_open(s)] + [store]
 
     def normalized(self, doc_id: str, raw: str) -> Any:
         """The stored clean text of ``doc_id`` from the newest store still open, else None."""
@@ -79,6 +80,14 @@ class TextSource:
                     if store in self.stores:
                         self.stores.remove(store)
         return None
+
+
+def _is_open(store: Store) -> bool:
+    try:
+        store.conn.total_changes  # noqa: B018  (raises once the connection is closed)
+    except sqlite3.ProgrammingError:
+        return False
+    return True
 
 
 class SegmentText(StoredText):
