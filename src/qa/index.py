@@ -8,7 +8,8 @@ Layout of the index folder::
                                           checksums
       v-…/vocab.txt                       the corpus's own words, kept whole by the tokenizer (qa.vocab)
       v-…/store.sqlite                    documents, chunks (with lexical tokens), figures
-      v-…/vectors.faiss                   ids and vectors only
+      v-…/vectors.faiss                   ids and vectors only (QA_BACKEND=milvus: vectors.milvus.json, naming
+                                          the version's Milvus collections; see qa.backends.milvus)
       embeddings.sqlite                   cache: a passage is embedded once per model, ever
       build.lock
 
@@ -40,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.bm25 import SparseBM25Index
+from qa.backends import check_backend, get_backend
 from qa.chunk import chunk_document, split_sentences
 from qa.config import Settings, read_limits
 from qa.embed import Embedder
@@ -54,7 +55,7 @@ from qa.query import Speller
 from qa.spell_index import CorpusText
 from qa.store import Store, connect
 from qa.types import Document, content_hash
-from qa.vectors import FaissIndex
+from qa.vectors import VectorIndex
 from qa.vocab import corpus_vocabulary, read_terms, write_terms
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class Snapshot:
     path: Path
     meta: dict[str, Any]
     store: Store
-    vectors: FaissIndex
+    vectors: VectorIndex
     lexical: LexicalIndex
     embedder: Embedder
     documents: dict[str, Document]
@@ -395,6 +396,7 @@ def build(
         if base is not None:
             try:
                 check_chunking(read_meta(base), settings)
+                check_backend(read_meta(base), get_backend(settings))
             except IndexStoreError as exc:
                 log.warning("starting a fresh index: %s", exc)
                 base = None
@@ -408,14 +410,17 @@ def build(
             report.changed = report.changed or base != current  # a damaged current is replaced even so
             if base is not None and not report.changed:
                 shutil.rmtree(work)
+                get_backend(settings).discard(version)
                 report.version = base.name
             else:
                 final = index_dir / version
                 os.replace(work, final)
                 _swap_current(index_dir, final)
                 _cleanup(index_dir, keep={final.resolve(), *([base.resolve()] if base else [])})
+                get_backend(settings).cleanup([version, *([base.name] if base else [])])
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
+            get_backend(settings).discard(version)
             raise
     report.seconds = time.perf_counter() - started
     return report
@@ -425,9 +430,8 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
                 embedder: Embedder, progress: Progress | None) -> BuildReport:
     if base is not None:
         shutil.copy2(base / "store.sqlite", work / "store.sqlite")
-        vectors = FaissIndex.load(base / "vectors.faiss")
-    else:
-        vectors = FaissIndex(embedder.dim)
+    backend = get_backend(settings)
+    vectors = backend.vectors_for_build(embedder.dim, base, work)
     conn = connect(work / "store.sqlite")
     store = Store(conn)
     report = BuildReport(version=work.name)
@@ -475,11 +479,11 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     expected = conn.execute("SELECT COALESCE(SUM(views), 0) FROM chunks").fetchone()[0]
     try:
         check_chunks(conn, docs, "the new index")
+        if len(vectors) != expected:
+            raise IndexStoreError(f"vector count {len(vectors)} does not match the {expected} chunk views")
+        backend.save(work, vectors, store)
     finally:
         conn.close()
-    if len(vectors) != expected:
-        raise IndexStoreError(f"vector count {len(vectors)} does not match the {expected} chunk views")
-    vectors.save(work / "vectors.faiss")
     (work / VOCAB_FILE).write_text(write_terms(terms), encoding="utf-8")
     with open(work / "store.sqlite", "rb") as fh:
         os.fsync(fh.fileno())
@@ -497,11 +501,12 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
         "vocabulary": settings.vocabulary,
         "vocabulary_hash": vocabulary.fingerprint,
         "discovered_words": len(terms),
+        "backend": backend.describe(),
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "checksums": seal(work),
     }
     (work / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    for name in ("vectors.faiss", VOCAB_FILE, "meta.json"):
+    for name in (backend.vector_file, VOCAB_FILE, "meta.json"):
         with open(work / name, "rb") as fh:
             os.fsync(fh.fileno())
     return report
@@ -519,6 +524,8 @@ def load_snapshot(settings: Settings, embedder: Embedder, version: Path | None =
         raise IndexNotBuiltError(f"no index in {settings.index_dir}; run `qa build` first")
     meta = check_version(version, embedder)
     check_chunking(meta, settings)
+    backend = get_backend(settings)
+    check_backend(meta, backend)
     vocabulary = load_vocabulary(version, meta, settings)
     conn: sqlite3.Connection | None = None
     try:
@@ -528,10 +535,9 @@ def load_snapshot(settings: Settings, embedder: Embedder, version: Path | None =
         check_chunks(conn, documents.values(), f"index version {version.name}")
         if corpus_hash(list(documents.values())) != meta.get("corpus_hash"):
             raise IndexDamagedError(f"index version {version.name}: the stored documents differ from meta.json")
-        lexical = SparseBM25Index()
         rows = store.all_chunks()
-        lexical.add([r for r, _, _ in rows], [t for _, _, t in rows])
-        vectors = FaissIndex.load(version / "vectors.faiss")
+        lexical = backend.load_lexical(version, [r for r, _, _ in rows], [t for _, _, t in rows])
+        vectors = backend.load_vectors(version)
         expected = store.conn.execute("SELECT COALESCE(SUM(views), 0) FROM chunks").fetchone()[0]
     except IndexDamagedError:
         if conn is not None:

@@ -18,6 +18,15 @@ from qa.errors import IndexDamagedError
 from qa.types import Document
 
 SEALED_FILES = ("store.sqlite", "vectors.faiss", "vocab.txt")
+# The vector file of each backend (qa.backends): a version has one of them, sealed in the place of vectors.faiss.
+VECTOR_FILES = ("vectors.faiss", "vectors.milvus.json")
+
+
+def sealed_files(version: Path, recorded: Any = None) -> tuple[str, ...]:
+    """The files sealed in a version: the store, its vector file (the one recorded, else the one present), vocab."""
+    found = [name for name in VECTOR_FILES if (name in recorded if isinstance(recorded, dict)
+                                               else (version / name).exists())]
+    return SEALED_FILES[0], *(found or [SEALED_FILES[1]]), SEALED_FILES[2]
 
 
 def file_digest(path: Path) -> str:
@@ -31,7 +40,7 @@ def file_digest(path: Path) -> str:
 
 def seal(version: Path) -> dict[str, str]:
     """The checksums a version's meta.json records."""
-    return {name: file_digest(version / name) for name in SEALED_FILES}
+    return {name: file_digest(version / name) for name in sealed_files(version)}
 
 
 def check_seal(version: Path, meta: dict[str, Any]) -> None:
@@ -39,7 +48,7 @@ def check_seal(version: Path, meta: dict[str, Any]) -> None:
     sums = meta.get("checksums")
     if not isinstance(sums, dict):
         raise IndexDamagedError(f"index version {version.name} has no checksums in meta.json")
-    for name in SEALED_FILES:
+    for name in sealed_files(version, sums):
         try:
             actual = file_digest(version / name)
         except OSError as exc:
