@@ -2,6 +2,7 @@
 updates, cleans up and answers like the default FAISS one."""
 
 import re
+import subprocess
 import sys
 
 import pytest
@@ -144,3 +145,19 @@ def test_a_version_whose_collection_is_gone_is_passed_over_for_the_previous_one(
     assert snapshot.path == first
     assert notes == [f"index version {second.name}: a file cannot be read (Milvus has no collection "
                      f"{backend.collection(second.name, 'views')})"]
+
+
+def test_a_milvus_lite_folder_open_in_another_process_is_a_clear_error(tmp_path):
+    uri = str(tmp_path / "held.db")
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from qa.backends.milvus import connect; "
+                               "connect(sys.argv[1]); print('open', flush=True); time.sleep(60)", uri],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(IndexStoreError) as err:
+            connect(uri)
+        assert str(err.value) == (f"cannot open Milvus Lite at {uri}: another process may have it open (Milvus Lite "
+                                  "serves one process at a time: stop it, or use a Milvus server)")
+    finally:
+        holder.kill()
+        holder.wait(10)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -77,6 +78,10 @@ def connect(uri: str, token: str | None = None) -> Any:
             try:
                 _clients[key] = pymilvus.MilvusClient(uri=uri, token=token or "")
             except pymilvus.MilvusException as exc:
+                if uri.endswith(".db") and (Path(uri) / "LOCK").exists():
+                    raise IndexStoreError(
+                        f"cannot open Milvus Lite at {uri}: another process may have it open (Milvus Lite serves "
+                        "one process at a time: stop it, or use a Milvus server)") from exc
                 raise IndexStoreError(f"cannot connect to Milvus at {uri}: {exc.message}") from exc
         return _clients[key]
 
@@ -180,7 +185,8 @@ class MilvusVectorIndex:
         elif self.index_type == "IVF_FLAT":
             params["params"]["nprobe"] = 32
         hits = _call(f"search {self.collection}", lambda: self.client.search(
-            self.collection, data=[vector.tolist()], anns_field="vector", limit=limit, output_fields=[],
+            # Only the key back: Milvus Lite sends every field for an empty list (the vectors, 400 of them).
+            self.collection, data=[vector.tolist()], anns_field="vector", limit=limit, output_fields=["id"],
             search_params=params))[0]
         return [(int(hit["id"]), float(hit["distance"])) for hit in hits]
 
@@ -301,29 +307,32 @@ class MilvusLexicalIndex:
 
     def idf(self, term: str) -> float:
         """BM25 idf (the +1 form, never negative), from the counted document frequencies."""
-        import math
-
         n, df = len(self._terms), self._df.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def query_text(self, tokens: Sequence[str] | Mapping[str, float]) -> str:
-        """The query as Milvus takes it: each term repeated in proportion to its weight."""
+    def query_text(self, tokens: Sequence[str] | Mapping[str, float]) -> tuple[str, float]:
+        """The query as Milvus takes it, each term repeated in proportion to its weight, and the repetitions that
+        stand for a weight of 1 (the fewest that keep the proportions: 1 when every weight is 1)."""
         weighted = tokens if isinstance(tokens, Mapping) else Counter(tokens)
+        counts = {term: round(weight * QUERY_STEPS) for term, weight in weighted.items()}
+        counts = {term: n for term, n in counts.items() if n > 0}
+        step = math.gcd(*counts.values()) if counts else 1
         encode = bm25_term if self.analyzer == "tokens" else str
-        return " ".join(encode(term) for term, weight in weighted.items() for _ in range(round(weight * QUERY_STEPS)))
+        text = " ".join(" ".join([encode(term)] * (n // step)) for term, n in counts.items())
+        return text, QUERY_STEPS / step
 
     def search(self, tokens: Sequence[str] | Mapping[str, float], k: int) -> list[tuple[int, float]]:
         """Top ``k`` rows by BM25 score, best first (ties by row); ``tokens`` may carry a weight each."""
-        query = self.query_text(tokens)
+        query, unit = self.query_text(tokens)
         if k <= 0 or not self._terms or not query:
             return []
         # A few more than k, so that rows tied at the cut are ordered by row as the other indexes order them.
         limit = min(max(2 * k, k + 16), MAX_LIMIT)
         hits = _call(f"search {self.collection}", lambda: self.client.search(
-            self.collection, data=[query], anns_field="sparse", limit=limit, output_fields=[],
+            self.collection, data=[query], anns_field="sparse", limit=limit, output_fields=["row"],
             search_params={"metric_type": "BM25"}))[0]
         # Milvus Lite gives BM25 scores as negative distances, a server as positive scores.
-        scored = [(int(hit["row"] if "row" in hit else hit["id"]), abs(float(hit["distance"])) / QUERY_STEPS)
+        scored = [(int(hit["row"] if "row" in hit else hit["id"]), abs(float(hit["distance"])) / unit)
                   for hit in hits]
         return sorted((s for s in scored if s[1] > 0), key=lambda s: (-s[1], s[0]))[:k]
 
