@@ -5,10 +5,11 @@ import re
 import subprocess
 import sys
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
-from conftest import MINI, collection_name, make_settings
+from conftest import MINI, collection_name, make_settings, running_server
 from qa.backends import get_backend
 from qa.backends.local import LocalBackend
 from qa.backends.milvus import INSTALL_HINT, MilvusBackend, MilvusLexicalIndex, connect
@@ -161,3 +162,19 @@ def test_a_milvus_lite_folder_open_in_another_process_is_a_clear_error(tmp_path)
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_qa_serve_on_milvus_lite_answers_takes_an_upload_and_finds_it(tmp_path):
+    with running_server(tmp_path, QA_BACKEND="milvus") as server:
+        asked = httpx.post(f"{server.url}/v1/ask", json={"question": "跳磴河治理累计投入了多少资金？"}, timeout=60).json()
+        assert asked["found"] and "16.5亿元" in asked["answer"]
+        upload = httpx.post(f"{server.url}/v1/documents", headers={"Authorization": f"Bearer {server.admin_key}"},
+                            json={"title": "公园", "text": "九龙坡区新建口袋公园36个，总面积12公顷。", "doc_id": "parks"},
+                            timeout=120)
+        assert upload.status_code == 201
+        found = httpx.get(f"{server.url}/v1/search", params={"q": "口袋公园", "k": 1}, timeout=60).json()
+        assert found[0]["doc_id"] == "parks"
+        ready = httpx.get(f"{server.url}/readyz", timeout=10).json()
+        assert ready["status"] == "ready" and ready["documents"] == 6
+    assert (tmp_path / "index" / "milvus.db").is_dir()
+    assert read_meta(current_version(tmp_path / "index"))["backend"]["name"] == "milvus"

@@ -92,6 +92,7 @@ def _load(client: Any, collection: str) -> None:
 
 
 def in_batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+    """``items`` in slices of ``size`` (one Milvus request each)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
