@@ -17,6 +17,10 @@ large build can serve several runs, e.g. of two versions of the code.
 
     python bench/scale.py                       # 1k and 10k chunks
     python bench/scale.py --sizes 1000,10000,100000 --questions 60
+    python bench/scale.py --sizes 20000 --backend milvus   # the same on Milvus (Lite, in the work folder)
+
+``--backend`` sets ``QA_BACKEND`` for both phases; with ``milvus`` and no ``QA_MILVUS_URI`` the index is in a Milvus
+Lite folder inside the work folder (counted in the index size); set ``QA_MILVUS_URI`` to measure a server.
 """
 
 from __future__ import annotations
@@ -160,7 +164,8 @@ def run_size(chunks: int, questions: int, keep: Path | None) -> dict[str, Any]:
     try:
         if not (work / "corpus").exists():
             write_corpus(work / "corpus", chunks)
-        result: dict[str, Any] = {"target": chunks, "load_avg_start": os.getloadavg()[0]}
+        result: dict[str, Any] = {"target": chunks, "backend": os.environ.get("QA_BACKEND", "faiss"),
+                                  "load_avg_start": os.getloadavg()[0]}
         built = (work / "index" / "current").exists()
         for phase in ("serve",) if built else ("build", "serve"):
             out = subprocess.run([sys.executable, __file__, "--phase", phase, "--work", str(work),
@@ -173,7 +178,7 @@ def run_size(chunks: int, questions: int, keep: Path | None) -> dict[str, Any]:
             shutil.rmtree(work, ignore_errors=True)
 
 
-COLUMNS = (("chunks", "chunks", "{}"), ("build_s", "build (s)", "{:.1f}"), ("build_peak_mb", "build peak RSS (MB)", "{:.0f}"),
+COLUMNS = (("backend", "backend", "{}"), ("chunks", "chunks", "{}"), ("build_s", "build (s)", "{:.1f}"), ("build_peak_mb", "build peak RSS (MB)", "{:.0f}"),
            ("index_mb", "index (MB)", "{:.1f}"), ("load_s", "load (s)", "{:.2f}"), ("rss_loaded_mb", "RSS loaded (MB)", "{:.0f}"),
            ("rss_asked_mb", "RSS after asks (MB)", "{:.0f}"), ("rss_asked_again_mb", "… after asking again", "{:.0f}"),
            ("first_ask_ms", "first ask (ms)", "{:.0f}"), ("ask_p50_ms", "ask p50 (ms)", "{:.1f}"),
@@ -196,6 +201,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=60, help="answerable questions asked per size")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (one size only)")
+    parser.add_argument("--backend", choices=("faiss", "milvus"), help="QA_BACKEND for the build and serve phases")
     parser.add_argument("--phase", choices=("build", "serve"), help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -203,6 +209,8 @@ def main() -> None:
         result = phase_build(args.work) if args.phase == "build" else phase_serve(args.work, args.questions)
         print(json.dumps(result))
         return
+    if args.backend:
+        os.environ["QA_BACKEND"] = args.backend  # read by Settings in both phase processes
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if args.keep and len(sizes) != 1:
         parser.error("--keep takes one size")

@@ -65,6 +65,20 @@ def hash_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     service.close()
 
 
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One Milvus Lite folder for the whole run (each Lite start costs seconds); tests keep to their own collections."""
+    return str(tmp_path_factory.mktemp("milvus") / "tests.db")
+
+
+_collections = iter(range(1_000_000))
+
+
+def collection_name(kind: str) -> str:
+    """A collection name no other test uses in the shared Milvus Lite folder."""
+    return f"test_{kind}_{next(_collections)}"
+
+
 # -- a real server ----------------------------------------------------------------------------------
 STARTUP_SECONDS = 90
 

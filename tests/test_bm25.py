@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import collection_name
+from qa.backends.milvus import MilvusLexicalIndex, connect
 from qa.bm25 import SparseBM25Index
 from qa.lexical import BM25Index, LexicalIndex, pinned_vocabulary, query_weights
 
@@ -13,9 +15,11 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 QUESTION_SETS = ("questions.jsonl", "questions_fresh.jsonl", "questions_fresh2.jsonl")
 
 
-@pytest.fixture(params=[BM25Index, SparseBM25Index])
+@pytest.fixture(params=["reference", "numpy", "milvus"])
 def index(request) -> LexicalIndex:
-    return request.param()
+    if request.param == "milvus":
+        return MilvusLexicalIndex(connect(request.getfixturevalue("milvus_uri")), collection_name("chunks"))
+    return BM25Index() if request.param == "reference" else SparseBM25Index()
 
 
 class TestLexicalIndexContract:
@@ -86,3 +90,19 @@ def test_same_rankings_after_documents_are_removed_and_added(hash_service):
         for question in _questions()[:80]:
             weights = query_weights(question)
             assert sparse.search(weights, 10) == reference.search(weights, 10), question
+
+
+def test_milvus_bm25_gives_the_references_top_ten_and_scores_on_every_bench_question(hash_service, milvus_uri):
+    # Same terms (this index's tokens), same k1 and b, one segment: the same ranking, scores equal to float32
+    rows = hash_service.snapshot.store.all_chunks()
+    reference = BM25Index()
+    milvus = MilvusLexicalIndex(connect(milvus_uri), collection_name("chunks"))
+    for index in (reference, milvus):
+        index.add([r for r, _, _ in rows], [t for _, _, t in rows])
+    with pinned_vocabulary(hash_service.snapshot.vocabulary):
+        for question in _questions():
+            weights = query_weights(question)
+            expected, got = reference.search(weights, 10), milvus.search(weights, 10)
+            assert [row for row, _ in got] == [row for row, _ in expected], question
+            assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-5), question
+    assert dict(milvus.document_frequencies()) == dict(reference.document_frequencies())

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from qa.errors import QAError
+from qa.errors import ConfigError, QAError
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -219,6 +219,10 @@ def serve(host: str, port: int, no_ui: bool, workers: int | None) -> None:
 
     settings = get_settings()
     workers = workers or settings.workers
+    if workers > 1 and settings.backend == "milvus" and not settings.milvus_address().startswith(("http://",
+                                                                                                   "https://")):
+        raise ConfigError(f"{workers} workers cannot share Milvus Lite ({settings.milvus_address()}), which serves "
+                          "one process at a time: run one worker, or set QA_MILVUS_URI to a Milvus server")
     plural = f" in {workers} worker processes" if workers > 1 else ""
     click.echo(f"qa: serving on http://{host}:{port}/{plural} (API docs at /docs)")
     run_server(host, port, ui=not no_ui, settings=settings, workers=workers)

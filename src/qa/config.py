@@ -35,6 +35,30 @@ class Settings(BaseSettings):
     # Hand-written vocabulary files (curated), words discovered in the corpus, both or neither.
     vocabulary: Literal["both", "curated", "discovered", "none"] = "both"
 
+    # Where vectors and BM25 live: FAISS and numpy in process, or Milvus (docs/scaling.md). A QA_MILVUS_URI ending
+    # in .db is a Milvus Lite folder (default: milvus.db inside the index folder); http(s):// is a server or cluster.
+    backend: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str | None = None
+    milvus_token: str | None = None  # user:password or an API key, for a server that requires one
+    milvus_prefix: str = Field("qa", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")  # of this index folder's collections
+    # BM25 terms: this index's own jieba tokens, or Milvus's jieba analyzer on the chunk text (bench/README.md)
+    milvus_analyzer: Literal["tokens", "jieba"] = "tokens"
+    milvus_index: Literal["HNSW", "IVF_FLAT", "FLAT"] = "HNSW"
+
+    @field_validator("milvus_uri")
+    @classmethod
+    def _milvus_uri(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")) and not value.endswith(".db"):
+            raise ValueError(f"milvus_uri must be a Milvus Lite path ending in .db, or an http:// or https:// "
+                             f"address of a Milvus server (got {value!r})")
+        return value
+
+    def milvus_address(self) -> str:
+        """The Milvus URI to connect to: the setting, or a Milvus Lite folder inside the index folder."""
+        return self.milvus_uri or str(self.index_dir / "milvus.db")
+
     fusion: Literal["score", "rrf"] = "score"
     dense_weight: float = Field(0.4, ge=0.0, le=1.0)
     rrf_k: int = Field(10, ge=1, le=1000)

@@ -8,7 +8,8 @@ Layout of the index folder::
                                           checksums
       v-…/vocab.txt                       the corpus's own words, kept whole by the tokenizer (qa.vocab)
       v-…/store.sqlite                    documents, chunks (with lexical tokens), figures
-      v-…/vectors.faiss                   ids and vectors only
+      v-…/vectors.faiss, bm25-*           ids and vectors only, BM25 postings (QA_BACKEND=milvus: instead
+                                          vectors.milvus.json, naming the version's Milvus collections)
       embeddings.sqlite                   cache: a passage is embedded once per model, ever
       build.lock
 
@@ -36,17 +37,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
+from qa.backends import IndexBackend, check_backend, get_backend
+from qa.backends.local import save_postings
 from qa.bm25 import SparseBM25Index
 from qa.chunk import chunk_document, split_sentences
 from qa.config import Settings, read_limits
 from qa.embed import Embedder
 from qa.errors import CorpusError, IndexDamagedError, IndexNotBuiltError, IndexStoreError, NotFoundError
 from qa.ingest import Problem, corpus_hash, load_corpus
-from qa.integrity import SEALED_FILES, check_chunks, check_seal, describe, seal
+from qa.integrity import check_chunks, check_seal, describe, seal, sealed_files
 from qa.lexical import LexicalIndex, Vocabulary, install_vocabulary
 from qa.loaders import Loaded
 from qa.normalize import Normalized, normalize
@@ -65,7 +68,7 @@ from qa.segments import (
 from qa.spell_index import CorpusText
 from qa.store import Store, connect
 from qa.types import Document, content_hash
-from qa.vectors import FaissIndex
+from qa.vectors import FaissIndex, VectorIndex
 from qa.vocab import corpus_vocabulary, read_terms, write_terms
 
 log = logging.getLogger(__name__)
@@ -110,7 +113,7 @@ class Snapshot:
     path: Path
     meta: dict[str, Any]
     store: Store
-    vectors: FaissIndex
+    vectors: VectorIndex
     lexical: LexicalIndex
     embedder: Embedder
     documents: dict[str, Document]
@@ -192,7 +195,8 @@ def check_version(version: Path, embedder: Embedder) -> dict[str, Any]:
     check_meta(meta, embedder)
     try:
         stamp: tuple[Any, ...] | None = (json.dumps(meta.get("checksums"), sort_keys=True), *(
-            (s.st_size, s.st_mtime_ns, s.st_ino) for s in (os.stat(version / n) for n in SEALED_FILES)))
+            (s.st_size, s.st_mtime_ns, s.st_ino) for s in (os.stat(version / n)
+                                                           for n in sealed_files(version, meta.get("checksums")))))
     except OSError:
         stamp = None  # check_seal says which file is missing
     key = str(version.resolve())
@@ -447,6 +451,7 @@ def build(
         if base is not None:
             try:
                 check_chunking(read_meta(base), settings)
+                check_backend(read_meta(base), get_backend(settings))
             except IndexStoreError as exc:
                 log.warning("starting a fresh index: %s", exc)
                 base = None
@@ -462,14 +467,18 @@ def build(
                 report.changed = True  # a version of several segments is compacted into one
             if base is not None and not report.changed:
                 shutil.rmtree(work)
+                get_backend(settings).discard(version)
                 report.version = base.name
             else:
                 final = index_dir / version
                 os.replace(work, final)
                 _swap_current(index_dir, final)
-                _cleanup(index_dir, keep=_referenced([final, *([base] if base else [])]))
+                keep = _referenced([final, *([base] if base else [])])
+                _cleanup(index_dir, keep=keep)
+                get_backend(settings).cleanup([path.name for path in keep])
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
+            get_backend(settings).discard(version)
             raise
     report.seconds = time.perf_counter() - started
     return report
@@ -478,13 +487,15 @@ def build(
 def _build_into(work: Path, base: Path | None, docs: list[Document], settings: Settings,
                 embedder: Embedder, progress: Progress | None,
                 signatures: dict[str, np.ndarray] | None = None) -> BuildReport:
+    backend = get_backend(settings)
+    vectors: VectorIndex
     if base is not None and len(names := segment_names(meta := read_meta(base), base)) > 1:
+        # Only the FAISS backend writes versions of several segments (a Milvus version is always one).
         vectors = _merge_segments(work, [base.parent / n for n in names], deleted_documents(meta))
-    elif base is not None:
-        shutil.copy2(base / "store.sqlite", work / "store.sqlite")
-        vectors = FaissIndex.load(base / "vectors.faiss")
     else:
-        vectors = FaissIndex(embedder.dim)
+        if base is not None:
+            shutil.copy2(base / "store.sqlite", work / "store.sqlite")
+        vectors = backend.vectors_for_build(embedder.dim, base, work)
     conn = connect(work / "store.sqlite")
     store = Store(conn)
     report = BuildReport(version=work.name)
@@ -511,19 +522,19 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     finally:
         cache.close()
     report.reprints.update({d.doc_id: d.duplicate_of for d in docs if d.duplicate_of})
-    _seal_lexical(work, store)
+    with conn:
+        store.seal_trigrams()
     report.documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
     report.chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     report.figures = conn.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
     expected = conn.execute("SELECT COALESCE(SUM(views), 0) FROM chunks").fetchone()[0]
     try:
         check_chunks(conn, docs, "the new index")
+        if len(vectors) != expected:
+            raise IndexStoreError(f"vector count {len(vectors)} does not match the {expected} chunk views")
+        backend.save(work, vectors, store)  # FAISS: vectors and BM25 postings files; Milvus: its collections
     finally:
         conn.close()
-    if len(vectors) != expected:
-        raise IndexStoreError(f"vector count {len(vectors)} does not match the {expected} chunk views")
-    vectors = vectors.sized()  # flat while small, an inverted file once large
-    vectors.save(work / "vectors.faiss")
     (work / VOCAB_FILE).write_text(write_terms(terms), encoding="utf-8")
     with open(work / "store.sqlite", "rb") as fh:
         os.fsync(fh.fileno())
@@ -543,11 +554,12 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
         "discovered_words": len(terms),
         "segments": [work.name.removeprefix(".build-")],  # one: a full build merges every segment
         "deleted": {},
+        "backend": backend.describe(),
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "checksums": seal(work),
     }
     (work / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    for name in ("vectors.faiss", VOCAB_FILE, "meta.json"):
+    for name in (backend.vector_file, VOCAB_FILE, "meta.json"):
         with open(work / name, "rb") as fh:
             os.fsync(fh.fileno())
     return report
@@ -596,8 +608,8 @@ def _plan_update(settings: Settings, embedder: Embedder, add: Sequence[str], rem
                  ) -> tuple[Path, dict[str, Any], Vocabulary] | None:
     """The current version, its meta and vocabulary, when an update can extend it; None for a full build."""
     base = current_version(settings.index_dir)
-    if base is None:
-        return None
+    if base is None or settings.backend != "faiss":
+        return None  # segments are the FAISS backend's; on Milvus an update is a full build (docs/scaling.md)
     try:
         meta = check_version(base, embedder)
         check_chunking(meta, settings)
@@ -736,7 +748,7 @@ def _read_documents(settings: Settings, doc_ids: Sequence[str]) -> tuple[list[Do
     return docs, problems
 
 
-def _index_documents(store: Store, vectors: FaissIndex, cache: EmbeddingCache, docs: Sequence[Document],
+def _index_documents(store: Store, vectors: VectorIndex, cache: EmbeddingCache, docs: Sequence[Document],
                      settings: Settings, vocabulary: Vocabulary, report: BuildReport, progress: Progress | None,
                      signatures: dict[str, np.ndarray]) -> None:
     """Chunk, embed and store ``docs`` (a reprint is stored as a document only), recording them in ``report``."""
@@ -805,10 +817,7 @@ def _seal_lexical(work: Path, store: Store) -> None:
     """Write a segment's BM25 postings beside its store and compact its trigram index (both read at load)."""
     with store.conn:
         store.seal_trigrams()
-    lexical = SparseBM25Index()
-    rows = store.all_chunks()
-    lexical.add([r for r, _, _ in rows], [t for _, _, t in rows])
-    lexical.save(work)
+    save_postings(work, store)
 
 
 def _referenced(versions: Sequence[Path]) -> set[Path]:
@@ -838,13 +847,16 @@ def load_snapshot(settings: Settings, embedder: Embedder, version: Path | None =
         raise IndexNotBuiltError(f"no index in {settings.index_dir}; run `qa build` first")
     meta = check_version(version, embedder)
     check_chunking(meta, settings)
+    backend = get_backend(settings)
+    check_backend(meta, backend)
     vocabulary = load_vocabulary(version, meta, settings)
     store: Store | None = None
     try:
         names = segment_names(meta, version)
         deleted = deleted_documents(meta)
         loaded = {seg.name: seg for seg in previous.segments} if previous is not None else {}
-        segments = [loaded.get(name) or _load_segment(version.parent / name, version, embedder) for name in names]
+        segments = [loaded.get(name) or _load_segment(version.parent / name, version, embedder, backend)
+                    for name in names]
         store = open_store([version.parent / name for name in names], deleted)
         documents: dict[str, Document] = {}
         sha256: dict[str, str] = {}
@@ -859,10 +871,11 @@ def load_snapshot(settings: Settings, embedder: Embedder, version: Path | None =
         vectors: Any
         if len(segments) == 1 and not deleted.get(segments[0].name):
             lexical, vectors = segments[0].lexical, segments[0].vectors
-        else:
+        else:  # only the FAISS backend writes versions of several segments, or with deletions
             dead_rows = [seg.dead_rows(deleted.get(seg.name, ())) for seg in segments]
-            lexical = SegmentedLexical([seg.lexical for seg in segments], [r for rows in dead_rows for r, _ in rows])
-            vectors = SegmentedVectors([seg.vectors for seg in segments],
+            lexical = SegmentedLexical([cast(SparseBM25Index, seg.lexical) for seg in segments],
+                                       [r for rows in dead_rows for r, _ in rows])
+            vectors = SegmentedVectors([cast(FaissIndex, seg.vectors) for seg in segments],
                                        [view_ids([r for r, _ in rows], [v for _, v in rows]) for rows in dead_rows])
     except IndexDamagedError:
         if store is not None:
@@ -882,11 +895,11 @@ def load_snapshot(settings: Settings, embedder: Embedder, version: Path | None =
     return snapshot
 
 
-def _load_segment(path: Path, version: Path, embedder: Embedder) -> Segment:
+def _load_segment(path: Path, version: Path, embedder: Embedder, backend: IndexBackend) -> Segment:
     """A segment read from disk and checked (its seal too, when it is an earlier version's)."""
     if path != version:
         check_version(path, embedder)
-    return load_segment(path, lambda conn, docs: check_chunks(conn, docs, f"index version {path.name}"))
+    return load_segment(path, lambda conn, docs: check_chunks(conn, docs, f"index version {path.name}"), backend)
 
 
 def load_good_snapshot(settings: Settings, embedder: Embedder) -> tuple[Snapshot, list[str]]:

@@ -20,6 +20,15 @@ from qa.types import Document
 
 SEALED_FILES = ("store.sqlite", "vectors.faiss", "vocab.txt", "bm25-terms.json", "bm25-offsets.npy", "bm25-rows.npy",
                 "bm25-counts.npy", "bm25-lengths.npy")
+# A version whose vectors and BM25 are in Milvus (qa.backends.milvus) seals the file naming its collections instead.
+MILVUS_MARKER = "vectors.milvus.json"
+MILVUS_SEALED_FILES = ("store.sqlite", MILVUS_MARKER, "vocab.txt")
+
+
+def sealed_files(version: Path, recorded: Any = None) -> tuple[str, ...]:
+    """The files sealed in a version: a Milvus version's (recorded in its checksums, else present) or FAISS's."""
+    milvus = MILVUS_MARKER in recorded if isinstance(recorded, dict) else (version / MILVUS_MARKER).exists()
+    return MILVUS_SEALED_FILES if milvus else SEALED_FILES
 
 
 def file_digest(path: Path) -> str:
@@ -34,7 +43,7 @@ def file_digest(path: Path) -> str:
 
 def seal(version: Path) -> dict[str, str]:
     """The checksums a version's meta.json records."""
-    return {name: file_digest(version / name) for name in SEALED_FILES}
+    return {name: file_digest(version / name) for name in sealed_files(version)}
 
 
 def check_seal(version: Path, meta: dict[str, Any]) -> None:
@@ -42,7 +51,7 @@ def check_seal(version: Path, meta: dict[str, Any]) -> None:
     sums = meta.get("checksums")
     if not isinstance(sums, dict):
         raise IndexDamagedError(f"index version {version.name} has no checksums in meta.json")
-    for name in SEALED_FILES:
+    for name in sealed_files(version, sums):
         try:
             actual = file_digest(version / name)
         except OSError as exc:

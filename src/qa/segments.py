@@ -28,12 +28,15 @@ from typing import Any
 
 import numpy as np
 
+from qa.backends import IndexBackend
+from qa.backends.local import LocalBackend
 from qa.bm25 import SparseBM25Index, score, top_k
 from qa.errors import IndexDamagedError
+from qa.lexical import LexicalIndex
 from qa.spell_index import MIN_INDEXED, SEPARATOR, DocumentTrigrams
 from qa.store import Store, StoredText, connect
 from qa.types import Document
-from qa.vectors import FaissIndex
+from qa.vectors import FaissIndex, VectorIndex
 
 # SQLite attaches at most 10 files to a connection: a version of more segments is compacted first.
 MAX_SEGMENTS = 8
@@ -112,8 +115,8 @@ class Segment:
     clean: dict[str, str]  # clean text by document
     sha256: dict[str, str]  # raw text's hash by document, checked against the text when loaded
     rows: dict[str, list[tuple[int, int]]]  # (row, views) of each document's chunks
-    lexical: SparseBM25Index
-    vectors: FaissIndex
+    lexical: LexicalIndex  # a SparseBM25Index and a FaissIndex on the FAISS backend (the only one with several)
+    vectors: VectorIndex
     source: TextSource = field(default_factory=TextSource)
     _trigrams: DocumentTrigrams | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -150,8 +153,12 @@ class Segment:
         return [rv for doc_id in dead for rv in self.rows.get(doc_id, ())]
 
 
-def load_segment(path: Path, check: Any) -> Segment:
-    """Read a segment's documents, postings and vectors; ``check(conn, documents)`` verifies its store."""
+def load_segment(path: Path, check: Any, backend: IndexBackend | None = None) -> Segment:
+    """Read a segment's documents, postings and vectors; ``check(conn, documents)`` verifies its store.
+
+    The postings and vectors are those of ``backend`` (by default FAISS's, mapped from the segment's files).
+    """
+    backend = backend or LocalBackend()
     conn = connect(path / "store.sqlite", readonly=True)
     try:
         store = Store(conn)
@@ -165,12 +172,12 @@ def load_segment(path: Path, check: Any) -> Segment:
         clean = dict(conn.execute("SELECT doc_id, clean FROM normalized"))
         sha256 = dict(conn.execute("SELECT doc_id, sha256 FROM documents"))
         rows: dict[str, list[tuple[int, int]]] = {}
-        lexical = SparseBM25Index.load(path)
+        lexical = backend.load_lexical(path, store)
         for doc_id, row, views in conn.execute("SELECT doc_id, row, views FROM chunks ORDER BY doc_id, ordinal"):
             rows.setdefault(doc_id, []).append((row, views))
     finally:
         conn.close()
-    vectors = FaissIndex.load(path / "vectors.faiss", mmap=True)
+    vectors = backend.load_vectors(path)
     views = sum(v for doc_rows in rows.values() for _, v in doc_rows)
     if len(vectors) != views:
         raise IndexDamagedError(f"index version {path.name} is inconsistent ({len(vectors)} vectors, {views} views)")

@@ -142,6 +142,14 @@ class NumpyIndex:
         self._ids = np.zeros(0, dtype=np.int64)
         self._vectors = np.zeros((0, dim), dtype=np.float32)
 
+    @classmethod
+    def load(cls, path: Path) -> NumpyIndex:
+        """Read ids and vectors written by :meth:`save`."""
+        with np.load(path) as data:
+            index = cls(int(data["vectors"].shape[1]))
+            index._ids, index._vectors = data["ids"], data["vectors"]
+        return index
+
     def __len__(self) -> int:
         return len(self._ids)
 
