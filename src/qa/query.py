@@ -189,12 +189,14 @@ _MANDARIN_ASK = re.compile(r"多少|几|什么|哪|谁|如何|怎么|怎样|多[
 
 
 @lru_cache(maxsize=1)
-def _dialect() -> tuple[dict[str, str], dict[str, str]]:
+def _dialect() -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
+    """The dialect's question words that always ask, longest first (啥子 before 啥), and those that ask alone."""
     import tomllib
     from importlib import resources
 
     data = tomllib.loads((resources.files("qa") / "data" / "question_words.toml").read_text(encoding="utf-8"))
-    return data["dialect"]["always"], data["dialect"]["when_no_other_ask"]
+    always = data["dialect"]["always"]
+    return tuple(sorted(always.items(), key=lambda pair: -len(pair[0]))), data["dialect"]["when_no_other_ask"]
 
 
 def to_mandarin_asks(text: str) -> str:
@@ -203,8 +205,8 @@ def to_mandarin_asks(text: str) -> str:
     Each question of a message is read alone (…是好多？…又是好多？).
     """
     always, alone = _dialect()
-    for word in sorted(always, key=len, reverse=True):  # 啥子 before 啥
-        text = text.replace(word, always[word])
+    for word, mandarin in always:
+        text = text.replace(word, mandarin)
     return "".join(_mandarin_ask(part, alone) for part in re.split(r"(?<=[？?！!。])", text))
 
 

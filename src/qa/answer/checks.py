@@ -135,19 +135,21 @@ _PART_MARKERS = frozenset(["中", "里", "里头", "里面", "当中", "之中",
 def asked_part(question: str, terms: Mapping[str, float], corpus_text: str, measured: str = "") -> list[str]:
     """166个中心中村社级的有多少个: the nouns after 中 / 里头 / 内 that name the part of a whole asked about.
 
-    Only nouns of two characters or more that the reports use count (what the question calls the part, not how it phrases the ask), and
-    neither the thing measured nor the kind of answer asked for, next to the ask word (哪四类区域, 好大比例,
-    目标是好多): the figure's unit or the answer itself stands for those.
+    Only nouns of two characters or more that the reports use count (what the question calls the part, not how
+    it phrases the ask), and neither the thing measured nor the kind of answer asked for, next to the ask word
+    (哪四类区域, 好大比例, 目标是好多): the figure's unit or the answer itself stands for those.
     """
-    marker = next((m for m in _words_at(question) if m[0] in _PART_MARKERS and m[1] in ("f", "n")), None)
+    words = _words_at(question)
+    marker = next((m for m in words if m[0] in _PART_MARKERS and m[1] in ("f", "n")), None)
     if marker is None:
         return []
+    after = marker[2] + len(marker[0])
     asks = [(m.start(), m.end()) for m in _ASK_WORD.finditer(question)]
     asides = [(m.start(), m.end()) for m in _ASIDE.finditer(question)]
     nouns = set()
-    for word, flag, start in _words_at(question):
+    for word, flag, start in words:
         end = start + len(word)
-        if start < marker[2] + len(marker[0]) or not (flag.startswith("n") or flag == "vn") or len(word) < 2:
+        if start < after or not (flag.startswith("n") or flag == "vn") or len(word) < 2:
             continue
         if any(a <= start < b for a, b in asides):
             continue  # 服务业（开店、物流、金融这些）: examples in brackets explain the part, they are not it
