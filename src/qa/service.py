@@ -107,7 +107,6 @@ class Service:
             for note in report.notes:
                 log.warning("%s", note)
             return cls(settings, embedder, load_snapshot(settings, embedder), issues)
-        snapshot.speller  # noqa: B018  (built before serving, not by the first question)
         service = cls(settings, embedder, snapshot, issues)
         if damaged:
             service._issues.set("index_fallback", "; ".join(damaged) + f"; serving {snapshot.path.name} until "
@@ -340,12 +339,12 @@ class Service:
         if version == self._unloadable:
             return False
         try:
-            fresh = load_snapshot(self.settings, self.embedder, version)
+            # the segments both versions share are reused, not loaded again
+            fresh = load_snapshot(self.settings, self.embedder, version, previous=self._slot.current)
         except IndexStoreError as exc:  # damaged or of another model: keep serving what is loaded
             self._unloadable = version
             self._issues.set("index_not_followed", f"{exc}; serving {self._slot.current.path.name}")
             return False
-        fresh.speller  # noqa: B018  (built here, not by the first question to reach the new version)
         self._slot.replace(fresh)
         self._issues.clear("index_not_followed")
         return True
@@ -372,26 +371,20 @@ class Service:
         raise DocumentParseError(f"document {doc_id!r} could not be indexed: {reason}")
 
     def _rebuild(self, rebuild: bool = False) -> BuildReport:
-        report = build(self.settings, self.embedder, rebuild=rebuild)
-        for note in report.notes:
-            log.warning("%s", note)
-        if report.changed or rebuild or report.version != self._slot.current.path.name:
-            fresh = load_snapshot(self.settings, self.embedder)
-            fresh.speller  # noqa: B018  (built here, not by the first question to reach the new version)
-            self._slot.replace(fresh)  # requests see old or new, never a mix
-        self._issues.clear("index_fallback")
-        return report
-
+        return self._serve(build(self.settings, self.embedder, rebuild=rebuild), reload=rebuild)
 
     def _update(self, add: Sequence[str] = (), remove: Sequence[str] = ()) -> BuildReport:
         """Index the added documents and drop the removed ones in a new segment; serve it, reusing the rest."""
         report = update(self.settings, self.embedder, add=add, remove=remove)
+        return self._serve(report, previous=self._slot.current)
+
+    def _serve(self, report: BuildReport, reload: bool = False, previous: Snapshot | None = None) -> BuildReport:
+        """Log what a build noted and serve the version it made (loading the speller with it, not on a question)."""
         for note in report.notes:
             log.warning("%s", note)
-        if report.changed or report.version != self._slot.current.path.name:
-            fresh = load_snapshot(self.settings, self.embedder, previous=self._slot.current)
-            fresh.speller  # noqa: B018  (built here, not by the first question to reach the new version)
-            self._slot.replace(fresh)
+        if report.changed or reload or report.version != self._slot.current.path.name:
+            # requests see old or new, never a mix
+            self._slot.replace(load_snapshot(self.settings, self.embedder, previous=previous))
         self._issues.clear("index_fallback")
         return report
 
