@@ -5,8 +5,8 @@ must conform to what the schema documents (status codes, bodies, content types).
 an admin key on a private corpus copy.
 
 The schema is loaded eagerly at import (``schemathesis.pytest.from_fixture`` fails under pytest 9, whose
-nodes have no ``_nodeid`` any more). Importing only builds the app; the index itself is built by the app's
-own background loader, as in production, and the test waits for it.
+nodes have no ``_nodeid`` any more). The index is built by the app's own background loader, as in
+production, and importing waits for it.
 """
 
 from __future__ import annotations
@@ -35,15 +35,24 @@ CONFIG = make_settings(WORKDIR, rate_limit_per_minute=1_000_000, auth_failures_p
 ADMIN = KeyStore.open(CONFIG.state_dir).create("fuzz", admin=True)
 APP = create_app(CONFIG, ui=False)
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+def _wait_for_loader() -> None:
+    deadline = time.monotonic() + 120
+    while APP.state.qa["service"] is None and APP.state.qa["error"] is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)  # starts the app, and with it the loader
+# Before collection, which already generates examples: Python 3.11 before 3.11.8 raises SystemError ("AST
+# constructor recursion depth mismatch") when two threads parse source at once, as the loader's imports
+# (inspect.signature) and the example generator's lambda descriptions both do.
+_wait_for_loader()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _ready() -> None:
-    """Wait for the background loader."""
-    deadline = time.monotonic() + 120
-    while APP.state.qa["service"] is None and APP.state.qa["error"] is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    """The index loaded (the wait above gives up after 120 s)."""
+    _wait_for_loader()
     assert APP.state.qa["service"] is not None, APP.state.qa["error"] or "the index did not load in 120 s"
 
 
