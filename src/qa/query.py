@@ -141,11 +141,12 @@ class Speller:
             bounds = _word_bounds(run)
             for size in (5, 4, 3):
                 for i in range(len(run) - size + 1):
-                    window = run[i : i + size]
-                    if window in self.corpus_text or (window in text and any(window in f for _, f in fixes)):
-                        continue
                     if i not in bounds or i + size not in bounds:
                         continue  # 九龙坡去|年: a window cutting through a word (去年) is no misspelt term
+                    window = run[i : i + size]
+                    # The corpus lookup last of the cheap tests: it is an index query.
+                    if (window in text and any(window in f for _, f in fixes)) or window in self.corpus_text:
+                        continue
                     hit = self.by_reading.get(_reading(window))
                     # Only a slip of one character: two different words never count as a typo.
                     if hit and sum(a != b for a, b in zip(hit[0], window, strict=True)) == 1:
