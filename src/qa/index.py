@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -403,11 +403,12 @@ def count_passages(text: str, settings: Settings) -> int:
     return sum(len(chunk_views(c.clean)) for c in chunk_document(doc, settings.chunk_target, settings.chunk_limit))
 
 
-def chunk_views(clean: str) -> list[str]:
+@lru_cache(maxsize=4096)  # the answer layer asks again for the views of the chunks each question retrieves
+def chunk_views(clean: str) -> tuple[str, ...]:
     """The texts a chunk is embedded as: itself, then each window of two consecutive sentences."""
     sentences = [clean[x.start : x.end] for x in split_sentences(clean)]
     windows = ["".join(sentences[i : i + VIEW_SENTENCES]) for i in range(len(sentences))] if len(sentences) > 1 else []
-    return [clean, *windows][:VIEW_SLOTS]
+    return (clean, *windows)[:VIEW_SLOTS]
 
 
 def view_ids(rows: Sequence[int], counts: Sequence[int]) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -56,6 +56,10 @@ class Vocabulary:
             "curated" if curated else "-", _data("userdict.txt") if curated else "", *self.discovered, length=32)
         self._tokenizer: Any = None
         self._tagger: Any = None
+        # A question is tagged by several checks, and the same report sentences come back question after
+        # question: the tags and everyday words of recent texts are kept (the vocabulary never changes).
+        self._tags: dict[str, list[tuple[str, str]]] = {}
+        self._colloquial: dict[str, list[tuple[int, int, str]]] = {}
 
     @classmethod
     def for_mode(cls, mode: str, discovered: Iterable[str] = ()) -> Vocabulary:
@@ -108,14 +112,18 @@ class Vocabulary:
     def pos_tag(self, text: str) -> list[tuple[str, str]]:
         """jieba words of ``text`` with their part-of-speech flags."""
         with _lock:
-            if self._tagger is None:
-                import jieba.posseg
+            tags = self._tags.get(text)
+            if tags is None:
+                if self._tagger is None:
+                    import jieba.posseg
 
-                # jieba.posseg read the default dictionary's tags when imported: copy them, do not read again.
-                tagger = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
-                tagger.tokenizer, tagger.word_tag_tab = self.tokenizer, dict(jieba.posseg.dt.word_tag_tab)
-                self._tagger = tagger
-            return [(pair.word, pair.flag) for pair in self._tagger.cut(text, HMM=False)]
+                    # jieba.posseg read the default dictionary's tags when imported: copy them, do not read again.
+                    tagger = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
+                    tagger.tokenizer, tagger.word_tag_tab = self.tokenizer, dict(jieba.posseg.dt.word_tag_tab)
+                    self._tagger = tagger
+                tags = [(pair.word, pair.flag) for pair in self._tagger.cut(text, HMM=False)]
+                _remember(self._tags, text, tags)
+            return list(tags)
 
     def word_spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) of each jieba word of ``text``."""
@@ -239,26 +247,53 @@ def find_colloquial(text: str) -> list[tuple[int, int, str]]:
     vocabulary = active_vocabulary()
     if not text or not vocabulary.curated:
         return []
+    found = vocabulary._colloquial.get(text)
+    if found is None:
+        found = _find_colloquial(vocabulary, text)
+        with _lock:
+            _remember(vocabulary._colloquial, text, found)
+    return list(found)
+
+
+def _remember(memo: dict[str, Any], key: str, value: Any, limit: int = 4096) -> None:
+    """Keep ``value`` under ``key``, forgetting everything once ``limit`` texts are kept (call under ``_lock``)."""
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = value
+
+
+def _find_colloquial(vocabulary: Vocabulary, text: str) -> list[tuple[int, int, str]]:
     bounds = vocabulary.word_spans(text)
     starts = {start for start, _ in bounds}
     ends = {end for _, end in bounds}
     lowered = text.lower()
-    found: list[tuple[int, int, str]] = []
+    rank, word_sizes, term_sizes = _colloquial_lookup()
     taken: set[int] = set()
-    for official in _report_terms():
-        at = lowered.find(official)
-        while at >= 0:
-            taken |= set(range(at, at + len(official)))
-            at = lowered.find(official, at + 1)
-    for word in _longest_first():
-        at = lowered.find(word)
-        while at >= 0:
-            end = at + len(word)
-            if at in starts and end in ends and not taken & set(range(at, end)):
-                found.append((at, end, word))
-                taken |= set(range(at, end))
-            at = lowered.find(word, at + 1)
+    for at, size in _spans_in(lowered, term_sizes, _report_terms()):
+        taken.update(range(at, at + size))
+    found: list[tuple[int, int, str]] = []
+    # Every place an everyday word occurs, taken longest word first, then in the table's order, then left to right.
+    for _, at, size in sorted((rank[lowered[at : at + size]], at, size) for at, size in _spans_in(lowered, word_sizes, rank)):
+        end = at + size
+        if at in starts and end in ends and not taken.intersection(range(at, end)):
+            found.append((at, end, lowered[at:end]))
+            taken.update(range(at, end))
     return sorted(found)
+
+
+@lru_cache(maxsize=1)
+def _colloquial_lookup() -> tuple[dict[str, int], tuple[int, ...], tuple[int, ...]]:
+    """Each everyday word's place in :func:`_longest_first`, and the lengths of everyday words and report terms."""
+    words = _longest_first()
+    return {w: i for i, w in enumerate(words)}, tuple({len(w) for w in words}), tuple({len(t) for t in _report_terms()})
+
+
+def _spans_in(text: str, sizes: Iterable[int], words: Container[str]) -> Iterator[tuple[int, int]]:
+    """(start, length) of every occurrence in ``text`` of the ``words`` (whose lengths are ``sizes``)."""
+    for size in sizes:
+        for at in range(len(text) - size + 1):
+            if text[at : at + size] in words:
+                yield at, size
 
 
 def expansions(text: str) -> list[str]:
