@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
@@ -259,12 +260,25 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
                            {"Retry-After": str(max(1, int(wait + 0.999)))})
         return info
 
-    def reader(info: Annotated[KeyInfo | None, Depends(caller)]) -> KeyInfo | None:
+    def reader(info: KeyInfo | None) -> KeyInfo | None:
         if settings.api_read_requires_key and info is None:
             raise ApiError(401, "missing_key", "an API key is required (Authorization: Bearer <key>)")
         return info
 
-    def admin(info: Annotated[KeyInfo | None, Depends(caller)]) -> KeyInfo:
+    # The routes' dependencies are coroutines: FastAPI runs a plain function in its thread pool, one hop per
+    # dependency and request. Only a key's lookup, which reads SQLite, goes there.
+    async def service_dep() -> Service:
+        return get_service()
+
+    async def caller_dep(request: Request) -> KeyInfo | None:
+        if request.headers.get("authorization") or request.headers.get("x-api-key"):
+            return await run_in_threadpool(caller, request)
+        return caller(request)
+
+    async def reader_dep(info: Annotated[KeyInfo | None, Depends(caller_dep)]) -> KeyInfo | None:
+        return reader(info)
+
+    async def admin_dep(info: Annotated[KeyInfo | None, Depends(caller_dep)]) -> KeyInfo:
         if info is None:
             raise ApiError(401, "missing_key", "an admin API key is required (Authorization: Bearer <key>)")
         if not info.admin:
@@ -277,9 +291,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
                        if isinstance(r, Route) and r.path != NO_ROUTE and r.path_regex.match(path)
                        for m in r.methods or ()})
 
-    Svc = Annotated[Service, Depends(get_service)]
-    Reader = Annotated[KeyInfo | None, Depends(reader)]
-    Admin = Annotated[KeyInfo, Depends(admin)]
+    Svc = Annotated[Service, Depends(service_dep)]
+    Reader = Annotated[KeyInfo | None, Depends(reader_dep)]
+    Admin = Annotated[KeyInfo, Depends(admin_dep)]
 
     # -- errors ------------------------------------------------------------------------------------------
     @app.exception_handler(ApiError)
@@ -436,7 +450,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
 
     links = SourceLinks(settings)
     add_source_view(app, get_service=get_service, caller=caller, links=links)
-    add_openai_routes(app, get_service=get_service, reader=reader, links=links)
+    add_openai_routes(app, get_service=get_service, reader=reader_dep, links=links)
     mount_mcp(app, get_service=get_service, check=lambda request: reader(caller(request)), links=links,
               origins=settings.cors_origins, max_bytes=settings.max_request_bytes)
 
