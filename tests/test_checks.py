@@ -112,6 +112,22 @@ def test_event_must_be_named_by_the_dated_sentence():
     assert detect_intent("石桥铺商圈要进入几点零时代？").kind != "when"
 
 
+def test_when_question_needs_a_time_as_precise_as_it_asks():
+    lately = ev("近日，区委全会召开，部署下一阶段工作。")
+    dated = ev("2021年6月27日，区委全会召开。")
+    that_month = ev("2021年6月，区委全会召开。")
+    terms = {"全会": 3.0}
+    # 哪一天 is a when-question, answered by a day of the month, not by 近日 or a month
+    assert detect_intent("区委全会是哪一天开的？").kind == "when"
+    assert checks.check_when(case("区委全会是哪一天开的？", [lately], terms=terms)) is not None
+    assert checks.check_when(case("区委全会是哪一天开的？", [that_month], terms=terms)) is not None
+    assert checks.check_when(case("区委全会是哪一天开的？", [lately, dated], terms=terms)) is None
+    # 哪一年 needs a year; 什么时候 takes any time the reports give
+    assert checks.check_when(case("区委全会是哪一年开的？", [lately], terms=terms)) is not None
+    assert checks.check_when(case("区委全会是哪一年开的？", [that_month], terms=terms)) is None
+    assert checks.check_when(case("区委全会什么时候开的？", [ev("目前，区委全会已召开。")], terms=terms)) is None
+
+
 def test_asked_part_is_the_nouns_after_the_whole():
     corpus = "行政执法事项 城市管理领域 城市更新 区域 服务业 物流"
     terms = {"行政": 2.0, "执法": 2.0, "事项": 1.0, "城市": 1.0, "管理": 2.0, "领域": 3.0}

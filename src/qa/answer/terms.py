@@ -85,9 +85,20 @@ def named_place(question: str, corpus_text: str) -> str | None:
 
 
 _CLOCK = re.compile(r"\d{1,2}\s*[:：点时]|[上下]午|早上|晚上|全天|24小时")
+# How precisely a when-question asks, and what a sentence must then state: 哪天 a day of the month, 几月 a
+# month, 哪一年 a year (近年来 or 目前 tell a time, but not which year).
+_PRECISION: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"哪一?天|哪一?日|几号|几月几[日号]|什么日子|具体日期"),
+     re.compile(r"\d{1,2}\s*[日号]|[一二三]?十?[一二三四五六七八九十]日|初[一二三四五六七八九十]")),
+    (re.compile(r"几月|哪个?月"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月")),
+    (re.compile(r"哪一?年(?!代)|几几年|什么年份"), re.compile(r"(?:19|20)\d{2}\s*年|去年|今年|前年")),
+)
 
 
 def tells_time(ev: Evidence, intent: Intent) -> bool:
-    """Whether a sentence answers "when": a date, or for 几点 a time of day."""
+    """Whether a sentence answers "when": a date as precise as the question asks, or for 几点 a time of day."""
     text = ev.reach or ev.sentence
-    return bool(_CLOCK.search(text) if "几点" in intent.question else DATEISH.search(text))
+    if "几点" in intent.question:
+        return bool(_CLOCK.search(text))
+    precise = next((stated for asked, stated in _PRECISION if asked.search(intent.question)), DATEISH)
+    return bool(precise.search(text))
