@@ -128,6 +128,18 @@ def test_when_question_needs_a_time_as_precise_as_it_asks():
     assert checks.check_when(case("区委全会什么时候开的？", [ev("目前，区委全会已召开。")], terms=terms)) is None
 
 
+def test_when_question_is_judged_on_the_sentence_that_says_when():
+    undated = ev("重庆美术公园正式开园，游人如织。", coverage=1.0)
+    other = ev("近年来，全区公园绿地面积达1985万平方米。", coverage=0.2)
+    terms = {"重庆美术公园": 5.0, "开园": 3.0}
+    # the answer would quote the dated sentence, which is about something else
+    assert checks.check_coverage(case("重庆美术公园何时正式开园？", [undated, other], terms=terms)) is not None
+    dated = ev("2021年9月，重庆美术公园正式开园。", coverage=1.0)
+    assert checks.check_coverage(case("重庆美术公园何时正式开园？", [undated, dated, other], terms=terms)) is None
+    # other questions are judged on their best sentence, as before
+    assert checks.check_coverage(case("重庆美术公园开园了吗？", [undated, other], terms=terms)) is None
+
+
 def test_asked_part_is_the_nouns_after_the_whole():
     corpus = "行政执法事项 城市管理领域 城市更新 区域 服务业 物流"
     terms = {"行政": 2.0, "执法": 2.0, "事项": 1.0, "城市": 1.0, "管理": 2.0, "领域": 3.0}

@@ -277,8 +277,13 @@ def check_dense_english(case: Case) -> Refusal | None:
 
 
 def check_coverage(case: Case) -> Refusal | None:
-    """The best sentence must hold most of the question's terms, or some of them inside a strong window."""
+    """The quoted sentence must hold most of the question's terms, or some of them inside a strong window.
+
+    A when-question quotes the best of the first few sentences that says when, so that one is judged.
+    """
     best = case.evidence[0]
+    if case.intent.kind == "when":
+        best = next((ev for ev in case.evidence[: WEIGHTS.when_depth] if tells_time(ev, case.intent)), best)
     if best.coverage >= WEIGHTS.min_coverage or (best.in_window and best.coverage >= WEIGHTS.min_window_coverage):
         return None
     return Refusal(f"问题的关键词覆盖率 {best.coverage:.2f} 低于 {WEIGHTS.min_coverage}", case.missing)
