@@ -106,6 +106,10 @@ def test_event_must_be_named_by_the_dated_sentence():
     finished = ev("2023年，民主村片区城市更新项目完工。")
     assert checks.check_event(case("民主村片区城市更新项目何时完工？", [started, finished],
                                    terms={"民主村": 3.0, "完工": 3.0})) is None
+    # a one-character verb is no event: 选进 cut as 选 + 进 (the reports say 入选), and 进 hides in 推进
+    chosen = ev("去年11月，九龙坡区成功入选国家首批城市更新试点城市。")
+    assert checks.check_event(case("九龙坡是几月份被选进城市更新试点的？", [chosen],
+                                   terms={"进": 3.0, "城市更新": 2.0, "试点": 2.0})) is None
     # a when-question without a verb among its terms has no event to check
     assert checks.check_event(case("民主村是哪一年的项目？", [started], terms={"民主村": 3.0, "项目": 1.0})) is None
     # 几点零 asks for a version (4.0时代), not a time: no when-question at all
