@@ -757,9 +757,13 @@ def _index_documents(store: Store, vectors: VectorIndex, cache: EmbeddingCache, 
                      signatures: dict[str, np.ndarray], cleaned: CleanTexts | None = None) -> None:
     """Chunk, embed and store ``docs`` (a reprint is stored as a document only), recording them in ``report``."""
     from qa.dedup import signature
+    from qa.prepare import prepared, workers_for
 
     cleaned = cleaned or CleanTexts()
     batch = EmbeddingBatch(cache, vectors, report)
+    indexed = [d for d in docs if not d.duplicate_of]
+    cut = prepared(((d, cleaned.normalized(d)) for d in indexed), settings, vocabulary,
+                   workers_for(settings, len(indexed)))
     for n, doc in enumerate(docs, 1):
         sig = signatures.get(doc.doc_id)
         sig = signature(doc.text) if sig is None else sig
@@ -769,7 +773,7 @@ def _index_documents(store: Store, vectors: VectorIndex, cache: EmbeddingCache, 
             report.reprints[doc.doc_id] = doc.duplicate_of
             report.added.append(doc.doc_id)
             continue
-        chunks, tokens, figures, norm = _index_document(doc, settings, vocabulary, cleaned.normalized(doc))
+        chunks, tokens, figures, norm = next(cut)
         views = [chunk_views(c.clean) for c in chunks]
         rows = store.add_document(doc, chunks, tokens, figures, [len(v) for v in views], norm=norm)
         store.add_signature(doc.doc_id, sig)
@@ -777,6 +781,7 @@ def _index_documents(store: Store, vectors: VectorIndex, cache: EmbeddingCache, 
         report.added.append(doc.doc_id)
         if progress:
             progress("documents", n, len(docs))
+    cut.close()  # stops the workers now rather than when the generator is collected
     batch.flush()
 
 
