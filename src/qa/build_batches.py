@@ -27,12 +27,30 @@ class CleanTexts:
 
     def __init__(self) -> None:
         self._kept: dict[str, tuple[str, bytes]] = {}
+        self._bounds: dict[str, bytes] = {}
+
+    def prepare(self, docs: Sequence[Document], workers: int) -> None:
+        """Normalize ``docs`` ahead (by ``workers`` processes), with the word bounds discovery needs."""
+        from qa.prepare import cleaned
+
+        for doc, (clean, offsets, bounds) in zip(docs, cleaned((d.text for d in docs), workers), strict=True):
+            self._kept[doc.doc_id] = (clean, offsets)
+            self._bounds[doc.doc_id] = bounds
 
     def text(self, doc: Document) -> str:
         """The document's clean text, its offset map kept for :meth:`normalized`."""
+        if doc.doc_id in self._kept:
+            return self._kept[doc.doc_id][0]
         norm = normalize(doc.text)
         self._kept[doc.doc_id] = (norm.text, pack_offsets(norm.offsets))
         return norm.text
+
+    def bounds(self, doc: Document) -> set[int] | None:
+        """Where jieba's default-dictionary words start and end in the clean text, if :meth:`prepare` found them."""
+        bits = self._bounds.pop(doc.doc_id, None)
+        if bits is None:
+            return None
+        return set(np.flatnonzero(np.unpackbits(np.frombuffer(bits, dtype=np.uint8))).tolist())
 
     def normalized(self, doc: Document) -> Normalized:
         """The document normalized: as kept by :meth:`text` (then forgotten), else normalized now."""

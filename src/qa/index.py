@@ -51,7 +51,7 @@ from qa.embed import Embedder
 from qa.errors import CorpusError, IndexDamagedError, IndexNotBuiltError, IndexStoreError, NotFoundError
 from qa.ingest import Problem, corpus_hash, load_corpus
 from qa.integrity import check_chunks, check_seal, describe, seal, sealed_files
-from qa.lexical import LexicalIndex, Vocabulary, install_vocabulary
+from qa.lexical import DISCOVERY_MODES, LexicalIndex, Vocabulary, install_vocabulary
 from qa.loaders import Loaded
 from qa.normalize import Normalized, normalize
 from qa.query import Speller
@@ -506,7 +506,11 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     stale = [doc_id for doc_id, fp in have.items() if doc_id not in wanted or wanted[doc_id].fingerprint != fp]
     fresh = [d for d in docs if d.doc_id not in have or d.doc_id in stale]
     cleaned = CleanTexts()
-    vocabulary, terms = corpus_vocabulary(docs, settings.vocabulary, clean=cleaned.text)
+    if settings.vocabulary in DISCOVERY_MODES:  # every text is normalized and its words bounded, in workers
+        from qa.prepare import workers_for
+
+        cleaned.prepare(docs, workers_for(settings, len(docs)))
+    vocabulary, terms = corpus_vocabulary(docs, settings.vocabulary, clean=cleaned.text, bounds=cleaned.bounds)
     recut = base is not None and read_meta(base).get("vocabulary_hash") != vocabulary.fingerprint
     report.changed = bool(stale or fresh or recut)
     cache = EmbeddingCache.open(settings.index_dir / "embeddings.sqlite", embedder)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -81,3 +81,29 @@ def prepared(items: Iterable[tuple[Document, Normalized]], settings: Settings, v
             following = pool.map_async(_prepare, window, chunksize=4)  # cut while this window is stored
             yield from pending.get()
             pending = following
+
+
+Cleaned = tuple[str, bytes, bytes]  # clean text, packed offset map, packed word-bound bits
+
+
+def _clean(text: str) -> Cleaned:
+    import numpy as np
+
+    from qa.normalize import normalize
+    from qa.store import pack_offsets
+
+    norm = normalize(text)
+    bits = np.zeros(len(norm.text) + 1, dtype=bool)
+    for start, end in Vocabulary.for_mode("none").word_spans(norm.text):  # what discovery checks words against
+        bits[start] = bits[end] = True
+    return norm.text, pack_offsets(norm.offsets), np.packbits(bits).tobytes()
+
+
+def cleaned(texts: Iterable[str], workers: int) -> Iterator[Cleaned]:
+    """Each raw text normalized, with the bounds of jieba's default-dictionary words in it, in order."""
+    if workers <= 0:
+        yield from map(_clean, texts)
+        return
+    Vocabulary.for_mode("none").tokenizer  # noqa: B018 - made before the fork, so every worker has it
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(_clean, texts, chunksize=16)
