@@ -73,6 +73,14 @@ class SparseBM25Index:
             self._pending.append((np.asarray(terms, np.int64), np.asarray(owners, np.int64),
                                   np.asarray(counts, np.int32)))
 
+    def reserve(self, rows: int) -> None:
+        """Make room for row ids below ``rows`` at once (adding in parts then grows nothing)."""
+        with self._lock:
+            if rows > len(self._lengths):
+                grown = np.full(rows, -1, dtype=np.int64)
+                grown[: len(self._lengths)] = self._lengths
+                self._lengths = grown
+
     def remove(self, rows: Iterable[int]) -> None:
         """Forget the given rows (rows not in the index are ignored)."""
         with self._lock:

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     model_cache: Path = Field(default_factory=lambda: Path.home() / ".cache" / "qa" / "models")
     serve_threads: int = Field(1, ge=1, le=64)  # torch threads per process when answering requests
     workers: int = Field(1, ge=1, le=64)  # `qa serve` processes sharing the port and the index
+    # Processes a large build cuts documents in (normalized text, chunks, tokens, figures); 0: one a core.
+    build_workers: int = Field(0, ge=0, le=64)
     # What runs the default model: ONNX Runtime (auto: when installed, else torch) or torch; the same vectors.
     embed_runtime: Literal["auto", "torch", "onnx"] = "auto"
 

@@ -142,6 +142,7 @@ class HashEmbedder:
             raise ConfigError("dim must be greater than 0")
         self.dim = dim
         self.name = f"{HASH_MODEL}-{dim}"
+        self._slots: dict[str, int] = {}
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries (no prefix: the fake has no notion of one)."""
@@ -151,14 +152,27 @@ class HashEmbedder:
         """Embed passages, identically to queries."""
         return self._encode(texts)
 
+    def _slot(self, feature: str) -> int:
+        """The feature's bucket, plus ``dim`` when its sign is negative (remembered: a build asks millions of times)."""
+        index, sign = _bucket(feature, self.dim)
+        if len(self._slots) >= 1 << 21:
+            self._slots.clear()  # bounded: a few hundred MB at most
+        slot = self._slots[feature] = index if sign > 0 else index + self.dim
+        return slot
+
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), np.float32)
+        known = self._slots.get
         for row, text in enumerate(texts):
             # The empty string still gets one feature so that every row has unit norm.
             features = [*text, *(text[i : i + 2] for i in range(len(text) - 1))] or [""]
-            for feature in features:
-                index, sign = _bucket(feature, self.dim)
-                out[row, index] += sign
+            slots = [known(feature) for feature in features]
+            if None in slots:
+                slots = [self._slot(f) if n is None else n for f, n in zip(features, slots, strict=True)]
+            # Sums of ±1 are exact in any order: counting each bucket's + and − features gives what adding
+            # them one by one gave.
+            counts = np.bincount(np.asarray(slots, dtype=np.int64), minlength=2 * self.dim)
+            out[row] = counts[: self.dim] - counts[self.dim :]
             norm = float(np.linalg.norm(out[row]))
             if norm == 0.0:  # every feature cancelled out; fall back to the empty-text vector
                 index, sign = _bucket("", self.dim)

@@ -44,13 +44,14 @@ import numpy as np
 from qa.backends import IndexBackend, check_backend, get_backend
 from qa.backends.local import save_postings
 from qa.bm25 import SparseBM25Index
+from qa.build_batches import CleanTexts, EmbeddingBatch
 from qa.chunk import chunk_document, split_sentences
 from qa.config import Settings, read_limits
 from qa.embed import Embedder
 from qa.errors import CorpusError, IndexDamagedError, IndexNotBuiltError, IndexStoreError, NotFoundError
 from qa.ingest import Problem, corpus_hash, load_corpus
 from qa.integrity import check_chunks, check_seal, describe, seal, sealed_files
-from qa.lexical import LexicalIndex, Vocabulary, install_vocabulary
+from qa.lexical import DISCOVERY_MODES, LexicalIndex, Vocabulary, install_vocabulary
 from qa.loaders import Loaded
 from qa.normalize import Normalized, normalize
 from qa.query import Speller
@@ -346,17 +347,17 @@ class EmbeddingCache:
         missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items(),
                          key=lambda item: (len(item[1]), item[0]))
         step = 256  # the model runs its batches side by side within a step: fewer steps, less idle tail
-        for i in range(0, len(missing), step):
-            part = missing[i : i + step]
-            vecs = self.embedder.encode_passages([t for _, t in part])
-            with self.conn:
+        with self.conn:  # one commit (one fsync) a call: a build asks for a few thousand passages at a time
+            for i in range(0, len(missing), step):
+                part = missing[i : i + step]
+                vecs = self.embedder.encode_passages([t for _, t in part])
                 self.conn.executemany(
                     "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
                     [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(part, vecs, strict=True)],
                 )
-            found.update({k: v for (k, _), v in zip(part, vecs, strict=True)})
-            if progress:
-                progress("embed", min(i + step, len(missing)), len(missing))
+                found.update({k: v for (k, _), v in zip(part, vecs, strict=True)})
+                if progress:
+                    progress("embed", min(i + step, len(missing)), len(missing))
         out = np.vstack([found[k] for k in keys]) if keys else np.zeros((0, self.embedder.dim), np.float32)
         return out.astype(np.float32), len(missing)
 
@@ -373,13 +374,13 @@ def index_document(doc: Document, settings: Settings, vocabulary: Vocabulary | N
     return chunks, tokens, figures
 
 
-def _index_document(doc: Document, settings: Settings, vocabulary: Vocabulary | None = None) -> tuple[
-        list[Any], list[list[str]], list[Any], Normalized]:
+def _index_document(doc: Document, settings: Settings, vocabulary: Vocabulary | None = None,
+                    norm: Normalized | None = None) -> tuple[list[Any], list[list[str]], list[Any], Normalized]:
     """:func:`index_document`, and the document's clean text (stored, so loading never normalizes it again)."""
     from qa.figures import extract_figures
 
     vocabulary = vocabulary or Vocabulary.for_mode(settings.vocabulary)
-    norm = normalize(doc.text)
+    norm = norm or normalize(doc.text)
     chunks = chunk_document(doc, settings.chunk_target, settings.chunk_limit, normalized=norm)
     tokens = [vocabulary.tokenize(c.clean) for c in chunks]
     figures = []
@@ -504,7 +505,12 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
     wanted = {d.doc_id: d for d in docs}
     stale = [doc_id for doc_id, fp in have.items() if doc_id not in wanted or wanted[doc_id].fingerprint != fp]
     fresh = [d for d in docs if d.doc_id not in have or d.doc_id in stale]
-    vocabulary, terms = corpus_vocabulary(docs, settings.vocabulary)
+    cleaned = CleanTexts()
+    if settings.vocabulary in DISCOVERY_MODES:  # every text is normalized and its words bounded, in workers
+        from qa.prepare import workers_for
+
+        cleaned.prepare(docs, workers_for(settings, len(docs)))
+    vocabulary, terms = corpus_vocabulary(docs, settings.vocabulary, clean=cleaned.text, bounds=cleaned.bounds)
     recut = base is not None and read_meta(base).get("vocabulary_hash") != vocabulary.fingerprint
     report.changed = bool(stale or fresh or recut)
     cache = EmbeddingCache.open(settings.index_dir / "embeddings.sqlite", embedder)
@@ -519,7 +525,8 @@ def _build_into(work: Path, base: Path | None, docs: list[Document], settings: S
                 kept = store.all_chunks()
                 store.set_tokens((row, vocabulary.tokenize(chunk.clean)) for row, chunk, _ in kept)
                 report.retokenized = len(kept)
-            _index_documents(store, vectors, cache, fresh, settings, vocabulary, report, progress, signatures or {})
+            _index_documents(store, vectors, cache, fresh, settings, vocabulary, report, progress, signatures or {},
+                             cleaned)
     finally:
         cache.close()
     report.reprints.update({d.doc_id: d.duplicate_of for d in docs if d.duplicate_of})
@@ -751,30 +758,35 @@ def _read_documents(settings: Settings, doc_ids: Sequence[str]) -> tuple[list[Do
 
 def _index_documents(store: Store, vectors: VectorIndex, cache: EmbeddingCache, docs: Sequence[Document],
                      settings: Settings, vocabulary: Vocabulary, report: BuildReport, progress: Progress | None,
-                     signatures: dict[str, np.ndarray]) -> None:
+                     signatures: dict[str, np.ndarray], cleaned: CleanTexts | None = None) -> None:
     """Chunk, embed and store ``docs`` (a reprint is stored as a document only), recording them in ``report``."""
     from qa.dedup import signature
+    from qa.prepare import prepared, workers_for
 
+    cleaned = cleaned or CleanTexts()
+    batch = EmbeddingBatch(cache, vectors, report)
+    indexed = [d for d in docs if not d.duplicate_of]
+    cut = prepared(((d, cleaned.normalized(d)) for d in indexed), settings, vocabulary,
+                   workers_for(settings, len(indexed)))
     for n, doc in enumerate(docs, 1):
         sig = signatures.get(doc.doc_id)
         sig = signature(doc.text) if sig is None else sig
         if doc.duplicate_of:  # a reprint: kept as a document, never indexed (so never cited twice)
-            store.add_document(doc, [], [], [], [], norm=normalize(doc.text))
+            store.add_document(doc, [], [], [], [], norm=cleaned.normalized(doc))
             store.add_signature(doc.doc_id, sig)
             report.reprints[doc.doc_id] = doc.duplicate_of
             report.added.append(doc.doc_id)
             continue
-        chunks, tokens, figures, norm = _index_document(doc, settings, vocabulary)
+        chunks, tokens, figures, norm = next(cut)
         views = [chunk_views(c.clean) for c in chunks]
         rows = store.add_document(doc, chunks, tokens, figures, [len(v) for v in views], norm=norm)
         store.add_signature(doc.doc_id, sig)
-        vecs, new = cache.vectors([t for v in views for t in v], progress=None)
-        vectors.add(view_ids(rows, [len(v) for v in views]), vecs)
-        report.embedded += new
-        report.reused += len(vecs) - new
+        batch.add(view_ids(rows, [len(v) for v in views]), [t for v in views for t in v])
         report.added.append(doc.doc_id)
         if progress:
             progress("documents", n, len(docs))
+    cut.close()  # stops the workers now rather than when the generator is collected
+    batch.flush()
 
 
 def _merge_segments(work: Path, paths: Sequence[Path], deleted: dict[str, frozenset[str]]) -> FaissIndex:

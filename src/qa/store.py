@@ -220,6 +220,12 @@ class Store:
         cur = self.conn.execute(f"SELECT {_CHUNK_COLS}, tokens FROM chunks ORDER BY doc_id, ordinal")
         return [(r[0], _chunk(r[:8]), json.loads(r[8])) for r in cur]
 
+    def chunk_tokens(self, batch: int = 20000) -> Iterator[list[tuple[int, list[str]]]]:
+        """Every chunk's row id and lexical tokens, in document order, ``batch`` chunks at a time."""
+        cur = self.conn.execute("SELECT row, tokens FROM chunks ORDER BY doc_id, ordinal")
+        while rows := cur.fetchmany(batch):
+            yield [(row, json.loads(tokens)) for row, tokens in rows]
+
     def figures(self, doc_id: str | None = None, metric: str | None = None, year: int | None = None,
                 start: int | None = None, end: int | None = None) -> list[Figure]:
         """Figures filtered by document, metric substring, year and raw span."""

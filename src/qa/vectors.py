@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +37,19 @@ IVF_MIN_VECTORS = 200_000
 PROBE_SHARE = 16
 
 
+def trained_ivf(dim: int, n: int, rows: Callable[[np.ndarray], np.ndarray]) -> Any:
+    """An empty inverted file for ``n`` vectors, trained on a seeded sample of them (``rows`` reads them by
+    position, ascending), probing ``1/PROBE_SHARE`` of its lists."""
+    import faiss
+
+    nlist = int(4 * np.sqrt(n))
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).choice(n, min(n, nlist * 50), replace=False)
+    ivf.train(rows(np.sort(sample)))
+    ivf.nprobe = max(1, nlist // PROBE_SHARE)
+    return ivf
+
+
 class FaissIndex:
     """FAISS inner-product search: exact (IndexFlatIP behind an IndexIDMap2), or an inverted file when large."""
 
@@ -55,17 +69,11 @@ class FaissIndex:
 
     def sized(self) -> FaissIndex:
         """This index, or an IVF copy of it once it holds ``IVF_MIN_VECTORS`` vectors or more."""
-        import faiss
-
         if self.is_ivf or len(self) < IVF_MIN_VECTORS:
             return self
         ids, vectors = self.contents()
-        nlist = int(4 * np.sqrt(len(ids)))
-        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = np.random.default_rng(0).choice(len(ids), min(len(ids), nlist * 50), replace=False)
-        ivf.train(vectors[np.sort(sample)])
+        ivf = trained_ivf(self.dim, len(ids), lambda rows: vectors[rows])
         ivf.add_with_ids(vectors, ids)
-        ivf.nprobe = max(1, nlist // PROBE_SHARE)
         return FaissIndex(self.dim, ivf)
 
     @classmethod

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +65,12 @@ class Thresholds:
     min_freedom: float = 0.9
 
 
-def discover(texts: Iterable[str], settings: Thresholds | None = None) -> list[Term]:
-    """The new words of ``texts`` (clean text), most frequent first."""
+def discover(texts: Iterable[str], settings: Thresholds | None = None,
+             bounds: Callable[[int], set[int] | None] | None = None) -> list[Term]:
+    """The new words of ``texts`` (clean text), most frequent first.
+
+    ``bounds(t)`` may give where jieba's default-dictionary words start and end in text ``t``, found ahead.
+    """
     settings = settings or Thresholds()
     texts = list(texts)
     runs = [(t, m.start(), m.group()) for t, text in enumerate(texts) for m in _CJK_RUN.finditer(text)]
@@ -77,25 +81,31 @@ def discover(texts: Iterable[str], settings: Thresholds | None = None) -> list[T
                   >= settings.min_cohesion}
     left: dict[str, Counter[Any]] = defaultdict(Counter)
     right: dict[str, Counter[Any]] = defaultdict(Counter)
-    places: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for t, offset, run in runs:
+    whole: Counter[str] = Counter()  # occurrences where the word starts and ends at dictionary word bounds
+    plain = Vocabulary.for_mode("none")  # jieba's default dictionary alone
+    text_bounds: set[int] = set()
+    text_of = -1
+    for t, offset, run in runs:  # one text at a time: only its word bounds are held
+        if t != text_of:
+            found_ahead = bounds(t) if bounds is not None else None
+            text_bounds = found_ahead if found_ahead is not None else {
+                at for span in plain.word_spans(texts[t]) for at in span}
+            text_of = t
         for n in range(settings.min_length, settings.max_length + 1):
             for i in range(len(run) - n + 1):
                 word = run[i : i + n]
                 if word in candidates:
                     left[word][run[i - 1] if i else _EDGE] += 1
                     right[word][run[i + n] if i + n < len(run) else _EDGE] += 1
-                    places[word].append((t, offset + i))
-    plain = Vocabulary.for_mode("none")  # jieba's default dictionary alone
-    bounds = [{at for span in plain.word_spans(text) for at in span} for text in texts]
+                    if offset + i in text_bounds and offset + i + n in text_bounds:
+                        whole[word] += 1
     found: dict[str, Term] = {}
     for word in sorted(candidates, key=lambda w: (len(w), w)):  # shorter words first: 老旧 before 老旧小区
         count = counts[word]
         freedom = min(_entropy(left[word]), _entropy(right[word]))
         if freedom < min(settings.min_freedom, math.log(count)) - 1e-9 or not _is_new(word, found, plain):
             continue
-        whole = sum(at in bounds[t] and at + len(word) in bounds[t] for t, at in places[word])
-        if 2 * whole > count:
+        if 2 * whole[word] > count:
             found[word] = Term(word, count, _cohesion(word, counts, total), freedom)
     return sorted(found.values(), key=lambda term: (-term.count, -term.freedom, term.word))
 
@@ -165,7 +175,16 @@ def read_terms(text: str) -> list[str]:
     return [line.split("\t", 1)[0] for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def corpus_vocabulary(docs: Iterable[Document], mode: str) -> tuple[Vocabulary, list[Term]]:
-    """The vocabulary an index of ``docs`` is cut with under ``QA_VOCABULARY`` = ``mode``, and its new words."""
-    terms = discover(normalize(d.text).text for d in docs) if mode in DISCOVERY_MODES else []
+def corpus_vocabulary(docs: Iterable[Document], mode: str, clean: Callable[[Document], str] | None = None,
+                      bounds: Callable[[Document], set[int] | None] | None = None
+                      ) -> tuple[Vocabulary, list[Term]]:
+    """The vocabulary an index of ``docs`` is cut with under ``QA_VOCABULARY`` = ``mode``, and its new words.
+
+    ``clean`` gives a document's clean text (by default it is normalized here), ``bounds`` its word bounds
+    when found ahead (see :func:`discover`).
+    """
+    clean = clean or (lambda d: normalize(d.text).text)
+    docs = list(docs)
+    ahead = (lambda t: bounds(docs[t])) if bounds is not None else None
+    terms = discover((clean(d) for d in docs), bounds=ahead) if mode in DISCOVERY_MODES else []
     return Vocabulary.for_mode(mode, [t.word for t in terms]), terms
