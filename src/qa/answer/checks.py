@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from qa.answer.decision import features, lacking, load_model
 from qa.answer.evidence import coverage, report_year
-from qa.answer.terms import named_place, other_place, tells_time
+from qa.answer.terms import dated, named_place, other_place
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district
 from qa.lexical import pos_tag
@@ -241,7 +241,7 @@ def check_year(case: Case) -> Refusal | None:
 
 def check_when(case: Case) -> Refusal | None:
     """A when-question needs one of the best few sentences to state a time."""
-    if case.intent.kind != "when" or any(tells_time(ev, case.intent) for ev in case.evidence[: WEIGHTS.when_depth]):
+    if case.intent.kind != "when" or dated(case.evidence, case.intent):
         return None
     return Refusal("最相符的句子没有说时间", case.missing)
 
@@ -260,10 +260,10 @@ def check_event(case: Case) -> Refusal | None:
     if case.intent.kind != "when":
         return None
     events = asked_events(case.question, case.terms)
-    dated = [ev for ev in case.evidence[: WEIGHTS.when_depth] if tells_time(ev, case.intent)]
-    if not events or not dated:
+    stated = dated(case.evidence, case.intent)
+    if not events or not stated:
         return None
-    if any(coverage(ev.reach or ev.sentence, {e: 1.0}) == 1.0 for e in events for ev in dated):
+    if any(coverage(ev.reach or ev.sentence, {e: 1.0}) == 1.0 for e in events for ev in stated):
         return None
     return Refusal(f"资料提到相关时间，但没有说“{events[-1]}”是什么时候", f"{events[-1]}的时间")
 
@@ -287,7 +287,7 @@ def check_coverage(case: Case) -> Refusal | None:
     """
     best = case.evidence[0]
     if case.intent.kind == "when":
-        best = next((ev for ev in case.evidence[: WEIGHTS.when_depth] if tells_time(ev, case.intent)), best)
+        best = (dated(case.evidence, case.intent) or [best])[0]
     if best.coverage >= WEIGHTS.min_coverage or (best.in_window and best.coverage >= WEIGHTS.min_window_coverage):
         return None
     return Refusal(f"问题的关键词覆盖率 {best.coverage:.2f} 低于 {WEIGHTS.min_coverage}", case.missing)

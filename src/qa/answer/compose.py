@@ -27,7 +27,7 @@ from qa.answer.evidence import (
     trim,
 )
 from qa.answer.intent import ASKS, Intent, detect_intent, resolve_followup, subject_of
-from qa.answer.terms import names_something, query_terms, tells_time
+from qa.answer.terms import dated, names_something, query_terms
 from qa.answer.weights import WEIGHTS
 from qa.chunk import split_sentences
 from qa.citations import cite_answer, quote_span, with_quotes
@@ -278,7 +278,7 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
     """The evidence the answer quotes, and the figures it reports."""
     if not matches:
         if intent.kind == "when":  # the best of the first few sentences that says when
-            return [next((ev for ev in evidence[: WEIGHTS.when_depth] if tells_time(ev, intent)), evidence[0])], []
+            return [(dated(evidence, intent) or evidence)[0]], []
         if intent.kind == "overview":
             return overview(evidence), []
         return [evidence[0]], []

@@ -12,6 +12,8 @@ from qa.lexical import find_colloquial, pos_tag, tokenize
 from qa.normalize import is_cjk
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from qa.answer.evidence import Evidence
     from qa.answer.intent import Intent
     from qa.index import Snapshot
@@ -102,3 +104,11 @@ def tells_time(ev: Evidence, intent: Intent) -> bool:
         return bool(_CLOCK.search(text))
     precise = next((stated for asked, stated in _PRECISION if asked.search(intent.question)), DATEISH)
     return bool(precise.search(text))
+
+
+def dated(evidence: Sequence[Evidence], intent: Intent) -> list[Evidence]:
+    """The best few sentences (``when_depth``) that say when, as precisely as the question asks, best first.
+
+    A when-question quotes the first of them, so its checks judge that one.
+    """
+    return [ev for ev in evidence[: WEIGHTS.when_depth] if tells_time(ev, intent)]
