@@ -199,6 +199,12 @@ class RequestId:
                  (time.perf_counter() - started) * 1000)
 
 
+def presented_key(request: Request) -> str:
+    """The API key a request carries: ``Authorization: Bearer <key>``, else ``X-API-Key`` (empty if none)."""
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
+
+
 def create_app(settings: Settings | None = None, service: Service | None = None, ui: bool = True) -> FastAPI:
     """Build the application; the service (model and index) loads in the background unless given."""
     settings = settings or get_settings()
@@ -240,8 +246,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         return svc
 
     def caller(request: Request) -> KeyInfo | None:
-        header = request.headers.get("authorization", "")
-        key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
+        key = presented_key(request)
         address = f"ip:{request.client.host if request.client else 'unknown'}"
         info = None
         if key:
@@ -271,7 +276,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         return get_service()
 
     async def caller_dep(request: Request) -> KeyInfo | None:
-        if request.headers.get("authorization") or request.headers.get("x-api-key"):
+        if presented_key(request):
             return await run_in_threadpool(caller, request)
         return caller(request)
 
