@@ -91,11 +91,11 @@ def _clean(text: str) -> Cleaned:
 
     from qa.normalize import normalize
     from qa.store import pack_offsets
+    from qa.vocab import dictionary_bounds
 
     norm = normalize(text)
     bits = np.zeros(len(norm.text) + 1, dtype=bool)
-    for start, end in Vocabulary.for_mode("none").word_spans(norm.text):  # what discovery checks words against
-        bits[start] = bits[end] = True
+    bits[sorted(dictionary_bounds(norm.text))] = True  # what discovery checks words against
     return norm.text, pack_offsets(norm.offsets), np.packbits(bits).tobytes()
 
 

@@ -65,6 +65,11 @@ class Thresholds:
     min_freedom: float = 0.9
 
 
+def dictionary_bounds(text: str) -> set[int]:
+    """Where the words of jieba's default dictionary alone start and end in ``text``."""
+    return {at for span in Vocabulary.for_mode("none").word_spans(text) for at in span}
+
+
 def discover(texts: Iterable[str], settings: Thresholds | None = None,
              bounds: Callable[[int], set[int] | None] | None = None) -> list[Term]:
     """The new words of ``texts`` (clean text), most frequent first.
@@ -88,8 +93,7 @@ def discover(texts: Iterable[str], settings: Thresholds | None = None,
     for t, offset, run in runs:  # one text at a time: only its word bounds are held
         if t != text_of:
             found_ahead = bounds(t) if bounds is not None else None
-            text_bounds = found_ahead if found_ahead is not None else {
-                at for span in plain.word_spans(texts[t]) for at in span}
+            text_bounds = found_ahead if found_ahead is not None else dictionary_bounds(texts[t])
             text_of = t
         for n in range(settings.min_length, settings.max_length + 1):
             for i in range(len(run) - n + 1):
