@@ -18,7 +18,9 @@ DOCS = ["九龙坡区 GDP增长8.5%，跳磴河治理", 'He said "Abc" then\tlef
 
 
 @pytest.mark.parametrize("part", ["九龙坡", "龙坡区 G", "跳磴河", "跳凳河", "Abc", "abc", '"Abc"', 'd "Ab',
-                                  "理\nHe", "九", "西彭", "", "8.5%，跳", "铝加工产能", "铝加工产能。", "\tleft"])
+                                  "理\nHe", "九", "西彭", "", "8.5%，跳", "铝加工产能", "铝加工产能。", "\tleft",
+                                  # one or two characters: starting a trigram, only at a document's end, absent
+                                  "坡区", "%", "理", "治理", "能", "产能", "ft", "t", "大奖", "z", "\t", "理\n", "\n"])
 def test_membership_matches_the_plain_text(part):
     indexed, plain = CorpusText(DOCS), "\n".join(DOCS)
     assert indexed == plain
@@ -83,3 +85,26 @@ def test_trigrams_over_segments_answer_as_the_live_documents_text(hash_service):
         shuffled = "".join(rng.sample(window, len(window)))
         assert (window in indexed) == (window in plain)  # a deleted document's windows are mostly not found
         assert (shuffled in indexed) == (shuffled in plain)
+
+
+def test_short_parts_match_the_plain_text_in_whole_and_segmented_corpora(hash_service):
+    texts = {d: normalize(doc.text).text for d, doc in hash_service.snapshot.documents.items()}
+    ids = sorted(texts)
+    dead = frozenset(ids[1:2])
+    live = [texts[d] for d in ids if d not in dead]
+    whole = CorpusText(live)
+    first, second = DocumentTrigrams((d, texts[d]) for d in ids[:3]), DocumentTrigrams((d, texts[d]) for d in ids[3:])
+    segmented = SegmentedCorpusText(live, [(first, dead), (second, frozenset())])
+    plain = "\n".join(live)
+    rng = random.Random(5)
+    alphabet = sorted(set("".join(texts.values())))
+    parts = {t[-2:] for t in texts.values()} | {t[-1] for t in texts.values()}  # documents' endings
+    parts |= {doc[at : at + size] for doc in texts.values() for size in (1, 2) for at in rng.sample(range(len(doc) - 2), 60)}
+    parts |= {"".join(rng.sample(alphabet, 2)) for _ in range(300)} | {"大奖", "Ω", "z"}
+    found = 0
+    for part in sorted(parts):
+        expected = part in plain
+        assert (part in whole) == expected, part
+        assert (part in segmented) == expected, part
+        found += expected
+    assert 0 < found < len(parts)  # some of the drawn pairs are absent, and the windows are present

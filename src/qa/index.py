@@ -143,6 +143,12 @@ class Snapshot:
         return layout
 
     @cached_property
+    def report_years(self) -> tuple[int, int]:
+        """The oldest and the newest publication year of its documents; (0, 0) when none is dated."""
+        years = [d.year for d in self.documents.values() if d.year]
+        return (min(years), max(years)) if years else (0, 0)
+
+    @cached_property
     def speller(self) -> Speller:
         """Homophone repair against this version's vocabulary."""
         if not self.segments:

@@ -33,7 +33,7 @@ from qa.backends.local import LocalBackend
 from qa.bm25 import SparseBM25Index, score, top_k
 from qa.errors import IndexDamagedError
 from qa.lexical import LexicalIndex
-from qa.spell_index import MIN_INDEXED, SEPARATOR, DocumentTrigrams
+from qa.spell_index import MIN_INDEXED, SEPARATOR, DocumentTrigrams, endings
 from qa.store import Store, StoredText, connect
 from qa.types import Document
 from qa.vectors import FaissIndex, VectorIndex
@@ -321,17 +321,22 @@ class SegmentedCorpusText(str):
     """The live documents' clean text joined by newlines, with substring tests by each segment's trigram index."""
 
     _parts: list[tuple[Any, frozenset[str]]]
+    _endings: frozenset[str]
 
     def __new__(cls, texts: Iterable[str], parts: Sequence[tuple[Any, frozenset[str]]]) -> SegmentedCorpusText:
         """``texts`` joined; ``parts`` are each segment's trigram index with the documents deleted from it."""
+        texts = list(texts)
         self = super().__new__(cls, SEPARATOR.join(texts))
         self._parts = list(parts)
+        self._endings = endings(texts)
         return self
 
     def __contains__(self, part: object) -> bool:
         """Whether ``part`` occurs in a live document (as ``str.__contains__``, without scanning the text)."""
-        if not isinstance(part, str) or len(part) < MIN_INDEXED or SEPARATOR in part:
+        if not isinstance(part, str) or not part or SEPARATOR in part:
             return super().__contains__(part)  # type: ignore[operator]
+        if len(part) < MIN_INDEXED:  # in a live document's ending, or starting a trigram of one
+            return part in self._endings or any(index.starts(part, dead) for index, dead in self._parts)
         return any(index.holds(part, dead) for index, dead in self._parts)
 
     def __reduce__(self) -> tuple[type[str], tuple[str]]:

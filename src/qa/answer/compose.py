@@ -256,8 +256,7 @@ def _prefer_time(snapshot: Snapshot, hits: list[Hit], intent: Intent) -> list[Hi
     if not hits:
         return hits
     top = hits[0].score or 1.0
-    years = [d.year for d in snapshot.documents.values() if d.year]
-    newest, oldest = (max(years), min(years)) if years else (0, 0)
+    oldest, newest = snapshot.report_years
 
     def boosted(hit: Hit) -> float:
         bonus = 0.0
