@@ -3,7 +3,7 @@ import json
 import pytest
 
 from qa.errors import CorpusError, DocumentParseError, NotFoundError
-from qa.ingest import add_document, check_doc_id, corpus_hash, load_corpus, remove_document
+from qa.ingest import add_document, check_doc_id, corpus_hash, load_corpus, read_manifest, remove_document
 
 
 def test_manifest_gives_titles_dates_and_sources(mini_settings):
@@ -70,6 +70,23 @@ def test_add_and_remove_document_keep_manifest_in_step(mini_settings):
     assert corpus_hash(load_corpus(corpus)[0]) == before
     with pytest.raises(NotFoundError, match="unknown document"):
         remove_document(corpus, doc.doc_id)
+
+
+def test_an_upload_keeps_every_entry_whose_file_is_there_and_drops_the_others(mini_settings):
+    corpus = mini_settings.corpus_dir
+    before = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))["documents"]
+    (corpus / "gone.txt").write_text("将被删掉的文件。", encoding="utf-8")
+    (corpus / "dangling.txt").symlink_to(corpus / "nowhere.txt")
+    stale = [{"id": "gone", "file": "gone.txt", "title": "已删除"}, {"id": "dangling", "file": "dangling.txt"}]
+    (corpus / "manifest.json").write_text(json.dumps({"documents": [*before, *stale]}, ensure_ascii=False),
+                                          encoding="utf-8")
+    (corpus / "gone.txt").unlink()  # a removal cut short: the entry outlived its file
+    doc = add_document(corpus, "新文档正文，含“引号”和\\反斜杠。", title="新文档 “一”", date="2024-01-02")
+    after = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))["documents"]
+    assert after[:-1] == before and after[-1]["id"] == doc.doc_id and after[-1]["title"] == "新文档 “一”"
+    assert read_manifest(corpus)[f"{doc.doc_id}.txt"]["date"] == "2024-01-02"
+    remove_document(corpus, doc.doc_id)
+    assert json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))["documents"] == before
 
 
 def test_bad_upload_content_is_refused(mini_settings):

@@ -70,6 +70,8 @@ def test_an_update_is_served_exactly_as_a_full_build_of_the_same_corpus(tmp_path
     whole = Service.from_settings(fresh, HashEmbedder(), auto_build=False)
     try:
         assert whole.snapshot.meta["corpus_hash"] == meta["corpus_hash"]
+        # counted file by file, less the deleted documents: what the full build counted
+        assert (meta["chunks"], meta["figures"]) == (whole.snapshot.meta["chunks"], whole.snapshot.meta["figures"])
         assert served(whole) == updated
     finally:
         whole.close()
