@@ -84,7 +84,7 @@ def test_an_update_reuses_the_loaded_segments_and_a_full_build_compacts_them(min
         service.add_document("测试区2030年新建了987座风车。", title="风车", doc_id="w0")
         assert service.snapshot.segments[0] is first  # not read again
         assert [s.name for s in service.snapshot.segments][1:] == [service.snapshot.path.name]
-        assert service.snapshot.speller.corpus_text.count("风车") == 1
+        assert "987座风车" in service.snapshot.speller.corpus_text
         service.delete_document("w0")
         assert "w0" not in service.snapshot.documents and "风车" not in service.snapshot.speller.corpus_text
         assert not search(service.snapshot, "风车", k=5, mode="lexical")

@@ -153,10 +153,10 @@ class Snapshot:
         """Homophone repair against this version's vocabulary."""
         if not self.segments:
             return Speller(self.lexical.document_frequencies(), CorpusText(self.store.clean_texts()))
-        clean = {doc_id: text for seg in self.segments for doc_id, text in seg.clean.items()
-                 if doc_id not in self.deleted.get(seg.name, ())}
-        corpus = SegmentedCorpusText((clean[d] for d in sorted(clean)),  # normalized at build time, by id
-                                     [(seg.trigrams, self.deleted.get(seg.name, frozenset())) for seg in self.segments])
+        endings = (tail for seg in self.segments for doc_id, tail in seg.endings.items()
+                   if doc_id not in self.deleted.get(seg.name, ()))
+        corpus = SegmentedCorpusText(endings, [(seg.trigrams, self.deleted.get(seg.name, frozenset()))
+                                               for seg in self.segments])
         return Speller(self.lexical.document_frequencies(), corpus)
 
 

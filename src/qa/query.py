@@ -13,11 +13,14 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.errors import QueryError
 from qa.lexical import active_vocabulary
 from qa.normalize import fold_query, is_cjk
+
+if TYPE_CHECKING:
+    from qa.spell_index import Words
 
 MAX_QUESTION_CHARS = 500
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{3,}")
@@ -125,7 +128,7 @@ def _word_bounds(run: str) -> set[int]:
 class Speller:
     """Maps pinyin readings of corpus terms back to the terms, to undo homophone typos."""
 
-    def __init__(self, vocabulary: Iterable[tuple[str, int]], corpus_text: str) -> None:
+    def __init__(self, vocabulary: Iterable[tuple[str, int]], corpus_text: Words) -> None:
         self.corpus_text = corpus_text
         self.by_reading: dict[str, tuple[str, int]] = {}
         for term, freq in vocabulary:

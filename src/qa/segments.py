@@ -33,7 +33,8 @@ from qa.backends.local import LocalBackend
 from qa.bm25 import SparseBM25Index, score, top_k
 from qa.errors import IndexDamagedError
 from qa.lexical import LexicalIndex
-from qa.spell_index import MIN_INDEXED, SEPARATOR, DocumentTrigrams, endings
+from qa.spell_index import MIN_INDEXED, DocumentTrigrams
+from qa.spell_index import endings as ending_parts
 from qa.store import Store, StoredText, connect
 from qa.types import Document
 from qa.vectors import FaissIndex, VectorIndex
@@ -112,7 +113,7 @@ class Segment:
 
     path: Path
     documents: dict[str, Document]
-    clean: dict[str, str]  # clean text by document
+    endings: dict[str, str]  # the last two characters of each document's clean text (they start no trigram)
     sha256: dict[str, str]  # raw text's hash by document, checked against the text when loaded
     rows: dict[str, list[tuple[int, int]]]  # (row, views) of each document's chunks
     lexical: LexicalIndex  # a SparseBM25Index and a FaissIndex on the FAISS backend (the only one with several)
@@ -169,7 +170,7 @@ def load_segment(path: Path, check: Any, backend: IndexBackend | None = None) ->
             text._source = source
             documents[doc.doc_id] = replace(doc, text=text)
         check(conn, documents.values())
-        clean = dict(conn.execute("SELECT doc_id, clean FROM normalized"))
+        endings = dict(conn.execute("SELECT doc_id, substr(clean, -2) FROM normalized"))
         sha256 = dict(conn.execute("SELECT doc_id, sha256 FROM documents"))
         rows: dict[str, list[tuple[int, int]]] = {}
         lexical = backend.load_lexical(path, store)
@@ -184,7 +185,7 @@ def load_segment(path: Path, check: Any, backend: IndexBackend | None = None) ->
     if len(lexical) != sum(len(r) for r in rows.values()):
         raise IndexDamagedError(f"index version {path.name} is inconsistent ({len(lexical)} postings lists, "
                                 f"{sum(len(r) for r in rows.values())} chunks)")
-    return Segment(path, documents, clean, sha256, rows, lexical, vectors, source)
+    return Segment(path, documents, endings, sha256, rows, lexical, vectors, source)
 
 
 def open_store(paths: Sequence[Path], deleted: Mapping[str, frozenset[str]]) -> Store:
@@ -317,28 +318,26 @@ class SegmentedVectors:
         return list(merged)[:k]
 
 
-class SegmentedCorpusText(str):
-    """The live documents' clean text joined by newlines, with substring tests by each segment's trigram index."""
+class SegmentedCorpusText:
+    """Whether a live document of the segments holds a string, asked of each segment's trigram index.
 
-    _parts: list[tuple[Any, frozenset[str]]]
-    _endings: frozenset[str]
+    No text is held: each segment's index answers for its documents less the deleted ones, and the live
+    documents' endings (their last two characters) answer for the one- and two-character strings that start
+    no trigram. A string is found inside one document, never across two.
+    """
 
-    def __new__(cls, texts: Iterable[str], parts: Sequence[tuple[Any, frozenset[str]]]) -> SegmentedCorpusText:
-        """``texts`` joined; ``parts`` are each segment's trigram index with the documents deleted from it."""
-        texts = list(texts)
-        self = super().__new__(cls, SEPARATOR.join(texts))
+    def __init__(self, endings: Iterable[str], parts: Sequence[tuple[Any, frozenset[str]]]) -> None:
+        """``endings``: each live document's last two characters; ``parts``: each segment's trigram index
+        with the documents deleted from it."""
+        self._endings = ending_parts(endings)
         self._parts = list(parts)
-        self._endings = endings(texts)
-        return self
 
     def __contains__(self, part: object) -> bool:
-        """Whether ``part`` occurs in a live document (as ``str.__contains__``, without scanning the text)."""
-        if not isinstance(part, str) or not part or SEPARATOR in part:
-            return super().__contains__(part)  # type: ignore[operator]
+        """Whether ``part`` occurs in a live document (``in`` of a string, of each document alone)."""
+        if not isinstance(part, str):
+            raise TypeError(f"'in <corpus text>' requires string as left operand, not {type(part).__name__}")
+        if not part:
+            return True
         if len(part) < MIN_INDEXED:  # in a live document's ending, or starting a trigram of one
             return part in self._endings or any(index.starts(part, dead) for index, dead in self._parts)
         return any(index.holds(part, dead) for index, dead in self._parts)
-
-    def __reduce__(self) -> tuple[type[str], tuple[str]]:
-        """Pickle and copy as the plain text."""
-        return (str, (str(self),))

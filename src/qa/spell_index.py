@@ -18,10 +18,19 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 SEPARATOR = "\n"
 MIN_INDEXED = 3  # trigram index: shorter substrings are looked up by the trigrams they start
 _LAST = "\U0010ffff"  # sorts after every character: terms >= "ab" and < "ab" + _LAST start with "ab"
+
+
+class Words(Protocol):
+    """A corpus asked whether it holds a string (``part in words``), as the speller and the answer checks ask."""
+
+    def __contains__(self, part: object) -> bool:
+        """Whether ``part`` occurs in the corpus."""
+        ...
 
 
 def endings(texts: Iterable[str]) -> frozenset[str]:
@@ -112,7 +121,7 @@ class DocumentTrigrams:
         self._db.close()
 
     def holds(self, part: str, deleted: frozenset[str] = frozenset()) -> bool:
-        """Whether ``part`` (three characters or more, no newline) occurs in a document not in ``deleted``."""
+        """Whether ``part`` (three characters or more) occurs in a document not in ``deleted``."""
         phrase = '"' + part.replace('"', '""') + '"'
         with self._lock:
             if not deleted:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from qa.answer.evidence import Evidence, FigureMatch
     from qa.answer.intent import Intent
     from qa.index import Snapshot
+    from qa.spell_index import Words
     from qa.types import Hit
 
 
@@ -68,7 +69,7 @@ class Case:
     hits: Sequence[Hit]
     evidence: Sequence[Evidence]
     matches: list[FigureMatch]
-    corpus_text: str
+    corpus_text: Words
     report_years: dict[str, int | None] = field(default_factory=dict)
 
     @cached_property
@@ -132,7 +133,7 @@ def check_figure_strength(case: Case) -> Refusal | None:
 _PART_MARKERS = frozenset(["中", "里", "里头", "里面", "当中", "之中", "内"])
 
 
-def asked_part(question: str, terms: Mapping[str, float], corpus_text: str, measured: str = "") -> list[str]:
+def asked_part(question: str, terms: Mapping[str, float], corpus_text: Words, measured: str = "") -> list[str]:
     """166个中心中村社级的有多少个: the nouns after 中 / 里头 / 内 that name the part of a whole asked about.
 
     Only nouns of two characters or more that the reports use count (what the question calls the part, not how
@@ -338,7 +339,7 @@ def judge_support(
                    probability=probability, refused_by="model")
 
 
-def _most_specific(words: Sequence[str], terms: Mapping[str, float], corpus_text: str) -> str | None:
+def _most_specific(words: Sequence[str], terms: Mapping[str, float], corpus_text: Words) -> str | None:
     """The lacking word that most marks what the question asks: one the reports never use, else the heaviest."""
     if not words:
         return None

@@ -33,6 +33,7 @@ from qa.lexical import pos_tag
 if TYPE_CHECKING:
     from qa.answer.evidence import Evidence, FigureMatch
     from qa.answer.intent import Intent
+    from qa.spell_index import Words
     from qa.types import Hit
 
 FEATURES = (
@@ -83,7 +84,7 @@ def lacking(text: str, terms: Mapping[str, float]) -> list[str]:
 
 
 def features(intent: Intent, terms: Mapping[str, float], hits: Sequence[Hit], evidence: Sequence[Evidence],
-             matches: Sequence[FigureMatch], corpus_text: str, dense: float) -> dict[str, float]:
+             matches: Sequence[FigureMatch], corpus_text: Words, dense: float) -> dict[str, float]:
     """The named features of the evidence an answer would quote."""
     quoted = matches[0].evidence if matches else evidence[0]
     text = quoted.reach or quoted.sentence

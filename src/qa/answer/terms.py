@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from qa.answer.evidence import Evidence
     from qa.answer.intent import Intent
     from qa.index import Snapshot
+    from qa.spell_index import Words
 
 # Parts of speech that carry content: nouns, verbs, adjectives, idioms, abbreviations, Latin words.
 _CONTENT_POS = ("n", "v", "a", "i", "j", "l", "eng", "vn", "an", "nz", "ns", "nt", "nr")
@@ -61,7 +62,7 @@ def names_something(question: str) -> bool:
                for word, flag in pos_tag(question))
 
 
-def other_place(question: str, corpus_text: str) -> str | None:
+def other_place(question: str, corpus_text: Words) -> str | None:
     """A district or county the question names that the reports never mention (渝中区, 大渡口区)."""
     here = district()
     for word, flag in pos_tag(question):
@@ -72,7 +73,7 @@ def other_place(question: str, corpus_text: str) -> str | None:
     return None
 
 
-def named_place(question: str, corpus_text: str) -> str | None:
+def named_place(question: str, corpus_text: Words) -> str | None:
     """A particular institution or place the question names and the reports mention (九龙坡区人民医院).
 
     A figure about it must come from a sentence that names it: a district total does not answer for one
