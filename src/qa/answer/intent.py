@@ -95,7 +95,10 @@ class Intent:
 
 
 def detect_intent(question: str) -> Intent:
-    """Classify a (normalized, resolved) question."""
+    """Classify a (normalized, resolved) question, on what it asks (the asker's story left out)."""
+    from qa.answer.narrative import outside_narrative
+
+    full, question = question, outside_narrative(question)
     ascii_share = sum(ch.isascii() and ch.isalpha() for ch in question) / max(1, len(question))
     if _OVERVIEW.search(question) and not _QUANTITY.search(question):
         kind = "overview"  # 介绍一下九龙坡的氢能产业: a short overview, not one sentence
@@ -134,7 +137,7 @@ def detect_intent(question: str) -> Intent:
     measured_text = measured.group(1) if measured else _measured_before(question)
     return Intent(kind=kind, years=tuple(years), periods=tuple(periods), latest=bool(_LATEST.search(question)),
                   units=units, english=ascii_share > WEIGHTS.english_share, target=bool(_TARGET.search(question)),
-                  question=question, name_endings=_NAME_KINDS[asked.group(1)] if asked else (),
+                  question=full, name_endings=_NAME_KINDS[asked.group(1)] if asked else (),
                   measured=measured_text.lower())
 
 
@@ -164,9 +167,10 @@ def _measured_before(question: str) -> str:
 
 def subject_of(question: str) -> str:
     """The leading noun phrase of a question: what a pronoun in a follow-up points back to."""
+    from qa.answer.narrative import outside_narrative
     from qa.lexical import pos_tag
 
-    words = pos_tag(question)
+    words = pos_tag(outside_narrative(question))  # 我家住二郎，…: the asker is not what a later part points back to
     phrase: list[str] = []
     for word, flag in words:
         if _YEARISH.fullmatch(word) or (flag in ("m", "t") and phrase == []):
