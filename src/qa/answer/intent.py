@@ -43,7 +43,8 @@ _LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|去年|�
 
 # Expected units by cue in the question: the first matching cue wins.
 _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (re.compile(r"排第几|第几名|第几位|[居列]第几|排名|排在|名列|什么水平|排老几|名次|\brank", re.I), ("位",)),
+    (re.compile(r"什么水平"), ("位", "%", "个百分点")),  # a level is a rank (全市第一) or a rate (99%)
+    (re.compile(r"排第几|第几名|第几位|[居列]第几|排名|排在|名列|排老几|名次|\brank", re.I), ("位",)),
     (re.compile(r"多少天|几天|天数|days", re.I), ("天",)),
     (re.compile(r"比重|占比|比例|百分之|百分比|增速|增幅|增长率|增长了?多少|率|percent|share|rate|growth|grow|how fast", re.I), ("%", "个百分点")),
     (re.compile(r"多少家|几家|企业数|companies|firms", re.I), ("家",)),
