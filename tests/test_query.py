@@ -52,6 +52,12 @@ def test_intent_reads_years_units_and_latest():
     assert intent.years == (2020,) and intent.units == ("天",) and intent.latest
 
 
+def test_a_level_is_asked_as_a_rank_or_a_rate():
+    level = detect_intent("九龙坡义务教育巩固率在全市是什么水平？")
+    assert level.kind == "quantity" and {"位", "%"} <= set(level.units)
+    assert detect_intent("九龙坡市场主体总量在全市排第几？").units == ("位",)
+
+
 @pytest.mark.parametrize(
     ("history", "question", "resolved"),
     [

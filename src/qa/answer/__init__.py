@@ -3,6 +3,7 @@
 | module | what it decides |
 |---|---|
 | ``intent`` | what a question asks for: its kind, years, periods, units; follow-up resolution |
+| ``narrative`` | what a question asks, told apart from the asker's story around it (我家老大明年读小学，…) |
 | ``terms`` | the question's content words and their weights; places and institutions it names |
 | ``evidence`` | sentences of the retrieved passages and their figures, scored |
 | ``checks`` | the "not found" decision, as small named checks |

@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from qa.answer.decision import features, lacking, load_model
-from qa.answer.evidence import coverage, report_year
+from qa.answer.evidence import coverage, report_year, story_words
 from qa.answer.terms import dated, named_place, other_place
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district
@@ -81,8 +81,9 @@ class Case:
     def missing(self) -> str | None:
         """The heaviest question term that none of the top passages holds."""
         top = self.hits[: WEIGHTS.support_depth]
+        told = story_words(self.terms)  # the asker's story is never what the reports lack
         unseen = [t for t in sorted(self.terms, key=lambda t: -self.terms[t])
-                  if not any(t in h.chunk.clean for h in top)]
+                  if t not in told and not any(t in h.chunk.clean for h in top)]
         return unseen[0] if unseen else None
 
 

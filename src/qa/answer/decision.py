@@ -26,7 +26,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from qa.answer.evidence import coverage, own_clause
+from qa.answer.evidence import coverage, own_clause, story_words
 from qa.answer.weights import WEIGHTS
 from qa.lexical import pos_tag
 
@@ -80,7 +80,8 @@ def rarity(word: str) -> float:
 
 def lacking(text: str, terms: Mapping[str, float]) -> list[str]:
     """Question terms that ``text`` does not hold (nor a synonym or report term for them)."""
-    return [t for t in terms if coverage(text, {t: 1.0}) < 1.0]
+    told = story_words(terms)  # the asker's story: never lacking
+    return [t for t in terms if t not in told and coverage(text, {t: 1.0}) < 1.0]
 
 
 def features(intent: Intent, terms: Mapping[str, float], hits: Sequence[Hit], evidence: Sequence[Evidence],
@@ -100,7 +101,7 @@ def features(intent: Intent, terms: Mapping[str, float], hits: Sequence[Hit], ev
     measured = intent.measured
     scopes = set(_SCOPE.findall(intent.question))
     return {
-        "coverage": coverage(text, dict(terms)),
+        "coverage": coverage(text, terms),
         "missing_weight": sum(terms[t] for t in missing) / total,
         "missing_known": sum(terms[t] for t in known) / total,
         "missing_rare": max(rare, default=0.0),

@@ -8,7 +8,7 @@ expected unit and year for "how much", a date for "when", an enumeration for "wh
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from qa.answer.intent import Intent
@@ -49,23 +49,42 @@ class FigureMatch:
     score: float
 
 
-def coverage(text: str, terms: dict[str, float]) -> float:
+class Terms(dict[str, float]):
+    """A question's content words with their weights, and which of them only tell the asker's story."""
+
+    def __init__(self, weights: Mapping[str, float], context: Iterable[str] = ()) -> None:
+        super().__init__(weights)
+        self.context = frozenset(context)  # words of the asker's story: they count where found, never against
+
+
+def story_words(terms: Mapping[str, float]) -> frozenset[str]:
+    """The words of ``terms`` that only the asker's story holds (none, for a plain mapping)."""
+    return terms.context if isinstance(terms, Terms) else frozenset()
+
+
+def coverage(text: str, terms: Mapping[str, float]) -> float:
     """Share of the terms' weight that occurs in ``text`` (1.0 when there are no terms).
 
     A word that is not there whole earns half credit for the share of its characters that are (港口
-    against 黄磏港), since Chinese words are often shortened or recombined.
+    against 黄磏港), since Chinese words are often shortened or recombined. A word of the asker's narrative
+    (:attr:`Terms.context`) counts only when it is there.
     """
-    total = sum(terms.values())
-    if not total:
+    if not terms:
         return 1.0
+    context = story_words(terms)
     text = text.lower()
-    found = 0.0
+    found = total = 0.0
     aliases = known_aliases()
     for term, weight in terms.items():
         if term in text or any(alt in text for alt in aliases.get(term, ())):
             found += weight
-        elif len(term) > 1:
-            found += WEIGHTS.partial_term_credit * weight * sum(ch in text for ch in term) / len(term)
+            total += weight
+        elif term not in context:
+            total += weight
+            if len(term) > 1:
+                found += WEIGHTS.partial_term_credit * weight * sum(ch in text for ch in term) / len(term)
+    if not total:  # no weight at all (1.0, as ever), or only words of the story, none of them here
+        return 0.0 if any(terms.values()) else 1.0
     return found / total
 
 

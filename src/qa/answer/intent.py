@@ -43,7 +43,8 @@ _LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|去年|�
 
 # Expected units by cue in the question: the first matching cue wins.
 _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (re.compile(r"排第几|第几名|第几位|[居列]第几|排名|排在|名列|什么水平|排老几|名次|\brank", re.I), ("位",)),
+    (re.compile(r"什么水平"), ("位", "%", "个百分点")),  # a level is a rank (全市第一) or a rate (99%)
+    (re.compile(r"排第几|第几名|第几位|[居列]第几|排名|排在|名列|排老几|名次|\brank", re.I), ("位",)),
     (re.compile(r"多少天|几天|天数|days", re.I), ("天",)),
     (re.compile(r"比重|占比|比例|百分之|百分比|增速|增幅|增长率|增长了?多少|率|percent|share|rate|growth|grow|how fast", re.I), ("%", "个百分点")),
     (re.compile(r"多少家|几家|企业数|companies|firms", re.I), ("家",)),
@@ -95,7 +96,10 @@ class Intent:
 
 
 def detect_intent(question: str) -> Intent:
-    """Classify a (normalized, resolved) question."""
+    """Classify a (normalized, resolved) question, on what it asks (the asker's story left out)."""
+    from qa.answer.narrative import outside_narrative
+
+    full, question = question, outside_narrative(question)
     ascii_share = sum(ch.isascii() and ch.isalpha() for ch in question) / max(1, len(question))
     if _OVERVIEW.search(question) and not _QUANTITY.search(question):
         kind = "overview"  # 介绍一下九龙坡的氢能产业: a short overview, not one sentence
@@ -134,7 +138,7 @@ def detect_intent(question: str) -> Intent:
     measured_text = measured.group(1) if measured else _measured_before(question)
     return Intent(kind=kind, years=tuple(years), periods=tuple(periods), latest=bool(_LATEST.search(question)),
                   units=units, english=ascii_share > WEIGHTS.english_share, target=bool(_TARGET.search(question)),
-                  question=question, name_endings=_NAME_KINDS[asked.group(1)] if asked else (),
+                  question=full, name_endings=_NAME_KINDS[asked.group(1)] if asked else (),
                   measured=measured_text.lower())
 
 
@@ -164,9 +168,10 @@ def _measured_before(question: str) -> str:
 
 def subject_of(question: str) -> str:
     """The leading noun phrase of a question: what a pronoun in a follow-up points back to."""
+    from qa.answer.narrative import outside_narrative
     from qa.lexical import pos_tag
 
-    words = pos_tag(question)
+    words = pos_tag(outside_narrative(question))  # 我家住二郎，…: the asker is not what a later part points back to
     phrase: list[str] = []
     for word, flag in words:
         if _YEARISH.fullmatch(word) or (flag in ("m", "t") and phrase == []):

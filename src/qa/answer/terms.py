@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from qa.answer.evidence import DATEISH
+from qa.answer.evidence import DATEISH, Terms
+from qa.answer.narrative import narrative_spans
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district, question_words
 from qa.lexical import find_colloquial, pos_tag, tokenize
@@ -21,12 +22,33 @@ if TYPE_CHECKING:
 
 # Parts of speech that carry content: nouns, verbs, adjectives, idioms, abbreviations, Latin words.
 _CONTENT_POS = ("n", "v", "a", "i", "j", "l", "eng", "vn", "an", "nz", "ns", "nt", "nr")
+_STORY_POS = ("n",)  # the things a story names (166舰, 中梁山) may be what is asked about; what its people do is not
 _REDUPLICATED = re.compile(r"(.)\1(.)\2|(..)\3")  # 前前后后, 方方面面: fillers that say how, not what
 
 
-def query_terms(question: str, snapshot: Snapshot) -> dict[str, float]:
-    """Content words of the question with their idf weight (years, question and light words left out)."""
+def query_terms(question: str, snapshot: Snapshot) -> Terms:
+    """Content words of the question with their idf weight (years, question and light words left out).
+
+    Words of the asker's story (:func:`qa.answer.narrative.narrative_spans`) say why the asker asks, not what:
+    a noun of it that the reports use (166舰 in 我爸去看了166舰) counts where it is found and never against
+    (:attr:`Terms.context`), any other word of it is left out (老大 in 我家老大明年读小学, and the verbs of what
+    the asker did). A question whose asked clause names nothing (…，是不是真有这么多？) is about what its story
+    names, and is read whole.
+    """
+    narrative = narrative_spans(question)
+    terms, context = _content_words(question, snapshot, narrative)
+    if narrative and not terms.keys() - context:
+        terms, context = _content_words(question, snapshot, [])
+    return Terms(terms, context)
+
+
+def _content_words(question: str, snapshot: Snapshot,
+                   narrative: Sequence[tuple[int, int]]) -> tuple[dict[str, float], set[str]]:
+    """The question's content words with their weights, and those of them only its story (``narrative``) holds."""
     words = question_words()
+    corpus_text = snapshot.speller.corpus_text
+    context: set[str] = set()
+    asked: set[str] = set()  # a word both told in the story and asked about is asked about
     terms: dict[str, float] = {}
     # An everyday phrase (锻炼身体, 开公司) is one term, found when the reports' word for it (健身, 市场主体) is.
     phrases = find_colloquial(question)
@@ -42,17 +64,22 @@ def query_terms(question: str, snapshot: Snapshot) -> dict[str, float]:
         if _REDUPLICATED.fullmatch(word):
             continue
         inside = next((p for a, b, p in phrases if a <= start < b), None)
+        told = any(a <= start < b for a, b in narrative)
+        if told and (not flag.startswith(_STORY_POS) or (inside or word) not in corpus_text):
+            continue
         if inside is not None:
             phrase_weight[inside] = max(phrase_weight.get(inside, 0.0), snapshot.lexical.idf(word))
+            (context if told else asked).add(inside)
             continue
         terms[word] = snapshot.lexical.idf(word)
+        (context if told else asked).add(word)
     terms.update(phrase_weight)
     if any(is_cjk(ch) for t in terms for ch in t):
         # An English question carries its Chinese glossary terms: judge it on those alone.
         terms = {t: w for t, w in terms.items() if any(is_cjk(ch) for ch in t)}
     if not terms:  # a question of function words only: fall back to its search tokens
         terms = {t: snapshot.lexical.idf(t) for t in tokenize(question) if t not in words.generic}
-    return terms
+    return terms, (context - asked) & terms.keys()
 
 
 def names_something(question: str) -> bool:

@@ -1,0 +1,106 @@
+"""What a question asks, told apart from the asker's story around it (who asks, and why).
+
+People ask in context: 我家老大明年读小学，想了解一下义务教育巩固率？ The clause that asks (the one ending in
+a question mark) is what is asked. Another clause is the asker's story when the asker speaks of themselves in
+it: a first-person word (我, 我们, 我家, 咱, 俺) or a wish with no subject of its own (周末想带孙子去…, whose
+subject can only be the asker). In the asked clause itself, the asker's own verbs before the first noun
+(我想问下, 想了解一下) are story too.
+
+The story says why a question is asked, not what it asks: a word of it the reports never use does not make
+the answer "not found", one they use counts where it is found and never against
+(:func:`qa.answer.terms.query_terms`), and the kind of question, its years and units, and the subject a
+later part points back to are read from what is asked (:mod:`qa.answer.intent`).
+
+Only closed grammatical classes are named here: the first-person pronouns and the verbs of wishing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.lexical import pos_tag
+
+_CLAUSE_END = re.compile(r"[，,；;。！!？?]")
+_QUESTION_MARKS = ("？", "?")
+# The first-person pronouns (我国, 我市 are the country and the city, not the asker).
+_FIRST_PERSON = frozenset(["我", "我们", "我家", "咱", "咱们", "咱家", "俺", "俺们", "俺家"])
+_REGIONS = frozenset(["国", "省", "市", "区", "县"])  # 咱们区, 我们市: the speaker's region, not the speaker
+_WISH = frozenset(["想", "打算"])  # 想 (want to), 打算 (plan to): with no subject before them, the asker's
+_BEFORE_VERB = ("t", "d", "c")  # 周末想…, 一直想…, 还想…: time words, adverbs and conjunctions before the verb
+_NAMING = ("n", "s", "e", "j", "l", "x")  # nouns, places, Latin words, abbreviations, set phrases, quotes
+
+
+def clauses(question: str) -> list[tuple[int, int]]:
+    """(start, end) of each clause of ``question``, split at ，；。！？ (the mark stays with its clause)."""
+    out, start = [], 0
+    for mark in _CLAUSE_END.finditer(question):
+        if question[start : mark.start()].strip():
+            out.append((start, mark.end()))
+        start = mark.end()
+    if question[start:].strip():
+        out.append((start, len(question)))
+    return out
+
+
+def asked_clause(question: str, spans: list[tuple[int, int]]) -> int:
+    """Which clause asks: the last one ending in a question mark, else the last holding a question word."""
+    from qa.answer.intent import ASKS
+
+    marked = [i for i, (a, b) in enumerate(spans) if question[a:b].rstrip().endswith(_QUESTION_MARKS)]
+    if marked:
+        return marked[-1]
+    asking = [i for i, (a, b) in enumerate(spans) if ASKS.search(question[a:b])]
+    return asking[-1] if asking else len(spans) - 1
+
+
+def _asker(words: list[tuple[str, str]], i: int) -> bool:
+    """Whether word ``i`` is the asker: a first-person pronoun not naming the district (我们九龙坡, 咱们区)."""
+    word, flag = words[i]
+    if flag != "r" or word not in _FIRST_PERSON:
+        return False
+    after = words[i + 1] if i + 1 < len(words) else ("", "")
+    return not (after[1] == "ns" or after[0] in _REGIONS)
+
+
+def _opens_with_asker(words: list[tuple[str, str]]) -> bool:
+    """Whether a clause opens (after time words and adverbs) with the asker or a wish with no subject."""
+    lead = [i for i, (w, f) in enumerate(words) if f[:1] not in _BEFORE_VERB]
+    return bool(lead) and (words[lead[0]][0] in _WISH or _asker(words, lead[0]))
+
+
+def asker_speaks(clause: str) -> bool:
+    """Whether the asker speaks of themselves in ``clause``: a first-person word, or a wish with no subject."""
+    words = [(w, f) for w, f in pos_tag(clause) if w.strip()]
+    return any(_asker(words, i) for i in range(len(words))) or _opens_with_asker(words)
+
+
+def _asker_verbs(question: str, start: int, end: int) -> tuple[int, int] | None:
+    """我想了解一下…, 想问问…: the asker's own verbs opening the asked clause, up to its first noun or quote."""
+    words = pos_tag(question[start:end])
+    if not _opens_with_asker([(w, f) for w, f in words if w.strip()]):
+        return None
+    at = start
+    for word, flag in words:
+        if flag[:1] in _NAMING:
+            break
+        at += len(word)
+    return (start, at) if at > start else None
+
+
+def narrative_spans(question: str) -> list[tuple[int, int]]:
+    """(start, end) of the parts of ``question`` that tell the asker's story, not what is asked."""
+    spans = clauses(question)
+    if not spans:
+        return []
+    asked = asked_clause(question, spans)
+    out = [(a, b) for i, (a, b) in enumerate(spans) if i != asked and asker_speaks(question[a:b])]
+    verbs = _asker_verbs(question, *spans[asked])
+    return sorted([*out, verbs]) if verbs else out
+
+
+def outside_narrative(question: str) -> str:
+    """``question`` with the asker's story blanked out (offsets hold)."""
+    text = list(question)
+    for a, b in narrative_spans(question):
+        text[a:b] = "，" * (b - a)
+    return "".join(text)

@@ -1,0 +1,90 @@
+"""The asker's story around a question (who asks, and why) is told apart from what the question asks."""
+
+from __future__ import annotations
+
+from qa.answer import decision
+from qa.answer.evidence import Terms, coverage
+from qa.answer.intent import detect_intent, subject_of
+from qa.answer.narrative import clauses, narrative_spans, outside_narrative
+from qa.answer.terms import query_terms
+from qa.lexical import pinned_vocabulary
+from qa.service import Service
+
+
+def story(question: str) -> list[str]:
+    return [question[a:b] for a, b in narrative_spans(question)]
+
+
+def test_clauses_split_at_punctuation_and_keep_their_mark():
+    question = "我家住在江边，想问下，这座桥有多长？"
+    assert [question[a:b] for a, b in clauses(question)] == ["我家住在江边，", "想问下，", "这座桥有多长？"]
+    assert clauses("") == []
+
+
+def test_a_clause_where_the_asker_speaks_of_themselves_is_story_and_the_asked_clause_is_not():
+    assert story("我家老大明年读小学，那所学校有多少学生？") == ["我家老大明年读小学，"]
+    assert story("那所学校有多少学生？我家老大明年读小学") == ["我家老大明年读小学"]
+    # a wish with no subject of its own can only be the asker's
+    assert story("周末想带孙子去公园，那个博物馆几点开门？") == ["周末想带孙子去公园，"]
+
+
+def test_the_askers_own_verbs_opening_the_asked_clause_are_story():
+    question = "我女儿在外地，想了解一下九龙坡博物馆有多大？"
+    assert story(question) == ["我女儿在外地，", "想了解一下"]
+    assert "博物馆" in outside_narrative(question) and "了解" not in outside_narrative(question)
+    assert len(outside_narrative(question)) == len(question)
+
+
+def test_clauses_without_the_asker_are_what_is_asked():
+    assert story("博世和庆铃合资的项目，总投资多少？") == []
+    assert story("跳磴河治理以后，水质达到几类？") == []
+    # 我们九龙坡, 咱们区, 我国 name a place, not the asker
+    assert story("我们九龙坡人口多，到底有多少？") == []
+    assert story("咱们区公园多，一共有几个？") == []
+    assert story("我国首个洞穴博物馆，在哪里？") == []
+
+
+def test_a_story_word_counts_where_found_and_never_against():
+    terms = Terms({"桥": 2.0, "长度": 2.0, "江边": 1.0}, context={"江边"})
+    assert coverage("这座桥的长度是1000米。", terms) == 1.0  # 江边 is not there: no loss
+    assert coverage("江边的桥，长度1000米。", terms) == 1.0
+    assert coverage("这座桥很新。", terms) < coverage("江边这座桥很新。", terms) < 1.0
+    plain = {"桥": 2.0, "长度": 2.0, "江边": 1.0}
+    assert coverage("这座桥的长度是1000米。", plain) < 1.0
+    assert decision.lacking("这座桥很新。", terms) == ["长度"]
+    assert coverage("没有相关的词。", Terms({"江边": 1.0}, context={"江边"})) == 0.0
+    assert coverage("什么都行。", {}) == 1.0
+
+
+def test_the_kind_and_units_of_a_question_are_read_from_what_it_asks():
+    intent = detect_intent("我爸前几天去看了那艘船，这船有多长？")
+    assert intent.kind == "quantity" and "米" in intent.units and "天" not in intent.units
+    assert intent.question == "我爸前几天去看了那艘船，这船有多长？"
+    assert detect_intent("我家老大2019年读小学，学校是哪一年建的？").years == ()
+
+
+def test_a_later_part_points_back_to_what_was_asked_not_to_the_asker():
+    assert subject_of("我们楼下几个老头子在争，跳磴河治理花了多少钱？") == "跳磴河"
+    assert subject_of("跳磴河治理花了多少钱？") == "跳磴河"
+
+
+def test_story_words_absent_from_the_reports_are_left_out_and_topic_words_stay(hash_service: Service):
+    with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
+        terms = query_terms("我家老大明年读小学，跳磴河治理累计投入了多少资金？", snapshot)
+        assert "老大" not in terms and "读" not in terms  # the asker's family and doings
+        assert {"跳磴河", "治理"} <= terms.keys() and not terms.context & {"跳磴河", "治理"}
+        told = query_terms("我常去跳磴河边散步，那里的步道有多长？", snapshot)
+        assert "跳磴河" in told.context and "散步" not in told  # a thing the story names counts where found
+        near_miss = query_terms("我家老大明年读小学，跳磴河的门票多少钱？", snapshot)
+        assert "门票" in near_miss and "门票" not in near_miss.context  # asked, absent from the reports: it blocks
+        # nothing asked but the story's own words: the story is what is asked about
+        whole = query_terms("我们楼下几个老头子在争，是不是真有这么多？", snapshot)
+        assert not whole.context and "老头子" in whole
+
+
+def test_a_story_word_does_not_refuse_and_a_missing_topic_word_still_does(hash_service: Service):
+    plain = hash_service.ask("跳磴河治理累计投入了多少资金？")
+    told = hash_service.ask("我家老大明年读小学，跳磴河治理累计投入了多少资金？")
+    assert plain.found and told.found and "16.5亿元" in told.text
+    refused = hash_service.ask("我家老大明年读小学，跳磴河的门票多少钱？")
+    assert not refused.found and "老大" not in refused.text
