@@ -92,6 +92,24 @@ def test_same_rankings_after_documents_are_removed_and_added(hash_service):
             assert sparse.search(weights, 10) == reference.search(weights, 10), question
 
 
+def test_segments_with_a_deleted_row_score_as_one_index_of_the_live_rows(hash_service):
+    from qa.segments import SegmentedLexical
+
+    rows = hash_service.snapshot.store.all_chunks()
+    half = len(rows) // 2
+    first, second, reference = SparseBM25Index(), SparseBM25Index(), BM25Index()
+    first.add([r for r, _, _ in rows[:half]], [t for _, _, t in rows[:half]])
+    second.add([r for r, _, _ in rows[half:]], [t for _, _, t in rows[half:]])
+    dead = [r for r, _, _ in random.Random(5).sample(rows, 12)]
+    live = [(r, t) for r, _, t in rows if r not in dead]
+    reference.add([r for r, _ in live], [t for _, t in live])
+    segmented = SegmentedLexical([first, second], dead)
+    with pinned_vocabulary(hash_service.snapshot.vocabulary):
+        for question in _questions()[:80]:
+            weights = query_weights(question)
+            assert segmented.search(weights, 10) == reference.search(weights, 10), question  # the same floats
+
+
 def test_milvus_bm25_gives_the_references_top_ten_and_scores_on_every_bench_question(hash_service, milvus_uri):
     # Same terms (this index's tokens), same k1 and b, one segment: the same ranking, scores equal to float32
     rows = hash_service.snapshot.store.all_chunks()
