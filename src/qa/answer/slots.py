@@ -121,7 +121,7 @@ def fillers(text: str, question: str, slot: Slot) -> list[str]:
             continue
         ending = next((e for e in endings if word.endswith(e)), "")
         short = bool(ending) and len(word) < len(ending) + WEIGHTS.slot_name_chars
-        candidate = word if _new(word, question) and not short else joined
+        candidate = joined if short else word  # only a bare ending is read with the word before it
         # A word made of an ending alone (镇街, 社区) is a kind of place, not one: a name comes before the ending.
         ending = next((e for e in endings if candidate.endswith(e)), "")
         if _new(candidate, question) and (not ending or len(candidate) >= len(ending) + WEIGHTS.slot_name_chars):
