@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from qa.answer.decision import features, lacking, load_model
 from qa.answer.evidence import coverage, report_year, story_words
+from qa.answer.slots import holds_slot, slot_text
 from qa.answer.terms import dated, named_place, other_place
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district
@@ -270,6 +271,17 @@ def check_event(case: Case) -> Refusal | None:
     return Refusal(f"资料提到相关时间，但没有说“{events[-1]}”是什么时候", f"{events[-1]}的时间")
 
 
+def check_slot(case: Case) -> Refusal | None:
+    """在哪里, 是谁, 哪个部门, 分别叫什么: the quoted clause must name a place, a person, a body or the several
+    names asked for, one the question does not already hold (:mod:`qa.answer.slots`)."""
+    slot = case.intent.slot
+    if slot is None or case.intent.kind not in ("entity", "list", "fact"):
+        return None
+    if holds_slot(slot_text(case.evidence[0], case.intent), case.intent.question, slot):
+        return None
+    return Refusal(f"最相符的句子没有说{slot.what}", slot.what)
+
+
 def english_only(case: Case) -> bool:
     """An English question with no Chinese glossary term: only the dense score can judge it."""
     return case.intent.english and not any(is_cjk(ch) for t in case.terms for ch in t)
@@ -298,7 +310,7 @@ def check_coverage(case: Case) -> Refusal | None:
 Check = Callable[[Case], "Refusal | None"]
 FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_part, check_has_figure, check_figure_strength,
                                     check_premise)
-TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_part, check_premise)
+TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_part, check_premise, check_slot)
 
 
 def judge_support(

@@ -27,6 +27,7 @@ from qa.answer.evidence import (
     trim,
 )
 from qa.answer.intent import ASKS, Intent, detect_intent, resolve_followup, subject_of
+from qa.answer.slots import prefer_slot
 from qa.answer.terms import dated, names_something, query_terms
 from qa.answer.weights import WEIGHTS
 from qa.chunk import split_sentences
@@ -217,7 +218,7 @@ def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, 
                    prepared=True)
     hits = _prefer_time(snapshot, found, intent)
     terms = query_terms(question, snapshot)
-    evidence = rank_evidence(snapshot, hits, terms, intent)
+    evidence = prefer_slot(rank_evidence(snapshot, hits, terms, intent), intent)
     matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []
     support = judge_support(snapshot, question, intent, terms, hits, evidence, matches)
     used, chosen = _select(snapshot, evidence, matches, intent) if support.found else ([], [])
@@ -422,7 +423,7 @@ def verify_numbers(body: str, citations: Sequence[Citation]) -> str:
     return text if text.endswith("。") else text + "。"
 
 
-_NEAR_MISS = frozenset(["check_premise", "check_named_place", "check_measured_kind", "check_figure_strength", "model"])
+_NEAR_MISS = frozenset(["check_slot", "check_premise", "check_named_place", "check_measured_kind", "check_figure_strength", "model"])
 
 
 def closest_statement(part: Part) -> Evidence | None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qa.answer.slots import Slot, asked_slot
 from qa.answer.weights import WEIGHTS
 
 _OVERVIEW = re.compile(r"介绍|讲讲|说说|谈谈|聊聊|概况|概述|总体情况|基本情况|有什么好玩|有哪些好玩|好玩的|好去处|"
@@ -28,7 +29,7 @@ _YESNO = re.compile(r"是否|是不是|有没有|能不能|可不可以|吗[？?
 _WHO = re.compile(r"谁|哪家|哪所|哪个|什么(企业|公司|学校|单位|项目|奖|工程|地方|园区|平台)|\bwho\b|\bwhich\b", re.I)
 _TARGET = re.compile(r"目标|计划|规划|预计|力争|到20\d\d|要达到|要控制|将要|\btarget|\bplan", re.I)
 # 哪家公司 / 哪个部门 / 什么学校: the kind of name asked for, and the word endings such names carry.
-_NAME_KINDS: dict[str, tuple[str, ...]] = {
+NAME_KINDS: dict[str, tuple[str, ...]] = {
     "公司": ("公司", "集团", "企业"), "企业": ("公司", "集团", "企业", "厂"), "车企": ("汽车", "公司", "集团"),
     "集团": ("集团", "公司"), "部门": ("部", "局", "委", "办", "中心", "署", "厅"),
     "单位": ("部", "局", "委", "办", "中心", "公司", "集团", "院"), "机构": ("部", "局", "委", "中心", "院", "所", "会"),
@@ -36,7 +37,8 @@ _NAME_KINDS: dict[str, tuple[str, ...]] = {
     "社区": ("社区", "村"), "街道": ("街道", "镇"), "园区": ("园区", "园", "产业园", "基地"),
     "项目": ("项目", "工程"), "奖": ("奖",), "荣誉": ("奖", "称号", "示范", "先进"),
 }
-_NAME_ASKED = re.compile(r"(?:哪|什么|which|what)\s*(?:一|几)?(?:家|个|所|座|位|条|些)?\s*(" + "|".join(_NAME_KINDS) + ")", re.I)
+PLACE_KINDS = frozenset(["社区", "街道", "园区"])  # the kinds of name above that are places
+NAME_ASKED = re.compile(r"(?:哪|什么|which|what)\s*(?:一|几)?(?:家|个|所|座|位|条|些)?\s*(" + "|".join(NAME_KINDS) + ")", re.I)
 _MEASURED = re.compile(r"(?:多少|多长|多大|多高|多远|多重|几)(?:[个名家项座张条所台辆件位户吨亩米]|平方米|公里)?的?"
                        r"([\u4e00-\u9fff]{2,6}?)(?:[？?。，,呢吗啊]|$)")
 _LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|去年|前年|latest|current|now|recent|last year|this year", re.I)
@@ -93,6 +95,7 @@ class Intent:
     question: str = ""
     name_endings: tuple[str, ...] = ()  # 哪家公司: a good answer names something ending in 公司, 集团 …
     measured: str = ""  # 多少名护林员, 多长的步道: the thing counted or measured
+    slot: Slot | None = None  # 在哪里, 是谁, 哪个部门, 分别叫什么: what the answer must name (qa.answer.slots)
 
 
 def detect_intent(question: str) -> Intent:
@@ -133,13 +136,13 @@ def detect_intent(question: str) -> Intent:
                     units = cue_units
                     break
     years, periods = parse_year_mentions(question)
-    asked = _NAME_ASKED.search(question)
+    asked = NAME_ASKED.search(question)
     measured = _MEASURED.search(question)
     measured_text = measured.group(1) if measured else _measured_before(question)
     return Intent(kind=kind, years=tuple(years), periods=tuple(periods), latest=bool(_LATEST.search(question)),
                   units=units, english=ascii_share > WEIGHTS.english_share, target=bool(_TARGET.search(question)),
-                  question=full, name_endings=_NAME_KINDS[asked.group(1)] if asked else (),
-                  measured=measured_text.lower())
+                  question=full, name_endings=NAME_KINDS[asked.group(1)] if asked else (),
+                  measured=measured_text.lower(), slot=asked_slot(question, kind))
 
 
 _ASK_AMOUNT = frozenset(["多少", "几", "多大", "多长", "多高", "多远", "多重"])

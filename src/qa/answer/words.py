@@ -29,6 +29,7 @@ class District:
     metric_prefix: re.Pattern[str]  # 全区 before a figure's metric
     area_endings: frozenset[str]  # 园区, 社区: areas inside the district, not other districts
     named_place: re.Pattern[str]  # a particular hospital, school, museum …
+    named_place_endings: tuple[str, ...]  # the endings of such names (医院, 小学, 码头 …)
     scopes: tuple[tuple[str, re.Pattern[str]], ...]  # where a ranking is made
 
 
@@ -43,6 +44,7 @@ def district() -> District:
         metric_prefix=re.compile(f"^(?:{_alternation(data['metric_prefixes'])})"),
         area_endings=frozenset(data["area_endings"]),
         named_place=re.compile(r"[\u4e00-\u9fff]{2,8}?(?:" + "|".join(map(re.escape, data["named_place_endings"])) + ")"),
+        named_place_endings=tuple(data["named_place_endings"]),
         scopes=tuple((name, re.compile("|".join(map(re.escape, words))))
                      for name, words in data["ranking_scopes"].items()),
     )

@@ -1,0 +1,159 @@
+"""The slot a question asks to be filled (a person, a place, an organisation, the names of several things), and
+whether a quoted clause fills it.
+
+新院区地址在哪里？ is not answered by a sentence that names no place; 是哪位居民写的？ not by one that names no
+person; 那九个主题花园分别叫什么名字？ not by one that only counts them. A filler is read off the clause by
+grammar, never by known answers: jieba's part-of-speech tags (nr person, ns place, nt organisation), the name
+endings the answer layer already knows (:data:`qa.answer.intent.NAME_KINDS`, the district's place endings), the
+closed class of address words (路, 街, 号 …), enumerations (、) and quoted names (“…”, 《…》). A word the question
+itself holds, or the district's own name, fills nothing: the answer must tell the asker something new.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from qa.answer.weights import WEIGHTS
+from qa.answer.words import district
+from qa.lexical import pos_tag
+from qa.normalize import is_cjk
+
+if TYPE_CHECKING:
+    from qa.answer.evidence import Evidence
+    from qa.answer.intent import Intent
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What a question asks to be named, and the word endings a filler of it may carry."""
+
+    kind: str  # person | place | organisation | names
+    endings: tuple[str, ...] = ()
+    several: bool = False  # 哪些地方, 分别叫什么: more than one filler is asked for
+    what: str = ""  # how the not-found message names what the reports lack
+
+
+_PERSON = re.compile(r"谁|哪位|哪一位|哪些人|什么人|哪个人")
+# Where a thing is: 变成什么地方 asks what kind of place it became, 在什么地方 where it is.
+_PLACE = re.compile(r"地址|在哪[里儿]?|哪里|哪儿|[在到去]\S{0,2}(?:什么|哪个|哪[些几]个?)地方|(?:什么|哪个)位置")
+_SEVERAL = re.compile(r"哪些|哪几|分别|各自|都")
+_NAMES = re.compile(r"(?:分别|各自|都)\S{0,3}(?:叫什么|叫啥|是什么名字|名字|名称)|哪[些几]个?\S{0,3}(?:名字|名称)")
+# The closed class of address words: what a street address or a place in a town is made of.
+_ADDRESS = ("路", "街", "巷", "大道", "号", "镇", "村", "街道")
+_STREET = re.compile(r"哪条(路|街|巷)")
+_PERSON_TAGS = ("nr", "nrfg", "nrt")
+_PLACE_TAGS = ("ns", "nt")
+_QUOTED = re.compile(r"“([^”]{2,20})”|《([^》]{2,30})》")
+# A person is also named by role: the closed class of suffixes that make a noun a kind of person (专家, 医生, 患者).
+_ROLE_ENDINGS = ("者", "员", "家", "师", "生", "长", "人", "民", "手")
+_KIND_WHAT = {"person": "具体是谁", "place": "具体地点", "names": "各自的名称"}  # how a refusal names the slot
+
+
+@lru_cache(maxsize=1)
+def _place_endings() -> tuple[str, ...]:
+    """Endings that make a word a place: the district's area and institution endings and the address words."""
+    here = district()
+    return tuple(sorted({*here.area_endings, *here.named_place_endings, *_ADDRESS}, key=len, reverse=True))
+
+
+def asked_slot(question: str, kind: str) -> Slot | None:
+    """The slot ``question`` asks to be filled, or None (how much, when, yes or no, an overview ask for no name)."""
+    from qa.answer.intent import NAME_ASKED, NAME_KINDS, PLACE_KINDS  # intent reads the slot: imported on use
+
+    if kind not in ("entity", "list", "fact"):
+        return None
+    several = bool(_SEVERAL.search(question))
+    if _NAMES.search(question):
+        return Slot("names", several=True, what=_KIND_WHAT["names"])
+    asked = NAME_ASKED.search(question)
+    if asked:
+        name = asked.group(1)
+        if name in PLACE_KINDS:
+            return Slot("place", NAME_KINDS[name], several, f"是哪个{name}")
+        if name in ("项目", "奖", "荣誉"):
+            return None  # a project or an award is named many ways: the sentence's own wording decides
+        return Slot("organisation", NAME_KINDS[name], several, f"是哪个{name}")
+    if _PERSON.search(question):
+        return Slot("person", several=several, what=_KIND_WHAT["person"])
+    street = _STREET.search(question)
+    if street:
+        return Slot("place", (street.group(1), "大道") if street.group(1) == "路" else (street.group(1),), several,
+                    f"在哪条{street.group(1)}")
+    if _PLACE.search(question):
+        return Slot("place", several=several, what=_KIND_WHAT["place"])
+    return None
+
+
+def _new(word: str, question: str) -> bool:
+    """A word that tells the asker something: not in the question, not the district's own name, not one character."""
+    return len(word) >= 2 and word not in question and word not in district().names
+
+
+def fillers(text: str, question: str, slot: Slot) -> list[str]:
+    """The words of ``text`` that fill ``slot`` and that ``question`` does not already hold."""
+    words = pos_tag(text)
+    found: list[str] = []
+    if slot.kind == "names":  # several names: quoted ones, or an enumeration in one clause (甲、乙、丙)
+        quoted = [a or b for a, b in _QUOTED.findall(text)]
+        found = [q for q in quoted if _new(q, question)]
+        if len(found) >= WEIGHTS.slot_list_items:
+            return found
+        for clause in re.split(r"[，,；;。：:！？]", text):
+            items = [i for i in clause.split("、") if _new(i.strip(), question)]
+            if len(items) > WEIGHTS.slot_list_items:  # 甲、乙、丙: two marks, three names
+                return items
+        return []
+    endings = slot.endings or (_place_endings() if slot.kind == "place" else ())
+    for i, (word, flag) in enumerate(words):
+        # A name cut in two (黄桷坪 + 街道, 区 + 教委): the word read with the one before it.
+        joined = words[i - 1][0] + word if i and words[i - 1][1] not in ("x", "uj", "p", "c") \
+            and all(is_cjk(ch) for ch in words[i - 1][0]) else word
+        if slot.kind == "person":
+            fits = flag.startswith(_PERSON_TAGS) or flag == "nt" or (flag[:1] == "n" and word.endswith(_ROLE_ENDINGS))
+        else:
+            ends = bool(endings) and (word.endswith(endings) or joined.endswith(endings))
+            fits = ends or (flag == "nt" if slot.kind == "organisation" else not slot.endings and flag in _PLACE_TAGS)
+        if not fits:
+            continue
+        ending = next((e for e in endings if word.endswith(e)), "")
+        short = bool(ending) and len(word) < len(ending) + WEIGHTS.slot_name_chars
+        candidate = joined if short else word  # only a bare ending is read with the word before it
+        # A word made of an ending alone (镇街, 社区) is a kind of place, not one: a name comes before the ending.
+        ending = next((e for e in endings if candidate.endswith(e)), "")
+        if _new(candidate, question) and (not ending or len(candidate) >= len(ending) + WEIGHTS.slot_name_chars):
+            found.append(candidate)
+    return found
+
+
+def holds_slot(text: str, question: str, slot: Slot) -> bool:
+    """Whether ``text`` fills ``slot`` (several fillers for a question asking for several places)."""
+    need = WEIGHTS.slot_list_items if slot.several and slot.kind == "place" else 1
+    found = set(fillers(text, question, slot))
+    distinct = {f for f in found if not any(f != g and f in g for g in found)}  # 华岩 and 华岩镇 are one place
+    return len(distinct) >= need
+
+
+def slot_text(ev: Evidence, intent: Intent) -> str:
+    """The text judged for the slot: what the answer quotes (a list question's whole sentence, since a list is
+    quoted whole)."""
+    return (ev.reach or ev.sentence) if intent.kind == "list" else ev.text
+
+
+def prefer_slot(evidence: Sequence[Evidence], intent: Intent) -> list[Evidence]:
+    """The evidence with the best sentence that fills the question's slot first, if the best one does not.
+
+    Only a sentence among the first ``slot_depth`` that holds enough of the question (``min_coverage``) is
+    lifted: a sentence that names a place but is about something else does not answer 在哪里.
+    """
+    slot = intent.slot
+    out = list(evidence)
+    if slot is None or not out or holds_slot(slot_text(out[0], intent), intent.question, slot):
+        return out
+    for i, ev in enumerate(out[1 : WEIGHTS.slot_depth], start=1):
+        if ev.coverage >= WEIGHTS.min_coverage and holds_slot(slot_text(ev, intent), intent.question, slot):
+            return [ev, *out[:i], *out[i + 1 :]]
+    return out

@@ -1,0 +1,114 @@
+"""The slot a question asks to be filled, and whether a quoted clause fills it, on made-up questions and sentences."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer import checks
+from qa.answer.checks import Case, Support
+from qa.answer.compose import Part, closest_statement, not_found_text
+from qa.answer.evidence import Evidence
+from qa.answer.intent import detect_intent
+from qa.answer.slots import asked_slot, fillers, holds_slot, prefer_slot
+from qa.answer.weights import WEIGHTS
+from qa.types import Chunk, Hit
+
+
+def ev(sentence: str, coverage: float = 0.8, chunk: str = "c1") -> Evidence:
+    hit = Hit(chunk=Chunk(chunk_id=chunk, doc_id="d1", start=0, end=len(sentence), text=sentence, clean=sentence),
+              score=1.0, dense=0.5)
+    return Evidence(hit, sentence, sentence, 1.0, coverage, False, (), sentence)
+
+
+def slot_case(question: str, evidence: list[Evidence]) -> Case:
+    return Case(question, detect_intent(question), {"驿站": 3.0}, [e.hit for e in evidence], evidence, [], "驿站")
+
+
+@pytest.mark.parametrize(("question", "kind", "several"), [
+    ("新图书馆的地址在哪里？", "place", False),
+    ("那三个驿站分别在哪些地方？", "place", True),
+    ("那首《江边谣》是谁写的？", "person", False),
+    ("这个奖是哪个部门颁发的？", "organisation", False),
+    ("那五个公园分别叫什么名字？", "names", True),
+    ("离境商店开在哪条街上？", "place", False),
+])
+def test_the_slot_asked_for(question: str, kind: str, several: bool):
+    slot = detect_intent(question).slot
+    assert slot is not None and slot.kind == kind and slot.several == several
+
+
+@pytest.mark.parametrize("question", [
+    "长江边那段路修好以后变成什么地方了？",  # what kind of place it became, not where it is
+    "哪个项目投资最多？",  # a project is named many ways
+    "新增了多少个公园？",  # how many: a figure answers, not a name
+    "新图书馆是什么时候开放的？",
+])
+def test_questions_that_ask_for_no_name_have_no_slot(question: str):
+    assert detect_intent(question).slot is None
+
+
+@pytest.mark.parametrize(("question", "sentence", "fills"), [
+    # a place the question does not already hold
+    ("新图书馆的地址在哪里？", "新图书馆于去年建成开放。", False),
+    ("新图书馆的地址在哪里？", "新图书馆位于杨家坪步行街88号。", True),
+    ("九龙坡区人民医院在哪里？", "九龙坡区人民医院焕新启用。", False),  # its own name again
+    ("图书馆在哪里？", "全区13个镇街都有社区书屋。", False),  # 镇街, 社区: an ending alone is a kind, not a place
+    # several places: several distinct ones
+    ("那三个驿站分别在哪些地方？", "三个驿站在华岩镇建成。", False),  # 华岩 and 华岩镇: one place
+    ("那三个驿站分别在哪些地方？", "三个驿站分别建在华岩镇、西彭镇和铜罐驿镇。", True),
+    # a person, or a person's role
+    ("那首《江边谣》是谁写的？", "《江边谣》在社区里广为传唱。", False),
+    ("那首《江边谣》是谁写的？", "《江边谣》由退休教师创作。", True),
+    ("那首《江边谣》是哪位居民写的？", "这首居民自创的《江边谣》广为传唱。", False),  # 首 + 居民 is no new person
+    # a body with the ending asked for
+    ("这个奖是哪个部门颁发的？", "该项目获得了表彰，部门很重视。", False),  # the word 部门 names no body
+    ("这个奖是哪个部门颁发的？", "该项目获得了市文化旅游委颁发的奖项。", True),
+    ("这个奖是哪个部门颁发的？", "该奖由区教委颁发。", True),  # 区 + 教委 read together
+    # several names: an enumeration in one clause, or quoted names
+    ("那五个公园分别叫什么名字？", "全区建成五个公园。", False),  # a count, no names
+    ("那五个公园分别叫什么名字？", "建成彩云湖公园、开放步道，新增绿地、广场。", False),  # 、 in two clauses: no list
+    ("那五个公园分别叫什么名字？", "五个公园分别是彩云湖公园、华岩公园、九龙公园、白鹤公园和桃花公园。", True),
+    ("那五个公园分别叫什么名字？", "两个公园叫“金凤园”和“银杏园”。", True),
+])
+def test_a_clause_fills_the_slot_only_with_a_new_name_of_the_kind_asked(question: str, sentence: str, fills: bool):
+    slot = detect_intent(question).slot
+    assert slot is not None and holds_slot(sentence, question, slot) == fills
+
+
+def test_fillers_are_the_new_names():
+    slot = asked_slot("那三个驿站分别在哪些地方？", "list")
+    assert slot is not None
+    assert {"西彭镇", "铜罐驿镇"} <= set(fillers("三个驿站分别建在华岩镇、西彭镇和铜罐驿镇。", "那三个驿站分别在哪些地方？", slot))
+
+
+def test_the_best_sentence_that_fills_the_slot_is_preferred():
+    q = "那三个驿站分别在哪些地方？"
+    intent = detect_intent(q)
+    counts = ev("全区建成三个驿站，方便群众。", coverage=0.8)
+    places = ev("三个驿站分别建在华岩镇、西彭镇和铜罐驿镇。", coverage=0.6)
+    assert prefer_slot([counts, places], intent)[0] is places
+    weak = ev("华岩镇、西彭镇和铜罐驿镇举办了运动会。", coverage=WEIGHTS.min_coverage / 2)  # names places, about else
+    assert prefer_slot([counts, weak], intent) == [counts, weak]
+    far = [counts] + [ev(f"驿站第{i}条消息。") for i in range(WEIGHTS.slot_depth)] + [places]
+    assert prefer_slot(far, intent)[0] is counts  # only the first few sentences are searched
+
+
+def test_check_slot_refuses_a_clause_without_the_slot_and_names_it():
+    refusal = checks.check_slot(slot_case("那三个驿站分别在哪些地方？", [ev("全区建成三个驿站，方便群众。")]))
+    assert refusal is not None and refusal.missing == "具体地点"
+    assert checks.check_slot(slot_case("那三个驿站分别在哪些地方？",
+                                       [ev("三个驿站分别建在华岩镇、西彭镇和铜罐驿镇。")])) is None
+    assert checks.check_slot(slot_case("新增了多少个驿站？", [ev("全区建成三个驿站。")])) is None
+
+
+def test_a_slot_refusal_quotes_what_the_reports_do_say():
+    question = "那三个驿站分别在哪些地方？"
+    said = ev("全区建成三个驿站，方便群众。")
+    refusal = checks.check_slot(slot_case(question, [said]))
+    assert refusal is not None
+    result = Support(False, said.coverage, 0.5, missing=refusal.missing, reasons=(refusal.reason,),
+                     refused_by="check_slot")
+    part = Part(question, detect_intent(question), {"驿站": 3.0}, [said.hit], result, [], [], [said])
+    assert closest_statement(part) is said
+    text = not_found_text(result)
+    assert text.startswith("资料中未找到关于“具体地点”的信息")
