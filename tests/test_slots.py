@@ -86,11 +86,23 @@ def test_the_best_sentence_that_fills_the_slot_is_preferred():
     intent = detect_intent(q)
     counts = ev("全区建成三个驿站，方便群众。", coverage=0.8)
     places = ev("三个驿站分别建在华岩镇、西彭镇和铜罐驿镇。", coverage=0.6)
-    assert prefer_slot([counts, places], intent)[0] is places
+    terms = {"三个": 0.5, "驿站": 2.0, "分别": 0.3}
+    assert prefer_slot([counts, places], intent, terms)[0] is places
     weak = ev("华岩镇、西彭镇和铜罐驿镇举办了运动会。", coverage=WEIGHTS.min_coverage / 2)  # names places, about else
-    assert prefer_slot([counts, weak], intent) == [counts, weak]
+    assert prefer_slot([counts, weak], intent, terms) == [counts, weak]
     far = [counts] + [ev(f"驿站第{i}条消息。") for i in range(WEIGHTS.slot_depth)] + [places]
-    assert prefer_slot(far, intent)[0] is counts  # only the first few sentences are searched
+    assert prefer_slot(far, intent, terms)[0] is counts  # only the first few sentences are searched
+
+
+def test_a_sentence_without_the_question_s_subject_is_not_lifted_for_its_place():
+    q = "九龙坡区人民医院新院区在哪？"
+    intent = detect_intent(q)
+    terms = {"人民": 1.9, "医院": 3.4, "新": 0.9, "院区": 5.3}  # as jieba cuts the question
+    best = ev("九龙坡区人民医院焕新启航。", coverage=0.7)
+    other = ev("“九龙坡云医院”已为辖区居民提供服务，设在华岩镇。", coverage=WEIGHTS.min_coverage)  # another hospital
+    assert prefer_slot([best, other], intent, terms) == [best, other]
+    same = ev("九龙坡区人民医院新院区位于华岩镇。", coverage=WEIGHTS.min_coverage)
+    assert prefer_slot([best, same], intent, terms)[0] is same
 
 
 def test_check_slot_refuses_a_clause_without_the_slot_and_names_it():

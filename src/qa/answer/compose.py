@@ -218,7 +218,7 @@ def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, 
                    prepared=True)
     hits = _prefer_time(snapshot, found, intent)
     terms = query_terms(question, snapshot)
-    evidence = prefer_slot(rank_evidence(snapshot, hits, terms, intent), intent)
+    evidence = prefer_slot(rank_evidence(snapshot, hits, terms, intent), intent, terms)
     matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []
     support = judge_support(snapshot, question, intent, terms, hits, evidence, matches)
     used, chosen = _select(snapshot, evidence, matches, intent) if support.found else ([], [])

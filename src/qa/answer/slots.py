@@ -12,7 +12,7 @@ itself holds, or the district's own name, fills nothing: the answer must tell th
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -143,16 +143,23 @@ def slot_text(ev: Evidence, intent: Intent) -> str:
     return (ev.reach or ev.sentence) if intent.kind == "list" else ev.text
 
 
-def prefer_slot(evidence: Sequence[Evidence], intent: Intent) -> list[Evidence]:
+def prefer_slot(evidence: Sequence[Evidence], intent: Intent, terms: Mapping[str, float]) -> list[Evidence]:
     """The evidence with the best sentence that fills the question's slot first, if the best one does not.
 
-    Only a sentence among the first ``slot_depth`` that holds enough of the question (``min_coverage``) is
-    lifted: a sentence that names a place but is about something else does not answer 在哪里.
+    Only a sentence among the first ``slot_depth`` that holds enough of the question (``min_coverage``) and
+    every question word the best sentence holds is lifted: a sentence that names a place but is about
+    something else (九龙坡云医院 for 人民医院新院区在哪: it lacks 人民) does not answer 在哪里.
     """
     slot = intent.slot
     out = list(evidence)
     if slot is None or not out or holds_slot(slot_text(out[0], intent), intent.question, slot):
         return out
+    held = [t for t in terms if t in out[0].sentence]
+    for i, ev in enumerate(out[1 : WEIGHTS.slot_depth], start=1):
+        if ev.coverage >= WEIGHTS.min_coverage and all(t in ev.sentence for t in held) and \
+                holds_slot(slot_text(ev, intent), intent.question, slot):
+            return [ev, *out[:i], *out[i + 1 :]]
+    return out
     for i, ev in enumerate(out[1 : WEIGHTS.slot_depth], start=1):
         if ev.coverage >= WEIGHTS.min_coverage and holds_slot(slot_text(ev, intent), intent.question, slot):
             return [ev, *out[:i], *out[i + 1 :]]
