@@ -160,7 +160,3 @@ def prefer_slot(evidence: Sequence[Evidence], intent: Intent, terms: Mapping[str
                 holds_slot(slot_text(ev, intent), intent.question, slot):
             return [ev, *out[:i], *out[i + 1 :]]
     return out
-    for i, ev in enumerate(out[1 : WEIGHTS.slot_depth], start=1):
-        if ev.coverage >= WEIGHTS.min_coverage and holds_slot(slot_text(ev, intent), intent.question, slot):
-            return [ev, *out[:i], *out[i + 1 :]]
-    return out
