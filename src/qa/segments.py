@@ -33,8 +33,7 @@ from qa.backends.local import LocalBackend
 from qa.bm25 import SparseBM25Index, score, top_k
 from qa.errors import IndexDamagedError
 from qa.lexical import LexicalIndex
-from qa.spell_index import MIN_INDEXED, DocumentTrigrams
-from qa.spell_index import endings as ending_parts
+from qa.spell_index import DocumentTrigrams, endings, found_in
 from qa.store import Store, StoredText, connect
 from qa.types import Document
 from qa.vectors import FaissIndex, VectorIndex
@@ -170,7 +169,7 @@ def load_segment(path: Path, check: Any, backend: IndexBackend | None = None) ->
             text._source = source
             documents[doc.doc_id] = replace(doc, text=text)
         check(conn, documents.values())
-        endings = dict(conn.execute("SELECT doc_id, substr(clean, -2) FROM normalized"))
+        tails = dict(conn.execute("SELECT doc_id, substr(clean, -2) FROM normalized"))
         sha256 = dict(conn.execute("SELECT doc_id, sha256 FROM documents"))
         rows: dict[str, list[tuple[int, int]]] = {}
         lexical = backend.load_lexical(path, store)
@@ -185,7 +184,7 @@ def load_segment(path: Path, check: Any, backend: IndexBackend | None = None) ->
     if len(lexical) != sum(len(r) for r in rows.values()):
         raise IndexDamagedError(f"index version {path.name} is inconsistent ({len(lexical)} postings lists, "
                                 f"{sum(len(r) for r in rows.values())} chunks)")
-    return Segment(path, documents, endings, sha256, rows, lexical, vectors, source)
+    return Segment(path, documents, tails, sha256, rows, lexical, vectors, source)
 
 
 def open_store(paths: Sequence[Path], deleted: Mapping[str, frozenset[str]]) -> Store:
@@ -326,18 +325,14 @@ class SegmentedCorpusText:
     no trigram. A string is found inside one document, never across two.
     """
 
-    def __init__(self, endings: Iterable[str], parts: Sequence[tuple[Any, frozenset[str]]]) -> None:
-        """``endings``: each live document's last two characters; ``parts``: each segment's trigram index
-        with the documents deleted from it."""
-        self._endings = ending_parts(endings)
+    def __init__(self, tails: Iterable[str], parts: Sequence[tuple[DocumentTrigrams, frozenset[str]]]) -> None:
+        """``tails``: each live document's last two characters; ``parts``: each segment's trigram index with the
+        documents deleted from it."""
+        self._endings = endings(tails)
         self._parts = list(parts)
 
     def __contains__(self, part: object) -> bool:
         """Whether ``part`` occurs in a live document (``in`` of a string, of each document alone)."""
         if not isinstance(part, str):
             raise TypeError(f"'in <corpus text>' requires string as left operand, not {type(part).__name__}")
-        if not part:
-            return True
-        if len(part) < MIN_INDEXED:  # in a live document's ending, or starting a trigram of one
-            return part in self._endings or any(index.starts(part, dead) for index, dead in self._parts)
-        return any(index.holds(part, dead) for index, dead in self._parts)
+        return not part or found_in(part, self._endings, self._parts)

@@ -49,24 +49,26 @@ def _starting(db: sqlite3.Connection, vocabulary: str, part: str) -> Iterator[st
     return (term for (term,) in db.execute(query, (part, part + _LAST)))
 
 
+def found_in(part: str, tails: frozenset[str], parts: Iterable[tuple[DocumentTrigrams, frozenset[str]]]) -> bool:
+    """Whether ``part`` (not empty) occurs in a live document: each of ``parts`` is a trigram index with the
+    documents deleted from it, ``tails`` the live documents' :func:`endings`."""
+    if len(part) < MIN_INDEXED:  # in a live document's ending, or starting a trigram of one
+        return part in tails or any(index.starts(part, dead) for index, dead in parts)
+    return any(index.holds(part, dead) for index, dead in parts)
+
+
 class CorpusText(str):
     """Documents joined by newlines, with substring tests answered by a trigram index built at creation."""
 
-    _db: sqlite3.Connection
-    _lock: threading.Lock
+    _index: DocumentTrigrams
     _endings: frozenset[str]
 
     def __new__(cls, documents: Iterable[str]) -> CorpusText:
         """Join ``documents`` and index each one."""
         texts = list(documents)
         self = super().__new__(cls, SEPARATOR.join(texts))
-        db = sqlite3.connect(":memory:", check_same_thread=False)
-        db.execute("CREATE VIRTUAL TABLE corpus USING fts5(body, tokenize='trigram case_sensitive 1')")
-        with db:
-            db.executemany("INSERT INTO corpus(body) VALUES (?)", ((t,) for t in texts))
-            db.execute("INSERT INTO corpus(corpus) VALUES ('optimize')")  # one b-tree segment: fewer reads a query
-        db.execute("CREATE VIRTUAL TABLE corpus_terms USING fts5vocab(corpus, 'row')")
-        self._db, self._lock, self._endings = db, threading.Lock(), endings(texts)
+        self._index = DocumentTrigrams(((str(n), text) for n, text in enumerate(texts)), table="corpus")
+        self._endings = endings(texts)
         return self
 
     def __contains__(self, part: object) -> bool:
@@ -75,14 +77,7 @@ class CorpusText(str):
             return super().__contains__(part)  # type: ignore[operator]  # raises the usual TypeError
         if not part or SEPARATOR in part:  # a part spanning two documents only the joined text has
             return super().__contains__(part)
-        if len(part) < MIN_INDEXED:
-            if part in self._endings:
-                return True
-            with self._lock:
-                return next(_starting(self._db, "corpus_terms", part), None) is not None
-        phrase = '"' + part.replace('"', '""') + '"'
-        with self._lock:
-            return self._db.execute("SELECT 1 FROM corpus WHERE corpus MATCH ? LIMIT 1", (phrase,)).fetchone() is not None
+        return found_in(part, self._endings, [(self._index, frozenset())])
 
     def __reduce__(self) -> tuple[type[str], tuple[str]]:
         """Pickle and copy as the plain text (the index is rebuilt only by constructing anew)."""
