@@ -124,6 +124,12 @@ def test_a_per_person_figure_does_not_answer_a_question_about_the_total(hash_ser
     assert result.found and "16.77平方米" in result.text
 
 
+def test_a_total_does_not_answer_a_question_per_person(hash_service):
+    # the reports give the district's GDP, never per person
+    result = hash_service.ask("九龙坡人均地区生产总值是多少？")
+    assert not result.found and "1500亿元" not in result.text.split("最接近")[0]
+
+
 def test_a_question_in_everyday_words_is_answered_from_the_reports_terms(hash_service):
     result = hash_service.ask("九龙坡老百姓一年平均收入有多少？")
     assert result.found and "人均可支配收入" in result.text

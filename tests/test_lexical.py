@@ -1,5 +1,5 @@
 from conftest import CORPUS
-from qa.lexical import BM25Index, colloquial, expand, find_colloquial, query_weights, tokenize
+from qa.lexical import BM25Index, colloquial, expand, find_colloquial, pos_tag, query_weights, tokenize
 from qa.normalize import normalize
 
 
@@ -66,3 +66,16 @@ def test_bm25_takes_weighted_query_terms():
     index.add([1, 2], [["铝", "加工"], ["氢能", "产业"]])
     assert index.search({"铝": 1.0, "氢能": 0.1}, 2)[0][0] == 1
     assert index.search({"铝": 0.1, "氢能": 1.0}, 2)[0][0] == 2
+
+
+def test_a_year_is_one_word_never_read_with_what_follows():
+    # jieba alone cuts 2021 + 年头 + 三个月
+    assert pos_tag("2021年头三个月的地区生产总值")[0] == ("2021年", "t")
+    assert "年头" not in [w for w, _ in pos_tag("2024年头一个季度")]
+    assert ("年头", "n") in pos_tag("年头到年尾")  # no year before it: the word stays
+
+
+def test_colloquial_words_of_place_after_a_noun_are_tagged_as_place():
+    assert ("上头", "f") in pos_tag("中梁山上头有几个护林员")
+    assert ("头", "f") in pos_tag("城里头出了问题")
+    assert pos_tag("上头")[0][1] != "f"  # with no noun before it, 上头 is not a place word

@@ -35,6 +35,12 @@ def test_the_askers_own_verbs_opening_the_asked_clause_are_story():
     assert len(outside_narrative(question)) == len(question)
 
 
+def test_what_the_asker_wishes_to_do_is_story_however_it_is_tagged():
+    # jieba tags 问 in 想问下 as a noun: it is still the asker's verb, and 九龙坡 starts what is asked
+    assert story("我想问下九龙坡各类市场主体有多少户？") == ["我想问下"]
+    assert story("想问问河两边新修的步道有多长？") == ["想问问"]
+
+
 def test_clauses_without_the_asker_are_what_is_asked():
     assert story("博世和庆铃合资的项目，总投资多少？") == []
     assert story("跳磴河治理以后，水质达到几类？") == []
@@ -80,6 +86,13 @@ def test_story_words_absent_from_the_reports_are_left_out_and_topic_words_stay(h
         # nothing asked but the story's own words: the story is what is asked about
         whole = query_terms("我们楼下几个老头子在争，是不是真有这么多？", snapshot)
         assert not whole.context and "老头子" in whole
+
+
+def test_a_chinese_question_keeps_its_latin_words_and_an_english_one_keeps_its_chinese_terms(hash_service: Service):
+    with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
+        assert "gdp" in query_terms("2021年头三个月九龙坡GDP有多少？", snapshot)
+        english = query_terms("How long is the Tiaodeng River walkway (跳磴河)?", snapshot)
+        assert "跳磴河" in english and not any(t.isascii() for t in english)
 
 
 def test_a_story_word_does_not_refuse_and_a_missing_topic_word_still_does(hash_service: Service):

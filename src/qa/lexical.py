@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
@@ -121,7 +122,9 @@ class Vocabulary:
                     tagger = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
                     tagger.tokenizer, tagger.word_tag_tab = self.tokenizer, dict(jieba.posseg.dt.word_tag_tab)
                     self._tagger = tagger
-                tags = [(pair.word, pair.flag) for pair in self._tagger.cut(text, HMM=False)]
+                tags = _locatives([tag for piece, date in _date_pieces(text)
+                                   for tag in ([(piece, "t")] if date else
+                                               [(pair.word, pair.flag) for pair in self._tagger.cut(piece, HMM=False)])])
                 _remember(self._tags, text, tags)
             return list(tags)
 
@@ -130,6 +133,30 @@ class Vocabulary:
         tok = self.tokenizer
         with _lock:
             return [(start, end) for _, start, end in tok.tokenize(text, HMM=False)]
+
+
+_YEAR_WORD = re.compile(r"(?:19|20)\d{2}\s*年")
+# 上头, 里头 …: colloquial words of place after a noun (中梁山上头, 城里头), which jieba reads as verbs or nouns.
+_LOCATIVES = frozenset(["上头", "下头", "里头", "外头", "头"])
+
+
+def _date_pieces(text: str) -> Iterator[tuple[str, bool]]:
+    """``text`` cut around its years (2021年), each piece with whether it is one: a year is one word, never
+    read with what follows it (2021年头三个月 is 2021年 + 头三个月, not 2021 + 年头)."""
+    at = 0
+    for match in _YEAR_WORD.finditer(text):
+        if match.start() > at:
+            yield text[at : match.start()], False
+        yield match.group(), True
+        at = match.end()
+    if at < len(text):
+        yield text[at:], False
+
+
+def _locatives(tags: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Tag 上头, 里头 … after a noun or place as words of place (``f``), which name nothing of their own."""
+    return [(word, "f") if word in _LOCATIVES and i and tags[i - 1][1][:1] in ("n", "s") else (word, flag)
+            for i, (word, flag) in enumerate(tags)]
 
 
 @lru_cache(maxsize=1)

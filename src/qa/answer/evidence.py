@@ -271,6 +271,8 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
             if not time_fits(fig, report_year(snapshot, fig.doc_id), intent, document.text if document else ""):
                 continue
             context = _context(fig)
+            if _per_unit(fig.metric or re.split(r"[，；、]", context)[-1]) != _per_unit(asked):
+                continue  # 人均公园绿地面积 does not answer 公园绿地面积, nor the other way round
             if head and not ev.in_window and not coverage(context, {head: 1.0}) \
                     and not coverage(ev.reach or ev.sentence, {head: 1.0}):
                 continue  # about something else than the word the question turns on, and not a strong dense match
@@ -293,8 +295,6 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
             about = fig.metric or re.split(r"[，；、]", context)[-1]  # what the figure measures
             if intent.measured and intent.measured in about:
                 score += w.measured_bonus  # 多长的步道: the figure measures that very thing
-            if _per_unit(about) != _per_unit(asked):
-                score -= w.per_unit_penalty  # 人均公园绿地面积 does not answer 公园绿地面积, nor the other way round
             if fig.qualifier and fig.qualifier in intent.question:
                 score += w.qualifier_bonus  # 超过多少 asks for the figure stated as 超过…
             matches.append(FigureMatch(fig, ev, score))

@@ -98,12 +98,16 @@ class Intent:
     slot: Slot | None = None  # 在哪里, 是谁, 哪个部门, 分别叫什么: what the answer must name (qa.answer.slots)
 
 
+def is_english(question: str) -> bool:
+    """Whether a question is written in English (most of its characters Latin letters)."""
+    return sum(ch.isascii() and ch.isalpha() for ch in question) / max(1, len(question)) > WEIGHTS.english_share
+
+
 def detect_intent(question: str) -> Intent:
     """Classify a (normalized, resolved) question, on what it asks (the asker's story left out)."""
     from qa.answer.narrative import outside_narrative
 
     full, question = question, outside_narrative(question)
-    ascii_share = sum(ch.isascii() and ch.isalpha() for ch in question) / max(1, len(question))
     if _OVERVIEW.search(question) and not _QUANTITY.search(question):
         kind = "overview"  # 介绍一下九龙坡的氢能产业: a short overview, not one sentence
     elif _COMPARE.search(question):
@@ -140,7 +144,7 @@ def detect_intent(question: str) -> Intent:
     measured = _MEASURED.search(question)
     measured_text = measured.group(1) if measured else _measured_before(question)
     return Intent(kind=kind, years=tuple(years), periods=tuple(periods), latest=bool(_LATEST.search(question)),
-                  units=units, english=ascii_share > WEIGHTS.english_share, target=bool(_TARGET.search(question)),
+                  units=units, english=is_english(question), target=bool(_TARGET.search(question)),
                   question=full, name_endings=NAME_KINDS[asked.group(1)] if asked else (),
                   measured=measured_text.lower(), slot=asked_slot(question, kind))
 

@@ -80,9 +80,11 @@ def _asker_verbs(question: str, start: int, end: int) -> tuple[int, int] | None:
     if not _opens_with_asker([(w, f) for w, f in words if w.strip()]):
         return None
     at = start
+    wished = False
     for word, flag in words:
-        if flag[:1] in _NAMING:
+        if flag[:1] in _NAMING and not wished:
             break
+        wished = word in _WISH  # 想问下, 想问问: what follows a wish is what the asker wants to do, however tagged
         at += len(word)
     return (start, at) if at > start else None
 

@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from qa.answer.evidence import DATEISH, Terms
+from qa.answer.intent import is_english
 from qa.answer.narrative import narrative_spans
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district, question_words
@@ -74,8 +75,9 @@ def _content_words(question: str, snapshot: Snapshot,
         terms[word] = snapshot.lexical.idf(word)
         (context if told else asked).add(word)
     terms.update(phrase_weight)
-    if any(is_cjk(ch) for t in terms for ch in t):
-        # An English question carries its Chinese glossary terms: judge it on those alone.
+    if is_english(question) and any(is_cjk(ch) for t in terms for ch in t):
+        # An English question carries its Chinese glossary terms: judge it on those alone (a Chinese question
+        # keeps its Latin words: GDP, PM2.5).
         terms = {t: w for t, w in terms.items() if any(is_cjk(ch) for ch in t)}
     if not terms:  # a question of function words only: fall back to its search tokens
         terms = {t: snapshot.lexical.idf(t) for t in tokenize(question) if t not in words.generic}

@@ -56,7 +56,6 @@ class Weights:
     exact_metric_bonus: float = 0.15  # the metric is exactly a question term or its synonym
     scope_penalty: float = 0.3  # a rank in another scope (成渝, 全国) than the one asked (全市)
     measured_bonus: float = 0.15  # 多长的步道: the figure measures that very thing
-    per_unit_penalty: float = 0.2  # a per-person figure for a total, or the other way round
     qualifier_bonus: float = 0.1  # 超过多少 asks for the figure stated as 超过…
     close_figures: float = 0.15  # figures this close to the best one are shown beside it when they differ
     max_figures: int = 3  # figures quoted for one part at most
