@@ -10,7 +10,7 @@ import pytest
 
 from qa.answer import checks, decision
 from qa.answer.checks import Case, judge_support
-from qa.answer.evidence import Evidence, FigureMatch
+from qa.answer.evidence import Evidence, FigureMatch, figure_years
 from qa.answer.intent import Intent, detect_intent
 from qa.answer.weights import WEIGHTS
 from qa.types import Chunk, Figure, Hit
@@ -313,3 +313,14 @@ def test_a_false_premise_is_refused_with_the_reports_version():
     assert refusal is not None and refusal.missing == "全国第一" and "全市第一" in refusal.reason
     assert checks.check_premise(case("九龙坡市场主体总量在全市排第一吗？", [stated])) is None
     assert checks.check_premise(case("九龙坡市场主体总量有多少户？", [stated])) is None  # no claim asked
+
+
+def test_a_quarters_figure_without_a_year_is_for_the_reports_own_year():
+    quarter = Figure(63, "天", "63天", period="一季度", sentence="空气优良天数达63天")
+    whole = Figure(308, "天", "308天", sentence="空气质量优良天数308天")
+    plan = Figure(27, "万人", "27万人", period="十三五", sentence="新增城镇就业27万人")
+    assert figure_years(quarter, 2021) == {2021}  # a 2021 report's first quarter is 2021's
+    assert figure_years(whole, 2021) == {2021, 2020}  # a whole year may be the one just over
+    assert figure_years(plan, 2021) == {2021, 2020}
+    assert figure_years(Figure(1, "个", "1个", period="2016-2020", sentence="x"), 2021) == {2021, 2020}
+    assert figure_years(Figure(63, "天", "63天", year=2019, period="一季度", sentence="x"), 2021) == {2019}

@@ -134,13 +134,25 @@ def report_year(snapshot: Snapshot, doc_id: str) -> int | None:
 
 
 def figure_years(figure: Figure, doc_year: int | None) -> set[int]:
-    """Years a figure can be taken to describe: its own, else the report's year or the one before."""
+    """Years a figure can be taken to describe: its own, else the report's year or the one before.
+
+    A figure for part of a year (一季度, 上半年) with no year of its own is the report's year: a report
+    tells the quarters of its own year, and only a whole year once it is over.
+    """
     if figure.year is not None:
         return {figure.year}
     years = {int(y) for y in re.findall(r"((?:19|20)\d{2})年", figure.sentence)}
     if doc_year is not None:
-        years |= {doc_year, doc_year - 1}
+        years |= {doc_year} if part_of_year(figure) else {doc_year, doc_year - 1}
     return years
+
+
+_PART_OF_YEAR = re.compile(r"季度|半年|月$")  # 一季度, 上半年, 1-3月; not 十四五 nor 2016-2020
+
+
+def part_of_year(figure: Figure) -> bool:
+    """Whether a figure is for a quarter or half of a year (not a whole year, nor a five-year plan period)."""
+    return bool(figure.period and _PART_OF_YEAR.search(figure.period))
 
 
 def time_fits(figure: Figure, doc_year: int | None, intent: Intent, passage: str = "") -> bool:
