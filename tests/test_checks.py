@@ -169,6 +169,17 @@ def test_part_of_a_whole_needs_a_sentence_naming_the_part():
     assert checks.check_part(c) is None and c.matches == [part]
 
 
+def test_a_part_listed_beside_the_wholes_figure_does_not_take_the_figure():
+    terms = {"执法": 2.0, "事项": 1.0, "城市": 3.0}
+    question = "1026项行政执法事项中，城市管理领域有多少项？"
+    # the part is named in the sentence, but the figure's own clause is about the whole
+    listed = match("1026项行政执法事项划入统一实施，涉及城市管理、市场监管等领域。", unit="项", value=1026)
+    c = case(question, matches=[listed], terms=terms)
+    c.corpus_text = "行政执法事项 城市管理领域"
+    refusal = checks.check_part(c)
+    assert refusal is not None and refusal.missing == "城市" and c.matches == []
+
+
 def test_dense_english_threshold():
     low, high = WEIGHTS.min_dense_english - 0.01, WEIGHTS.min_dense_english
     assert checks.check_dense_english(case("What is it?", [ev("某句。", dense=low)], terms={"it": 1.0})) is not None

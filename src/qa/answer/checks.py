@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from qa.answer.decision import features, lacking, load_model
-from qa.answer.evidence import coverage, report_year, story_words
+from qa.answer.evidence import coverage, own_clause, report_year, story_words
 from qa.answer.slots import holds_slot, slot_text
 from qa.answer.terms import dated, named_place, other_place
 from qa.answer.weights import WEIGHTS
@@ -184,17 +184,21 @@ def check_part(case: Case) -> Refusal | None:
     if not part:
         return None
 
-    def names_part(ev: Evidence) -> bool:
-        return all(coverage(ev.reach or ev.sentence, {t: 1.0}) == 1.0 for t in part)
+    def names_part(text: str) -> bool:
+        return all(coverage(text, {t: 1.0}) == 1.0 for t in part)
 
-    quoted = case.matches[0].evidence if case.matches else case.evidence[0]
     if case.intent.kind in ("quantity", "compare"):
-        case.matches = [m for m in case.matches if names_part(m.evidence)]
+        # The figure's own clause must name the part: 20万吨循环经济、…等项目 listed beside 总投资超百亿元的
+        # “1+4”系列项目 names the part, but the figure is the whole's.
+        quoted = own_clause(case.matches[0].figure) if case.matches else ""
+        case.matches = [m for m in case.matches if names_part(own_clause(m.figure))]
         if case.matches:
             return None
-    elif names_part(quoted):
-        return None
-    lacked = next((t for t in part if coverage(quoted.reach or quoted.sentence, {t: 1.0}) < 1.0), part[0])
+    else:
+        quoted = case.evidence[0].reach or case.evidence[0].sentence
+        if names_part(quoted):
+            return None
+    lacked = next((t for t in part if coverage(quoted, {t: 1.0}) < 1.0), part[0])
     return Refusal(f"资料只说到整体，没有分项“{lacked}”", lacked)
 
 
