@@ -155,27 +155,26 @@ def test_asked_part_is_the_nouns_after_the_whole():
     assert checks.asked_part("行政执法事项有多少项？", terms, corpus) == []  # no whole named: no part
 
 
-def test_part_of_a_whole_needs_a_sentence_naming_the_part():
-    terms = {"执法": 2.0, "事项": 1.0, "城市": 3.0}
-    question = "1026项行政执法事项中，城市管理领域有多少项？"
-    whole = match("1026项行政执法事项划入统一实施。", unit="项", value=1026)
-    c = case(question, matches=[whole], terms=terms)
+def part_case(*matches: FigureMatch) -> Case:
+    """A question about one field (城市管理) of 1026 law-enforcement matters, with the given figures."""
+    c = case("1026项行政执法事项中，城市管理领域有多少项？", matches=list(matches),
+             terms={"执法": 2.0, "事项": 1.0, "城市": 3.0})
     c.corpus_text = "行政执法事项 城市管理领域"
-    refusal = checks.check_part(c)
+    return c
+
+
+def test_part_of_a_whole_needs_a_sentence_naming_the_part():
+    whole = match("1026项行政执法事项划入统一实施。", unit="项", value=1026)
+    refusal = checks.check_part(part_case(whole))
     assert refusal is not None and refusal.missing == "城市"
     part = match("其中城市管理领域事项300项。", unit="项", value=300)
-    c = case(question, matches=[whole, part], terms=terms)
-    c.corpus_text = "行政执法事项 城市管理领域"
+    c = part_case(whole, part)
     assert checks.check_part(c) is None and c.matches == [part]
 
 
 def test_a_part_listed_beside_the_wholes_figure_does_not_take_the_figure():
-    terms = {"执法": 2.0, "事项": 1.0, "城市": 3.0}
-    question = "1026项行政执法事项中，城市管理领域有多少项？"
     # the part is named in the sentence, but the figure's own clause is about the whole
-    listed = match("1026项行政执法事项划入统一实施，涉及城市管理、市场监管等领域。", unit="项", value=1026)
-    c = case(question, matches=[listed], terms=terms)
-    c.corpus_text = "行政执法事项 城市管理领域"
+    c = part_case(match("1026项行政执法事项划入统一实施，涉及城市管理、市场监管等领域。", unit="项", value=1026))
     refusal = checks.check_part(c)
     assert refusal is not None and refusal.missing == "城市" and c.matches == []
 
