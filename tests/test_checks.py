@@ -12,6 +12,7 @@ from qa.answer import checks, decision
 from qa.answer.checks import Case, judge_support
 from qa.answer.evidence import Evidence, FigureMatch, figure_years
 from qa.answer.intent import Intent, detect_intent
+from qa.answer.terms import dated
 from qa.answer.weights import WEIGHTS
 from qa.types import Chunk, Figure, Hit
 
@@ -142,6 +143,35 @@ def test_when_question_is_judged_on_the_sentence_that_says_when():
     assert checks.check_coverage(case("重庆美术公园何时正式开园？", [undated, dated, other], terms=terms)) is None
     # other questions are judged on their best sentence, as before
     assert checks.check_coverage(case("重庆美术公园开园了吗？", [undated, other], terms=terms)) is None
+
+
+def test_the_dated_sentence_naming_the_asked_event_is_quoted_with_the_subject_before_it():
+    passage = "6月26日，166舰停靠建设码头，开展国防教育展览。6月27日已正式向公众开放，成为城市新名片。"
+    chunk = Hit(chunk=Chunk(chunk_id="c166", doc_id="d1", start=0, end=len(passage), text=passage, clean=passage),
+                score=1.0, dense=0.5)
+    docked, opened = (Evidence(chunk, s, s, 1.0, 0.1, False, (), s) for s in passage.split("。")[:2])
+    question = "166舰是哪天向公众开放的？"
+    terms = {"舰": 3.0, "公众": 3.0, "开放": 2.0, "码头": 1.0}
+    assert dated([docked, opened], detect_intent(question), terms) == [opened, docked]
+    c = case(question, [docked, opened], terms=terms)
+    c.corpus_text = passage
+    assert checks.check_coverage(c) is None  # 166舰 is named by the sentence before
+    # naming no asked event (展出), the dated sentence is judged on its own: it lacks 166舰
+    c = case("166舰是哪天向公众展出的？", [opened, docked], terms={"舰": 3.0, "公众": 3.0, "展出": 3.0})
+    c.corpus_text = passage + "展出"
+    assert checks.check_coverage(c) is not None
+
+
+def test_an_everyday_word_the_reports_never_use_does_not_block_and_a_rare_one_does():
+    sentence = ev("跳磴河治理后水质稳定保持Ⅳ类。", coverage=0.3)
+    corpus = "跳磴河治理后水质稳定保持Ⅳ类。"
+    plain = case("跳磴河治理以后大家觉得水质怎么样？", [sentence],
+                 terms={"跳磴河": 3.0, "治理": 2.0, "觉得": 5.3, "大家": 5.3})
+    plain.corpus_text = corpus
+    assert checks.check_coverage(plain) is None  # 觉得, 大家: everyday words the reports do not use
+    venue = case("跳磴河边建了场馆吗？", [sentence], terms={"跳磴河": 3.0, "建": 1.0, "场馆": 5.3})
+    venue.corpus_text = corpus
+    assert checks.check_coverage(venue) is not None  # 场馆: rare in general Chinese, a topic the reports lack
 
 
 def test_asked_part_is_the_nouns_after_the_whole():

@@ -221,7 +221,7 @@ def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, 
     evidence = prefer_slot(rank_evidence(snapshot, hits, terms, intent), intent, terms)
     matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []
     support = judge_support(snapshot, question, intent, terms, hits, evidence, matches)
-    used, chosen = _select(snapshot, evidence, matches, intent) if support.found else ([], [])
+    used, chosen = _select(snapshot, evidence, matches, intent, terms) if support.found else ([], [])
     return Part(question, intent, terms, hits, support, used, chosen, evidence)
 
 
@@ -274,11 +274,11 @@ def _prefer_time(snapshot: Snapshot, hits: list[Hit], intent: Intent) -> list[Hi
 
 
 def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMatch],
-            intent: Intent) -> tuple[list[Evidence], list[FigureMatch]]:
+            intent: Intent, terms: dict[str, float]) -> tuple[list[Evidence], list[FigureMatch]]:
     """The evidence the answer quotes, and the figures it reports."""
     if not matches:
         if intent.kind == "when":  # the best of the first few sentences that says when
-            return [(dated(evidence, intent) or evidence)[0]], []
+            return [(dated(evidence, intent, terms) or evidence)[0]], []
         if intent.kind == "overview":
             return overview(evidence), []
         return [evidence[0]], []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from qa.answer.evidence import DATEISH, Terms
+from qa.answer.evidence import DATEISH, Terms, coverage
 from qa.answer.intent import is_english
 from qa.answer.narrative import narrative_spans
 from qa.answer.weights import WEIGHTS
@@ -14,7 +14,7 @@ from qa.lexical import find_colloquial, pos_tag, tokenize
 from qa.normalize import is_cjk
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from qa.answer.evidence import Evidence
     from qa.answer.intent import Intent
@@ -136,9 +136,21 @@ def tells_time(ev: Evidence, intent: Intent) -> bool:
     return bool(precise.search(text))
 
 
-def dated(evidence: Sequence[Evidence], intent: Intent) -> list[Evidence]:
-    """The best few sentences (``when_depth``) that say when, as precisely as the question asks, best first.
+def asked_events(question: str, terms: Mapping[str, float]) -> list[str]:
+    """The happenings a when-question asks the time of: its verbs among the terms (完工, 投产, 开放).
+
+    One-character verbs (进, 建) are left out, as in :func:`qa.answer.checks.asked_part`: 选进 cut as 选 + 进
+    names no event the reports would word the same way (入选), and 进 is found inside 推进.
+    """
+    return [word for word, flag in pos_tag(question) if word in terms and flag in ("v", "vn") and len(word) > 1]
+
+
+def dated(evidence: Sequence[Evidence], intent: Intent, terms: Mapping[str, float]) -> list[Evidence]:
+    """The best few sentences (``when_depth``) that say when, as precisely as the question asks: those naming
+    an asked event first (哪天开放: 6月27日已正式向公众开放 before 6月26日，166舰停靠…), then best first.
 
     A when-question quotes the first of them, so its checks judge that one.
     """
-    return [ev for ev in evidence[: WEIGHTS.when_depth] if tells_time(ev, intent)]
+    stated = [ev for ev in evidence[: WEIGHTS.when_depth] if tells_time(ev, intent)]
+    events = asked_events(intent.question, terms)
+    return sorted(stated, key=lambda ev: not any(coverage(ev.reach or ev.sentence, {e: 1.0}) == 1.0 for e in events))
