@@ -52,6 +52,12 @@ def test_intent_reads_years_units_and_latest():
     assert intent.years == (2020,) and intent.units == ("天",) and intent.latest
 
 
+def test_the_general_classifier_counts_in_any_classifier_but_not_in_measures():
+    units = set(detect_intent("中梁山有多少个护林员？").units)
+    assert {"个", "名", "座", "家"} <= units and not units & {"米", "元", "吨", "平方米"}
+    assert set(detect_intent("中梁山有多少名护林员？").units) == {"名", "人", "万人"}  # a specific one stays
+
+
 def test_a_level_is_asked_as_a_rank_or_a_rate():
     level = detect_intent("九龙坡义务教育巩固率在全市是什么水平？")
     assert level.kind == "quantity" and {"位", "%"} <= set(level.units)

@@ -63,6 +63,8 @@ _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 
 _NAMED_UNIT = re.compile(r"(?:多少|几)(公顷|平方公里|平方米|公里|千米|万元|亿元|元|万吨|吨|万亩|亩|万户|户|万人次|人次|万人|"
                          r"家|个|项|座|张|条|所|台|辆|件|名|天|年|倍|米)")
+# Classifiers that count things (not measures): what the general classifier 个 stands for in speech.
+_CLASSIFIERS = ("家", "项", "座", "张", "条", "所", "台", "辆", "件", "名", "人", "位", "处", "栋", "根", "艘", "户")
 _TEN_THOUSANDS = frozenset(["元", "吨", "亩", "户", "人次", "人", "平方米", "个", "家", "公顷"])  # units also counted in 万
 _FOLLOW_START = re.compile(r"^(那么?|那|还有|另外|其中|而|并且|and|what about|how about)\s*", re.I)
 _FOLLOW_END = re.compile(r"(呢|怎么样|如何|又是多少|是多少|多少)?[？?。!！\s]*$")
@@ -134,6 +136,8 @@ def detect_intent(question: str) -> Intent:
             units = (unit, "万" + unit) if unit in _TEN_THOUSANDS else (unit,)
             if unit in ("名", "人"):  # people are counted in either
                 units = ("名", "人", "万人")
+            elif unit == "个":  # 个 counts anything: 几个护林员 is answered in 名, 几个公厕 in 座
+                units = (*units, *_CLASSIFIERS)
         else:
             for cue, cue_units in _UNIT_CUES:
                 if cue.search(question):
