@@ -56,6 +56,7 @@ def test_the_general_classifier_counts_in_any_classifier_but_not_in_measures():
     units = set(detect_intent("中梁山有多少个护林员？").units)
     assert {"个", "名", "座", "家"} <= units and not units & {"米", "元", "吨", "平方米"}
     assert set(detect_intent("中梁山有多少名护林员？").units) == {"名", "人", "万人"}  # a specific one stays
+    assert set(detect_intent("一季度规上工业增加值涨了几个百分点？").units) == {"%", "个百分点"}  # 个 of a measure
 
 
 def test_a_level_is_asked_as_a_rank_or_a_rate():

@@ -63,6 +63,7 @@ _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 
 _NAMED_UNIT = re.compile(r"(?:多少|几)(公顷|平方公里|平方米|公里|千米|万元|亿元|元|万吨|吨|万亩|亩|万户|户|万人次|人次|万人|"
                          r"家|个|项|座|张|条|所|台|辆|件|名|天|年|倍|米)")
+_POINTS = re.compile(r"(?:多少|几)个?百分点")
 # Classifiers that count things (not measures): what the general classifier 个 stands for in speech.
 _CLASSIFIERS = ("家", "项", "座", "张", "条", "所", "台", "辆", "件", "名", "人", "位", "处", "栋", "根", "艘", "户")
 _TEN_THOUSANDS = frozenset(["元", "吨", "亩", "户", "人次", "人", "平方米", "个", "家", "公顷"])  # units also counted in 万
@@ -131,7 +132,9 @@ def detect_intent(question: str) -> Intent:
     units: tuple[str, ...] = ()
     if kind in ("quantity", "compare"):
         named = _NAMED_UNIT.search(question)
-        if named:  # 多少公顷: exactly the unit asked for (and its 万 form)
+        if _POINTS.search(question):  # 涨了几个百分点: a rate, stated in % or in points
+            units = ("%", "个百分点")
+        elif named:  # 多少公顷: exactly the unit asked for (and its 万 form)
             unit = named.group(1)
             units = (unit, "万" + unit) if unit in _TEN_THOUSANDS else (unit,)
             if unit in ("名", "人"):  # people are counted in either
