@@ -180,6 +180,17 @@ def test_an_everyday_word_the_reports_never_use_does_not_block_when_the_rest_is_
     assert checks.check_coverage(c) is not None
 
 
+def test_asked_part_is_the_nouns_after_the_whole():
+    corpus = "行政执法事项 城市管理领域 城市更新 区域 服务业 物流"
+    terms = {"行政": 2.0, "执法": 2.0, "事项": 1.0, "城市": 1.0, "管理": 2.0, "领域": 3.0}
+    assert checks.asked_part("1026项行政执法事项中，城市管理领域有多少项？", terms, corpus) == ["城市", "管理"]
+    # the kind of answer asked for, and examples in brackets, are not the part
+    assert checks.asked_part("城市更新里说的改造具体指哪四类区域？", {"城市更新": 2.0, "区域": 1.0}, corpus) == []
+    assert checks.asked_part("经济增长里头，服务业（开店、物流这些）出了好大力？", {"服务业": 2.0, "物流": 2.0},
+                             corpus) == ["服务业"]
+    assert checks.asked_part("行政执法事项有多少项？", terms, corpus) == []  # no whole named: no part
+
+
 def part_case(*matches: FigureMatch) -> Case:
     """A question about one field (城市管理) of 1026 law-enforcement matters, with the given figures."""
     c = case("1026项行政执法事项中，城市管理领域有多少项？", matches=list(matches),
