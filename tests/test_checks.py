@@ -162,21 +162,11 @@ def test_the_dated_sentence_naming_the_asked_event_is_quoted_with_the_subject_be
     assert checks.check_coverage(c) is not None
 
 
-def test_an_everyday_word_the_reports_never_use_does_not_block_when_the_rest_is_there_whole():
-    corpus = "跳磴河治理后水质稳定保持Ⅳ类。空气优良天数达308天。"
-    terms = {"跳磴河": 3.0, "水质": 3.0, "觉得": 5.3, "大家": 5.3}  # 觉得, 大家: everyday, never in the reports
-    c = case("跳磴河治理以后大家觉得水质怎么样？", [ev("跳磴河治理后水质稳定保持Ⅳ类。", coverage=0.36)], terms=terms)
-    c.corpus_text = corpus
-    assert checks.check_coverage(c) is None
-    # a topic word the reports never use, rare in general Chinese, still blocks
-    c = case("跳磴河边建了场馆吗？", [ev("跳磴河治理后水质稳定保持Ⅳ类。", coverage=0.36)],
-             terms={"跳磴河": 3.0, "场馆": 5.3})
-    c.corpus_text = corpus
-    assert checks.check_coverage(c) is not None
-    # shared characters are no relief: 空气优良天数 does not hold 天气
-    c = case("明天天气咋样，会不会下雨？", [ev("空气优良天数达308天。", coverage=0.28)],
-             terms={"天气": 4.2, "不会": 5.3})
-    c.corpus_text = corpus + "天气"
+def test_a_question_about_what_the_reports_never_mention_is_refused_however_common_its_words():
+    # 下雨, 机场: everyday words in general Chinese, but topics the reports lack; 天气 alone does not carry it
+    c = case("明天天气咋样，会不会下雨？", [ev("空气优良天数达308天，无重污染天气发生。", coverage=0.28)],
+             terms={"天气": 4.2, "不会": 5.3, "下雨": 5.3})
+    c.corpus_text = "空气优良天数达308天，无重污染天气发生。"
     assert checks.check_coverage(c) is not None
 
 

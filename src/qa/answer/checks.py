@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from qa.answer.decision import features, lacking, load_model, rarity
+from qa.answer.decision import features, lacking, load_model
 from qa.answer.evidence import coverage, own_clause, report_year, story_words
 from qa.answer.slots import holds_slot, slot_text
 from qa.answer.terms import asked_events, dated, named_place, other_place
@@ -304,28 +304,17 @@ def check_coverage(case: Case) -> Refusal | None:
 
     A when-question quotes the best of the first few sentences that says when, so that one is judged; when it
     names the asked event, with the sentence before it (6月27日已正式向公众开放 after 6月26日，166舰停靠…).
-
-    A word the reports never use that general Chinese uses every day (开始, 参观: rarity below ``rare_word``)
-    only phrases the question: the sentence may instead hold most of the question's other words, each whole
-    (no credit for shared characters: 空气优良天数 does not hold 天气). The fitted decision still weighs it.
     """
     best = case.evidence[0]
-    text = best.reach or best.sentence
+    covered = best.coverage
     if case.intent.kind == "when":
         best = (dated(case.evidence, case.intent, case.terms) or [best])[0]
+        covered = best.coverage
         text = best.reach or best.sentence
         if any(coverage(text, {e: 1.0}) == 1.0 for e in asked_events(case.question, case.terms)):
-            text = _before(best) + text
-    covered = max(best.coverage, coverage(text, case.terms))
-    if covered >= WEIGHTS.min_coverage or (best.in_window and best.coverage >= WEIGHTS.min_window_coverage):
+            covered = max(covered, coverage(_before(best) + text, case.terms))
+    if covered >= WEIGHTS.min_coverage or (best.in_window and covered >= WEIGHTS.min_window_coverage):
         return None
-    told = story_words(case.terms)
-    topical = {t: w for t, w in case.terms.items()
-               if t in told or t in case.corpus_text or rarity(t) >= WEIGHTS.rare_word}
-    if 0 < len(topical) < len(case.terms):
-        whole = sum(w for t, w in topical.items() if coverage(text, {t: 1.0}) == 1.0) / sum(topical.values())
-        if whole >= WEIGHTS.min_coverage:
-            return None
     return Refusal(f"问题的关键词覆盖率 {covered:.2f} 低于 {WEIGHTS.min_coverage}", case.missing)
 
 
