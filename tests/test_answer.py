@@ -130,6 +130,11 @@ def test_a_total_does_not_answer_a_question_per_person(hash_service):
     assert not result.found and "1500亿元" not in result.text.split("最接近")[0]
 
 
+def test_a_qualifier_the_reports_do_not_give_is_refused_with_what_they_do_give(hash_service):
+    result = hash_service.ask("九龙坡城镇居民人均可支配收入是多少？")
+    assert not result.found and "城镇" in result.text and "全体居民人均可支配收入" in result.text
+
+
 def test_a_question_in_everyday_words_is_answered_from_the_reports_terms(hash_service):
     result = hash_service.ask("九龙坡老百姓一年平均收入有多少？")
     assert result.found and "人均可支配收入" in result.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -360,3 +361,27 @@ def test_a_quarters_figure_without_a_year_is_for_the_reports_own_year():
     assert figure_years(plan, 2021) == {2021, 2020}
     assert figure_years(Figure(1, "个", "1个", period="2016-2020", sentence="x"), 2021) == {2021, 2020}
     assert figure_years(Figure(63, "天", "63天", year=2019, period="一季度", sentence="x"), 2021) == {2019}
+
+
+def test_a_measure_the_question_qualifies_otherwise_than_the_report_is_another_measure():
+    conflict = checks.qualifier_conflict
+    assert conflict("九龙坡城镇居民人均可支配收入是多少？", "全体居民人均可支配收入") == "城镇"
+    assert conflict("九龙坡区城镇常住居民人均可支配收入是多少？", "全体居民人均可支配收入") == "城镇"  # 常住: a verb
+    assert conflict("九龙坡全体居民人均可支配收入是多少？", "全体居民人均可支配收入") is None  # the same qualifier
+    assert conflict("九龙坡居民人均可支配收入是多少？", "全体居民人均可支配收入") is None  # only the district's name
+    assert conflict("九龙坡人均公园绿地面积是多少？", "人均公园绿地面积") is None  # the whole metric asked
+    assert conflict("“九龙坡云医院”累计为辖区居民提供服务多少人次？", "云医院已为辖区居民提供") is None  # a quote mark
+    assert conflict("九龙坡的总产能有多少？", "西彭园区铝加工产业年总产能") is None  # too little in common
+
+
+def test_the_qualifier_check_keeps_the_figures_it_can_and_names_what_the_reports_do_not_give():
+    question = "九龙坡城镇居民人均可支配收入是多少？"
+    whole = match("全体居民人均可支配收入达4.5万元。", value=4.5, unit="万元")
+    whole = FigureMatch(replace(whole.figure, metric="全体居民人均可支配收入"), whole.evidence, whole.score)
+    town = match("城镇居民人均可支配收入达5万元。", value=5, unit="万元")
+    town = FigureMatch(replace(town.figure, metric="城镇居民人均可支配收入"), town.evidence, town.score)
+    c = case(question, matches=[whole, town])
+    assert checks.check_qualifier(c) is None and c.matches == [town]
+    c = case(question, matches=[whole])
+    refusal = checks.check_qualifier(c)
+    assert refusal is not None and refusal.missing == "城镇" and "全体居民人均可支配收入" in refusal.reason

@@ -26,7 +26,7 @@ from qa.answer.evidence import coverage, own_clause, report_year, story_words
 from qa.answer.slots import holds_slot, slot_text
 from qa.answer.terms import asked_events, dated, named_place, other_place
 from qa.answer.weights import WEIGHTS
-from qa.answer.words import district
+from qa.answer.words import district, question_words
 from qa.lexical import pos_tag
 from qa.normalize import is_cjk
 
@@ -114,6 +114,47 @@ def check_measured_kind(case: Case) -> Refusal | None:
     case.matches = [m for m in case.matches
                     if coverage(m.evidence.reach or m.evidence.sentence, {measured: 1.0}) == 1.0]
     return None if case.matches else Refusal(f"资料提到{measured}，但没有给出这项数据", f"{measured}的数量")
+
+
+_FUNCTION_TAGS = ("u", "p", "c", "d", "r", "m", "q", "f", "x", "t", "e", "y", "o")
+
+
+def qualifier_conflict(question: str, metric: str) -> str | None:
+    """The question's own qualifier of a measure the figure's metric qualifies otherwise, if any.
+
+    城镇居民人均可支配收入 against the metric 全体居民人均可支配收入: both end in 居民人均可支配收入, the report says 全体 and
+    the question 城镇, so the figure measures another thing. A qualifier the metric holds (or a word of the
+    reports for it), the district's own names and words that only phrase the question conflict with nothing.
+    """
+    metric = district().metric_prefix.sub("", metric)
+    for k in range(len(metric), WEIGHTS.shared_metric_chars - 1, -1):
+        at = question.find(metric[-k:])
+        if at < 0:
+            continue
+        prefix = metric[:-k]
+        if not prefix or prefix in question:
+            return None
+        # The qualifier is the word right before the shared ones, verbs between read past (城镇常住居民 → 城镇); a
+        # function word, 的 or a quote mark there means the question qualifies nothing.
+        word = next((w for w, f in reversed(pos_tag(question[:at])) if w.strip() and not f.startswith("v")), "")
+        flag = pos_tag(word)[0][1] if word else "x"
+        if len(word) < 2 or flag.startswith(_FUNCTION_TAGS) or word in question_words().generic \
+                or word in district().names or coverage(metric, {word: 1.0}) > 0:
+            return None
+        return word
+    return None
+
+
+def check_qualifier(case: Case) -> Refusal | None:
+    """A figure whose metric the question qualifies otherwise (城镇居民 where the report gives 全体居民) does not
+    answer it: the refusal names the question's qualifier, and the reply quotes what the reports give."""
+    conflicts = [(m, qualifier_conflict(case.question, m.figure.metric or "")) for m in case.matches]
+    kept = [m for m, word in conflicts if word is None]
+    if kept or not conflicts:
+        case.matches = kept or case.matches
+        return None
+    word = next(w for _, w in conflicts if w)
+    return Refusal(f"资料只给出“{conflicts[0][0].figure.metric}”，未单列“{word}”", word)
 
 
 def check_has_figure(case: Case) -> Refusal | None:
@@ -319,8 +360,8 @@ def check_coverage(case: Case) -> Refusal | None:
 
 
 Check = Callable[[Case], "Refusal | None"]
-FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_part, check_has_figure, check_figure_strength,
-                                    check_premise)
+FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_part, check_has_figure, check_qualifier,
+                                    check_figure_strength, check_premise)
 TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_part, check_premise, check_slot)
 
 

@@ -423,7 +423,8 @@ def verify_numbers(body: str, citations: Sequence[Citation]) -> str:
     return text if text.endswith("。") else text + "。"
 
 
-_NEAR_MISS = frozenset(["check_slot", "check_premise", "check_named_place", "check_measured_kind", "check_figure_strength", "model"])
+_NEAR_MISS = frozenset(["check_slot", "check_premise", "check_named_place", "check_measured_kind", "check_qualifier",
+                        "check_figure_strength", "model"])
 
 
 def closest_statement(part: Part) -> Evidence | None:
