@@ -128,6 +128,9 @@ def test_a_total_does_not_answer_a_question_per_person(hash_service):
     # the reports give the district's GDP, never per person
     result = hash_service.ask("九龙坡人均地区生产总值是多少？")
     assert not result.found and "1500亿元" not in result.text.split("最接近")[0]
+    # and they are not said to lack GDP, which they call 地区生产总值: what they lack is 人均
+    result = hash_service.ask("九龙坡人均GDP大概是多少？")
+    assert not result.found and "“gdp”" not in result.text and "“人均”" in result.text
 
 
 def test_a_qualifier_the_reports_do_not_give_is_refused_with_what_they_do_give(hash_service):

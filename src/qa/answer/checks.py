@@ -80,11 +80,12 @@ class Case:
 
     @cached_property
     def missing(self) -> str | None:
-        """The heaviest question term that none of the top passages holds."""
+        """The heaviest question term that none of the top passages holds, nor a word of the reports for it
+        (GDP is not missing where they say 地区生产总值)."""
         top = self.hits[: WEIGHTS.support_depth]
         told = story_words(self.terms)  # the asker's story is never what the reports lack
         unseen = [t for t in sorted(self.terms, key=lambda t: -self.terms[t])
-                  if t not in told and not any(t in h.chunk.clean for h in top)]
+                  if t not in told and not any(coverage(h.chunk.clean, {t: 1.0}) == 1.0 for h in top)]
         return unseen[0] if unseen else None
 
 
