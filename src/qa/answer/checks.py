@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from qa.answer.decision import features, lacking, load_model
 from qa.answer.evidence import coverage, own_clause, report_year, story_words
 from qa.answer.slots import holds_slot, slot_text
-from qa.answer.terms import asked_events, dated, named_place, other_place
+from qa.answer.terms import asked_events, dated, named_place, names_event, other_place
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district, question_words
 from qa.lexical import pos_tag
@@ -152,7 +152,7 @@ def check_qualifier(case: Case) -> Refusal | None:
     conflicts = [(m, qualifier_conflict(case.question, m.figure.metric or "")) for m in case.matches]
     kept = [m for m, word in conflicts if word is None]
     if kept or not conflicts:
-        case.matches = kept or case.matches
+        case.matches = kept
         return None
     word = next(w for _, w in conflicts if w)
     return Refusal(f"资料只给出“{conflicts[0][0].figure.metric}”，未单列“{word}”", word)
@@ -303,7 +303,7 @@ def check_event(case: Case) -> Refusal | None:
     stated = dated(case.evidence, case.intent, case.terms)
     if not events or not stated:
         return None
-    if any(coverage(ev.reach or ev.sentence, {e: 1.0}) == 1.0 for e in events for ev in stated):
+    if any(names_event(ev, events) for ev in stated):
         return None
     return Refusal(f"资料提到相关时间，但没有说“{events[-1]}”是什么时候", f"{events[-1]}的时间")
 
@@ -352,9 +352,8 @@ def check_coverage(case: Case) -> Refusal | None:
     if case.intent.kind == "when":
         best = (dated(case.evidence, case.intent, case.terms) or [best])[0]
         covered = best.coverage
-        text = best.reach or best.sentence
-        if any(coverage(text, {e: 1.0}) == 1.0 for e in asked_events(case.question, case.terms)):
-            covered = max(covered, coverage(_before(best) + text, case.terms))
+        if names_event(best, asked_events(case.question, case.terms)):
+            covered = max(covered, coverage(_before(best) + (best.reach or best.sentence), case.terms))
     if covered >= WEIGHTS.min_coverage or (best.in_window and covered >= WEIGHTS.min_window_coverage):
         return None
     return Refusal(f"问题的关键词覆盖率 {covered:.2f} 低于 {WEIGHTS.min_coverage}", case.missing)

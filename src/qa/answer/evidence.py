@@ -283,7 +283,8 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
             if not time_fits(fig, report_year(snapshot, fig.doc_id), intent, document.text if document else ""):
                 continue
             context = _context(fig)
-            if _per_unit(fig.metric or re.split(r"[，；、]", context)[-1]) != _per_unit(asked):
+            about = fig.metric or re.split(r"[，；、]", context)[-1]  # what the figure measures
+            if _per_unit(about) != _per_unit(asked):
                 continue  # 人均公园绿地面积 does not answer 公园绿地面积, nor the other way round
             if head and not ev.in_window and not coverage(context, {head: 1.0}) \
                     and not coverage(ev.reach or ev.sentence, {head: 1.0}):
@@ -304,7 +305,6 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
             scopes = ranking_scopes(context) if fig.kind == "rank" else set()
             if asked_scopes and scopes and not asked_scopes & scopes:
                 score -= w.scope_penalty  # 在全市排第几 is not answered by a rank in 成渝地区 or in the country
-            about = fig.metric or re.split(r"[，；、]", context)[-1]  # what the figure measures
             if intent.measured and intent.measured in about:
                 score += w.measured_bonus  # 多长的步道: the figure measures that very thing
             if fig.qualifier and fig.qualifier in intent.question:

@@ -145,6 +145,11 @@ def asked_events(question: str, terms: Mapping[str, float]) -> list[str]:
     return [word for word, flag in pos_tag(question) if word in terms and flag in ("v", "vn") and len(word) > 1]
 
 
+def names_event(ev: Evidence, events: Sequence[str]) -> bool:
+    """Whether ``ev``'s sentence (with its continuation) names one of the asked ``events`` (or a report word for it)."""
+    return any(coverage(ev.reach or ev.sentence, {e: 1.0}) == 1.0 for e in events)
+
+
 def dated(evidence: Sequence[Evidence], intent: Intent, terms: Mapping[str, float]) -> list[Evidence]:
     """The best few sentences (``when_depth``) that say when, as precisely as the question asks: those naming
     an asked event first (哪天开放: 6月27日已正式向公众开放 before 6月26日，166舰停靠…), then best first.
@@ -153,4 +158,4 @@ def dated(evidence: Sequence[Evidence], intent: Intent, terms: Mapping[str, floa
     """
     stated = [ev for ev in evidence[: WEIGHTS.when_depth] if tells_time(ev, intent)]
     events = asked_events(intent.question, terms)
-    return sorted(stated, key=lambda ev: not any(coverage(ev.reach or ev.sentence, {e: 1.0}) == 1.0 for e in events))
+    return sorted(stated, key=lambda ev: not names_event(ev, events))
