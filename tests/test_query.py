@@ -156,4 +156,7 @@ def test_chongqing_question_words_are_read_as_mandarin():
     assert to_mandarin_asks("以前好多小巷不通公交，现在比例到好多了？") == "以前好多小巷不通公交，现在比例到多少了？"
     assert detect_intent(prepare_query("九龙坡2020年GDP是好多？").text).kind == "quantity"
     assert to_mandarin_asks("中梁山的森林覆盖率是好多？全区又是好多？") == "中梁山的森林覆盖率是多少？全区又是多少？"
+    # in Chongqing speech 好久 asks when (好久开工？), not how long
+    assert to_mandarin_asks("跳磴河综合整治工程是好久完工的？") == "跳磴河综合整治工程是什么时候完工的？"
+    assert detect_intent(prepare_query("庆铃跟博世是好久签的合资协议？").text).kind == "when"
     assert to_mandarin_asks("跳磴河治理得咋个样了，要变成啥样？") == "跳磴河治理得怎么样了，要变成什么样？"
