@@ -117,6 +117,15 @@ def test_a_when_question_is_not_answered_by_a_sentence_without_a_time(hash_servi
     assert "最相符的句子没有说时间" in result.reasons
 
 
+@pytest.mark.parametrize("question", ["中梁山生态景区是哪天正式开建的？", "中梁山生态景区是什么时候开建的？"])
+def test_a_when_question_quotes_the_clause_that_says_when(hash_service, question):
+    # the sentence's date (为守护好这片肺叶，2020年12月20日，一项计划投资398亿元，…正式开建) is clauses away from its event
+    result = hash_service.ask(question)
+    assert result.found and "2020年12月20日" in result.text and "正式开建" in result.text
+    quoted = next(c for c in result.citations if c.quote_start is not None)
+    assert "2020年12月20日" in quoted.text[quoted.quote_start - quoted.start : quoted.quote_end - quoted.start]
+
+
 def test_a_per_person_figure_does_not_answer_a_question_about_the_total(hash_service):
     result = hash_service.ask("九龙坡公园绿地面积有多大？")
     assert result.found and "1985万平方米" in result.text and "16.77" not in result.text

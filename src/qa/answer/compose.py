@@ -28,7 +28,7 @@ from qa.answer.evidence import (
 )
 from qa.answer.intent import ASKS, Intent, detect_intent, resolve_followup, subject_of
 from qa.answer.slots import prefer_slot
-from qa.answer.terms import dated, names_something, query_terms
+from qa.answer.terms import dated, names_something, query_terms, time_stated
 from qa.answer.weights import WEIGHTS
 from qa.chunk import split_sentences
 from qa.citations import cite_answer, quote_span, with_quotes
@@ -372,6 +372,8 @@ def _compose(used: list[Evidence], matches: list[FigureMatch], terms: dict[str, 
     for ev in used:
         anchor = next((m.figure.text for m in matches if m.evidence is ev), None)
         text = trim(ev.reach or ev.sentence, terms, anchor=anchor) if anchor else ev.text
+        if intent.kind == "when":
+            text = _with_time(ev, text, intent)
         if intent.kind == "list" and not is_enumeration(text):
             text = _with_following(ev, text)
         parts.append(f"{text.rstrip('。；，')}[{by_chunk[ev.hit.chunk.chunk_id]}]")
@@ -381,6 +383,25 @@ def _compose(used: list[Evidence], matches: list[FigureMatch], terms: dict[str, 
     if len(parts) > 1 and len(distinct_docs) > 1 and intent.kind != "compare":
         return "不同报告的数字不同：" + "；".join(parts) + "。"
     return "；".join(parts) + "。"
+
+
+def _with_time(ev: Evidence, text: str, intent: Intent) -> str:
+    """A when-question's quote, reaching to the clause that says when if trimming left it out.
+
+    为守护好这片肺叶，2020年12月20日，一项计划投资398亿元，……中梁山生态景区正式开建 is trimmed to the clauses
+    of the event; the answer is the date's clause, so the quote runs from it to them (or from them to it).
+    """
+    whole = (ev.reach or ev.sentence).strip()
+    body = text.rstrip("。")
+    at = whole.find(body)
+    stated = time_stated(whole, intent)
+    if at < 0 or stated is None or at <= stated.start() < at + len(body):
+        return text
+    if stated.start() < at:
+        start = max(whole.rfind(mark, 0, stated.start()) for mark in "，；：") + 1
+        return whole[start:at] + text
+    ends = [i for i in (whole.find(mark, stated.end()) for mark in "，；：。") if i >= 0]
+    return whole[at : min(ends, default=len(whole))].rstrip("，；：") + "。"
 
 
 def _with_following(ev: Evidence, text: str, limit: int = WEIGHTS.list_follow_chars) -> str:

@@ -129,11 +129,15 @@ _PRECISION: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 
 def tells_time(ev: Evidence, intent: Intent) -> bool:
     """Whether a sentence answers "when": a date as precise as the question asks, or for 几点 a time of day."""
-    text = ev.reach or ev.sentence
+    return time_stated(ev.reach or ev.sentence, intent) is not None
+
+
+def time_stated(text: str, intent: Intent) -> re.Match[str] | None:
+    """Where ``text`` says when, as precisely as the question asks (for 几点, a time of day)."""
     if "几点" in intent.question:
-        return bool(_CLOCK.search(text))
+        return _CLOCK.search(text)
     precise = next((stated for asked, stated in _PRECISION if asked.search(intent.question)), DATEISH)
-    return bool(precise.search(text))
+    return precise.search(text)
 
 
 def asked_events(question: str, terms: Mapping[str, float]) -> list[str]:
