@@ -50,6 +50,11 @@ def test_other_district_is_refused_and_named():
     assert checks.check_other_district(case("九龙坡区的地区生产总值是多少？")) is None
     assert checks.check_other_district(case("西彭园区有多大？")) is None  # an area inside the district
 
+    # a kind of district the reports know (they speak of 高新区), of a city they never name
+    refusal = checks.check_other_district(case("成都高新区氢能产业一年营收有多少？"))
+    assert refusal is not None and refusal.missing == "成都高新区"
+    assert checks.check_other_district(case("九龙坡高新区的氢能产业营收有多少？")) is None
+
 
 def test_named_place_keeps_only_figures_from_sentences_naming_it():
     named = match("九龙坡区人民医院开放床位800张。", unit="张", value=800)

@@ -94,11 +94,17 @@ def names_something(question: str) -> bool:
 def other_place(question: str, corpus_text: Words) -> str | None:
     """A district or county the question names that the reports never mention (渝中区, 大渡口区)."""
     here = district()
-    for word, flag in pos_tag(question):
-        if len(word) >= WEIGHTS.min_district_chars and word[-1] in "区县" and flag[:1] == "n" \
-                and here.core_name not in word \
-                and word[-2:] not in here.area_endings and word not in corpus_text:
+    tagged = pos_tag(question)
+    for at, (word, flag) in enumerate(tagged):
+        if not (word[-1] in "区县" and flag[:1] == "n") or here.core_name in word:
+            continue
+        if len(word) >= WEIGHTS.min_district_chars and word[-2:] not in here.area_endings \
+                and word not in corpus_text:
             return word
+        # a district kind the reports know, of a place they never name (成都高新区: they speak of 高新区 here)
+        before, before_flag = tagged[at - 1] if at else ("", "")
+        if before_flag == "ns" and len(before) >= 2 and before not in corpus_text:
+            return before + word
     return None
 
 
