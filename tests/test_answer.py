@@ -126,6 +126,12 @@ def test_a_when_question_quotes_the_clause_that_says_when(hash_service, question
     assert "2020年12月20日" in quoted.text[quoted.quote_start - quoted.start : quoted.quote_end - quoted.start]
 
 
+def test_a_figure_beside_the_asked_measure_does_not_answer_for_it(hash_service):
+    # 规上工业增加值增长37.4%，实现外贸进出口总额31.0亿元: the only 亿元 figure there is the trade total
+    result = hash_service.ask("九龙坡规上工业增加值一季度是多少亿元？")
+    assert not result.found and "31.0亿" not in result.text.split("最接近")[0]
+
+
 def test_a_per_person_figure_does_not_answer_a_question_about_the_total(hash_service):
     result = hash_service.ask("九龙坡公园绿地面积有多大？")
     assert result.found and "1985万平方米" in result.text and "16.77" not in result.text

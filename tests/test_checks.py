@@ -390,3 +390,26 @@ def test_the_qualifier_check_keeps_the_figures_it_can_and_names_what_the_reports
     c = case(question, matches=[whole])
     refusal = checks.check_qualifier(c)
     assert refusal is not None and refusal.missing == "城镇" and "全体居民人均可支配收入" in refusal.reason
+
+
+def test_a_figure_is_not_about_what_only_its_neighbours_measure():
+    sentence = "规上工业增加值增长37.4%，实现外贸进出口总额31.0亿元、增长13.2%。"
+    growth = Figure(value=37.4, unit="%", text="37.4%", doc_id="d1", start=7, sentence=sentence, metric="规上工业增加值增长")
+    trade = Figure(value=31.0, unit="亿元", text="31.0亿元", doc_id="d1", start=20, sentence=sentence,
+                   metric="外贸进出口总额")
+    evidence = ev(sentence, figures=(growth, trade))
+    c = case("九龙坡数字经济增加值一年是多少亿元？", matches=[FigureMatch(trade, evidence, 0.9)],
+             terms={"数字": 1.5, "经济": 1.1, "增加值": 2.7})
+    refusal = checks.check_figure_subject(c)
+    assert refusal is not None and refusal.missing == "增加值的这项数据" and "外贸进出口总额" in refusal.reason
+    # the question's words in the figure's own clause or metric: it is about them
+    c = case("九龙坡外贸进出口总额是多少亿元？", matches=[FigureMatch(trade, evidence, 0.9)],
+             terms={"外贸": 2.0, "进出口": 2.0, "总额": 1.0})
+    assert checks.check_figure_subject(c) is None and len(c.matches) == 1
+    # the question's words elsewhere in the sentence, not measured by another figure (跳磴河 beside 14.15公里 of it)
+    sentence = "累计投入16.5亿元，对境内14.15公里跳磴河进行治理。"
+    spent = Figure(value=16.5, unit="亿元", text="16.5亿元", doc_id="d1", start=4, sentence=sentence, metric="投入")
+    length = Figure(value=14.15, unit="公里", text="14.15公里", doc_id="d1", start=13, sentence=sentence, metric="对境内")
+    c = case("跳磴河治理一共花了多少钱？", matches=[FigureMatch(spent, ev(sentence, figures=(spent, length)), 0.9)],
+             terms={"跳磴河": 3.0, "治理": 1.5})
+    assert checks.check_figure_subject(c) is None and len(c.matches) == 1

@@ -158,6 +158,31 @@ def check_qualifier(case: Case) -> Refusal | None:
     return Refusal(f"资料只给出“{conflicts[0][0].figure.metric}”，未单列“{word}”", word)
 
 
+def check_figure_subject(case: Case) -> Refusal | None:
+    """A figure whose sentence holds the question's words only in what its other figures measure is about
+    something else: 规上工业增加值增长37.4%，实现外贸进出口总额31.0亿元 does not give 数字经济增加值 in 亿元."""
+    kept = [m for m in case.matches if not _about_other_figures(m, case.terms)]
+    if kept or not case.matches:
+        case.matches = kept
+        return None
+    best = case.matches[0]
+    own = own_clause(best.figure) + (best.figure.metric or "")
+    lacked = max((t for t in case.terms if coverage(own, {t: 1.0}) < 1.0), key=lambda t: case.terms[t])
+    said = coverage(best.evidence.reach or best.evidence.sentence, {lacked: 1.0}) == 1.0
+    return Refusal(f"这句话的数据是“{best.figure.metric or own}”，不是所问的",
+                   f"{lacked}的这项数据" if said else lacked)
+
+
+def _about_other_figures(match: FigureMatch, terms: Mapping[str, float]) -> bool:
+    sentence = match.evidence.reach or match.evidence.sentence
+    held = [t for t in terms if coverage(sentence, {t: 1.0}) == 1.0]
+    own = own_clause(match.figure) + (match.figure.metric or "")
+    if not held or any(coverage(own, {t: 1.0}) == 1.0 for t in held):
+        return False
+    others = [f.metric for f in match.evidence.figures if f.start != match.figure.start and f.metric]
+    return all(any(coverage(metric, {t: 1.0}) == 1.0 for metric in others) for t in held)
+
+
 def check_has_figure(case: Case) -> Refusal | None:
     """A how-much question needs a figure in the expected unit, for the year and period asked."""
     if case.matches:
@@ -361,7 +386,7 @@ def check_coverage(case: Case) -> Refusal | None:
 
 Check = Callable[[Case], "Refusal | None"]
 FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_part, check_has_figure, check_qualifier,
-                                    check_figure_strength, check_premise)
+                                    check_figure_subject, check_figure_strength, check_premise)
 TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_part, check_premise, check_slot)
 
 
