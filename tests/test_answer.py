@@ -132,6 +132,12 @@ def test_a_figure_beside_the_asked_measure_does_not_answer_for_it(hash_service):
     assert not result.found and "31.0亿" not in result.text.split("最接近")[0]
 
 
+def test_a_part_singled_out_is_not_answered_by_the_whole(hash_service):
+    # the reports give 外贸进出口总额 only: 光是出口 asks for the part
+    result = hash_service.ask("2021年一季度九龙坡光是出口就有多少亿元？")
+    assert not result.found and "出口的单项数据" in result.text and "31.0亿" not in result.text.split("最接近")[0]
+
+
 def test_a_per_person_figure_does_not_answer_a_question_about_the_total(hash_service):
     result = hash_service.ask("九龙坡公园绿地面积有多大？")
     assert result.found and "1985万平方米" in result.text and "16.77" not in result.text

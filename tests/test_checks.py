@@ -211,6 +211,34 @@ def test_a_part_listed_beside_the_wholes_figure_does_not_take_the_figure():
     assert refusal is not None and refusal.missing == "城市" and c.matches == []
 
 
+def test_a_part_singled_out_by_focus_words():
+    corpus = "民主村片区 城市更新 项目 外贸进出口总额 出口"
+    terms = {"民主村": 2.0, "片区": 2.0, "城市更新": 2.0, "项目": 1.0, "出口": 3.0}
+    assert checks.focused_part("民主村片区的城市更新项目单独投了多少钱？", terms, corpus) == \
+        ["民主村", "片区", "城市更新", "项目"]
+    assert checks.focused_part("一季度九龙坡光是出口就有多少亿？", terms, corpus) == ["出口"]
+    assert checks.focused_part("一季度光要出口那块的数字", terms, corpus) == ["出口"]
+    assert checks.focused_part("城市更新项目里，光民主村那一片就投了多少钱？", terms, corpus) == ["民主村"]
+    # 光 without its 就, and 自己 (oneself), single nothing out
+    assert checks.focused_part("哪些片区的居民能沾到光？", terms, corpus) == []
+    assert checks.focused_part("居民自己编的那首歌叫啥？", terms, corpus) == []
+
+
+def test_a_singled_out_part_is_not_found_inside_a_longer_word():
+    question = "一季度九龙坡光是出口就有多少亿元？"
+    trade = match("实现外贸进出口总额31.0亿元、增长13.2%。", value=31.0)
+    trade = FigureMatch(replace(trade.figure, text="31.0亿元"), trade.evidence, trade.score)
+    c = case(question, matches=[trade], terms={"出口": 3.0})
+    c.corpus_text = "外贸进出口总额 出口"
+    refusal = checks.check_part(c)
+    assert refusal is not None and refusal.missing == "出口的单项数据" and c.matches == []
+    export = match("其中出口额20.0亿元。", value=20.0)
+    export = FigureMatch(replace(export.figure, text="20.0亿元"), export.evidence, export.score)
+    c = case(question, matches=[trade, export], terms={"出口": 3.0})
+    c.corpus_text = "外贸进出口总额 出口"
+    assert checks.check_part(c) is None and c.matches == [export]
+
+
 def test_dense_english_threshold():
     low, high = WEIGHTS.min_dense_english - 0.01, WEIGHTS.min_dense_english
     assert checks.check_dense_english(case("What is it?", [ev("某句。", dense=low)], terms={"it": 1.0})) is not None

@@ -244,15 +244,47 @@ _ASIDE = re.compile(r"[（(][^（）()]*[）)]")
 _ASK_REACH = 2  # characters between an ask word and the noun it asks about (哪四类区域, 目标是好多)
 
 
+# Words that single out a part (光是出口就有多少, 民主村片区的项目单独投了多少): 光 only before the 就 it pairs with.
+_FOCUS = re.compile(r"光是|光要|单是|单单|单独|光(?=[^，,。？?！!]{1,12}就)")
+_CLAUSE_END = re.compile(r"[，,。？?！!；;]")
+
+
+def focused_part(question: str, terms: Mapping[str, float], corpus_text: Words) -> list[str]:
+    """The words a question singles out as the part it asks about: after 光是 / 光…就, or before 单独.
+
+    Only words of two characters or more that the reports use count, as for :func:`asked_part`.
+    """
+    focus = _FOCUS.search(question)
+    if focus is None:
+        return []
+    if focus.group() == "单独":  # what comes before it in its clause: 民主村片区的城市更新项目单独…
+        start = max((m.end() for m in _CLAUSE_END.finditer(question, 0, focus.start())), default=0)
+        span = question[start : focus.start()]
+    else:  # what comes after it, up to 就 or the end of the clause: 光是出口就…, 光要出口那块的数字
+        end = _CLAUSE_END.search(question, focus.end())
+        span = question[focus.end() : end.start() if end else len(question)].split("就")[0]
+    words = {w for w, f in pos_tag(span) if len(w) >= 2 and (f.startswith("n") or f == "vn")}
+    return [t for t in terms if t in words and t in corpus_text]
+
+
+def _names_word(text: str, word: str) -> bool:
+    """Whether ``text`` holds ``word`` as a word, not only inside a longer one (出口 in 进出口 is the whole trade)."""
+    return any(w == word or (word in w and w.startswith(word)) for w, _ in pos_tag(text))
+
+
 def check_part(case: Case) -> Refusal | None:
-    """A question about a part of a whole (113项任务里头，扬尘治理占几项) is not answered by the whole: the
-    quoted sentence must name the part."""
-    part = asked_part(case.question, case.terms, case.corpus_text, case.intent.measured)
+    """A question about a part of a whole (113项任务里头，扬尘治理占几项; 光是出口就有多少) is not answered by the
+    whole: the quoted sentence must name the part."""
+    focused = focused_part(case.question, case.terms, case.corpus_text)
+    part = focused or asked_part(case.question, case.terms, case.corpus_text, case.intent.measured)
     if not part:
         return None
 
+    def named(text: str, word: str) -> bool:
+        return _names_word(text, word) if focused else coverage(text, {word: 1.0}) == 1.0
+
     def names_part(text: str) -> bool:
-        return all(coverage(text, {t: 1.0}) == 1.0 for t in part)
+        return all(named(text, t) for t in part)
 
     if case.intent.kind in ("quantity", "compare"):
         # The figure's own clause must name the part: 20万吨循环经济、…等项目 listed beside 总投资超百亿元的
@@ -265,8 +297,8 @@ def check_part(case: Case) -> Refusal | None:
         quoted = case.evidence[0].reach or case.evidence[0].sentence
         if names_part(quoted):
             return None
-    lacked = next((t for t in part if coverage(quoted, {t: 1.0}) < 1.0), part[0])
-    return Refusal(f"资料只说到整体，没有分项“{lacked}”", lacked)
+    lacked = next((t for t in part if not named(quoted, t)), part[0])
+    return Refusal(f"资料只说到整体，没有分项“{lacked}”", f"{lacked}的单项数据" if focused else lacked)
 
 
 _ORDINALS = "一二三四五六七八九十"
