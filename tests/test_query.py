@@ -52,6 +52,11 @@ def test_intent_reads_years_units_and_latest():
     assert intent.years == (2020,) and intent.units == ("天",) and intent.latest
 
 
+def test_an_english_how_long_asks_for_a_length():
+    assert detect_intent("How long is the Yangtze River shoreline in Jiulongpo?").units == ("公里", "米", "千米")
+    assert detect_intent("How long is the new trail along the river?").units == ("公里", "米", "千米")
+
+
 def test_the_general_classifier_counts_in_any_classifier_but_not_in_measures():
     units = set(detect_intent("中梁山有多少个护林员？").units)
     assert {"个", "名", "座", "家"} <= units and not units & {"米", "元", "吨", "平方米"}
