@@ -276,3 +276,20 @@ def test_a_refusal_quotes_what_the_reports_do_say_when_they_say_something_close(
     assert "全市第" in normalize(cited.text).text.replace(" ", "")  # the quote is checked against its passage
     off_topic = hash_service.ask("重庆今天天气怎么样？")
     assert not off_topic.found and "最接近的说法" not in off_topic.text and "[" not in off_topic.text
+
+
+def test_the_figure_quoted_is_one_the_checks_kept(hash_service, monkeypatch):
+    from qa.answer import checks
+
+    question = "九龙坡空气质量优良天数有多少天？"  # two reports give a figure: 308天 and 63天
+    first = hash_service.ask(question)
+    assert first.found and first.figures
+    dropped = first.figures[0].figure.value
+
+    def drop_first(case: checks.Case) -> None:
+        case.matches = [m for m in case.matches if m.figure.value != dropped]
+        return None
+
+    monkeypatch.setattr(checks, "FIGURE_CHECKS", (drop_first, *checks.FIGURE_CHECKS))
+    again = hash_service.ask(question)
+    assert again.found and again.figures and all(f.figure.value != dropped for f in again.figures)

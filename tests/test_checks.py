@@ -441,3 +441,12 @@ def test_a_figure_is_not_about_what_only_its_neighbours_measure():
     c = case("跳磴河治理一共花了多少钱？", matches=[FigureMatch(spent, ev(sentence, figures=(spent, length)), 0.9)],
              terms={"跳磴河": 3.0, "治理": 1.5})
     assert checks.check_figure_subject(c) is None and len(c.matches) == 1
+
+
+def test_a_measured_compound_is_held_with_a_term_inside_it_in_another_form():
+    from qa.answer.evidence import holds
+
+    sentence = "战略性新兴产业增加值占规模以上工业增加值比重达到33%。"
+    assert holds(sentence, "规上工业增加值比重")  # 规上工业 and 规模以上工业 are one term
+    assert holds(sentence, "工业增加值比重")
+    assert not holds(sentence, "服务业增加值比重")

@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from qa.answer.decision import features, lacking, load_model
-from qa.answer.evidence import coverage, own_clause, report_year, story_words
+from qa.answer.evidence import coverage, holds, own_clause, report_year, story_words
 from qa.answer.slots import holds_slot, slot_text
 from qa.answer.terms import asked_events, dated, named_place, names_event, other_place
 from qa.answer.weights import WEIGHTS
@@ -50,6 +50,7 @@ class Support:
     features: Mapping[str, float] = field(default_factory=dict)  # of the evidence, once the checks pass
     probability: float | None = None  # that the question is answerable from it (the fitted model)
     refused_by: str | None = None  # the check that refused ("model" for the fitted decision)
+    matches: tuple[FigureMatch, ...] = ()  # the figures the checks kept (a figure about another thing is dropped)
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,7 @@ def check_measured_kind(case: Case) -> Refusal | None:
     measured = case.intent.measured
     if len(measured) < WEIGHTS.min_measured_chars or measured not in case.corpus_text or not case.matches:
         return None
-    case.matches = [m for m in case.matches
-                    if coverage(m.evidence.reach or m.evidence.sentence, {measured: 1.0}) == 1.0]
+    case.matches = [m for m in case.matches if holds(m.evidence.reach or m.evidence.sentence, measured)]
     return None if case.matches else Refusal(f"资料提到{measured}，但没有给出这项数据", f"{measured}的数量")
 
 
@@ -449,10 +449,11 @@ def judge_support(
     values = features(intent, terms, hits, evidence, case.matches, case.corpus_text, case.dense)
     model = load_model(snapshot.meta.get("model"))
     if model is None:
-        return Support(True, evidence[0].coverage, case.dense, features=values)
+        return Support(True, evidence[0].coverage, case.dense, features=values, matches=tuple(case.matches))
     probability = model.probability(values)
     if probability >= model.threshold:
-        return Support(True, evidence[0].coverage, case.dense, features=values, probability=probability)
+        return Support(True, evidence[0].coverage, case.dense, features=values, probability=probability,
+                       matches=tuple(case.matches))
     quoted = case.matches[0].evidence if case.matches else evidence[0]
     missing = _most_specific(lacking(quoted.reach or quoted.sentence, terms), terms, case.corpus_text) or case.missing
     reason = f"引用的句子没有说到“{missing}”（可答概率 {probability:.2f}）" if missing else \

@@ -221,7 +221,7 @@ def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, 
     evidence = prefer_slot(rank_evidence(snapshot, hits, terms, intent), intent, terms)
     matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []
     support = judge_support(snapshot, question, intent, terms, hits, evidence, matches)
-    used, chosen = _select(snapshot, evidence, matches, intent, terms) if support.found else ([], [])
+    used, chosen = _select(snapshot, evidence, list(support.matches), intent, terms) if support.found else ([], [])
     return Part(question, intent, terms, hits, support, used, chosen, evidence)
 
 

@@ -88,6 +88,16 @@ def coverage(text: str, terms: Mapping[str, float]) -> float:
     return found / total
 
 
+def holds(text: str, phrase: str) -> bool:
+    """Whether ``text`` holds ``phrase``, whole or with a term inside it in another of its forms (规上工业增加值比重
+    as 规模以上工业增加值比重)."""
+    if coverage(text, {phrase: 1.0}) == 1.0:
+        return True
+    phrase, text = phrase.lower(), text.lower()
+    return any(phrase.replace(term, alt) in text for term, alts in known_aliases().items() if term in phrase
+               for alt in alts)
+
+
 def trim(sentence: str, terms: dict[str, float], anchor: str | None = None, limit: int = WEIGHTS.trim_limit) -> str:
     """The clauses of a long sentence around its question terms (or around ``anchor``), ending in 。."""
     if len(sentence) > limit:
