@@ -41,7 +41,9 @@ def test_words_in_the_corpus_are_never_changed(hash_service):
     [("九龙坡2020年地区生产总值是多少", "quantity"), ("五大千亿级产业集群有哪些", "list"),
      ("跳磴河综合整治工程什么时候完工", "when"), ("哪所学校获得中国质量奖", "entity"),
      ("2020年和2025年的地区生产总值相比如何", "compare"), ("How many days of good air quality?", "quantity"),
-     ("民主村的房子是哪个年代建的", "when"), ("九龙坡的人觉得安全吗，有没有具体数字", "quantity")],
+     ("民主村的房子是哪个年代建的", "when"), ("九龙坡的人觉得安全吗，有没有具体数字", "quantity"),
+     ("中梁山搞林长制，有几名护林员在守山？", "quantity"), ("每万人拥有发明专利是几件？", "quantity"),
+     ("跳磴河治理以后水质到了几类？", "fact")],
 )
 def test_intent_kinds(question, kind):
     assert detect_intent(question).kind == kind
