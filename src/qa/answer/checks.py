@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from qa.answer.intent import Intent
     from qa.index import Snapshot
     from qa.spell_index import Words
-    from qa.types import Hit
+    from qa.types import Figure, Hit
 
 
 @dataclass(frozen=True)
@@ -166,17 +166,22 @@ def check_figure_subject(case: Case) -> Refusal | None:
         case.matches = kept
         return None
     best = case.matches[0]
-    own = own_clause(best.figure) + (best.figure.metric or "")
+    own = _measures(best.figure)
     lacked = max((t for t in case.terms if coverage(own, {t: 1.0}) < 1.0), key=lambda t: case.terms[t])
     said = coverage(best.evidence.reach or best.evidence.sentence, {lacked: 1.0}) == 1.0
     return Refusal(f"这句话的数据是“{best.figure.metric or own}”，不是所问的",
                    f"{lacked}的这项数据" if said else lacked)
 
 
+def _measures(figure: Figure) -> str:
+    """What a figure is of: its own clause and its metric."""
+    return own_clause(figure) + (figure.metric or "")
+
+
 def _about_other_figures(match: FigureMatch, terms: Mapping[str, float]) -> bool:
     sentence = match.evidence.reach or match.evidence.sentence
     held = [t for t in terms if coverage(sentence, {t: 1.0}) == 1.0]
-    own = own_clause(match.figure) + (match.figure.metric or "")
+    own = _measures(match.figure)
     if not held or any(coverage(own, {t: 1.0}) == 1.0 for t in held):
         return False
     others = [f.metric for f in match.evidence.figures if f.start != match.figure.start and f.metric]
@@ -269,7 +274,7 @@ def focused_part(question: str, terms: Mapping[str, float], corpus_text: Words) 
 
 def _names_word(text: str, word: str) -> bool:
     """Whether ``text`` holds ``word`` as a word, not only inside a longer one (出口 in 进出口 is the whole trade)."""
-    return any(w == word or (word in w and w.startswith(word)) for w, _ in pos_tag(text))
+    return any(w.startswith(word) for w, _ in pos_tag(text))
 
 
 def check_part(case: Case) -> Refusal | None:
