@@ -54,6 +54,14 @@ def test_intent_reads_years_units_and_latest():
     assert intent.years == (2020,) and intent.units == ("天",) and intent.latest
 
 
+def test_these_few_years_ask_nothing():
+    # 那几年, 这几年: "those years", not "how many years"
+    assert detect_intent("十三五那几年九龙坡固定资产投资累计搞了多少？").units == ("亿元", "万元", "元", "亿")
+    assert detect_intent("这几年九龙坡新增了多少家企业？").units == ("家", "万家")
+    assert detect_intent("那几个项目一共投了多少亿元？").units == ("亿元",)
+    assert "个" in detect_intent("中梁山有几个护林员？").units
+
+
 def test_an_english_how_long_asks_for_a_length():
     assert detect_intent("How long is the Yangtze River shoreline in Jiulongpo?").units == ("公里", "米", "千米")
     assert detect_intent("How long is the new trail along the river?").units == ("公里", "米", "千米")
