@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from qa.answer.decision import features, lacking, load_model
 from qa.answer.evidence import coverage, holds, own_clause, report_year, story_words
+from qa.answer.narrative import clauses
 from qa.answer.slots import holds_slot, slot_text
 from qa.answer.terms import asked_events, dated, named_place, names_event, other_place
 from qa.answer.weights import WEIGHTS
@@ -251,7 +252,6 @@ _ASK_REACH = 2  # characters between an ask word and the noun it asks about (哪
 
 # Words that single out a part (光是出口就有多少, 民主村片区的项目单独投了多少): 光 only before the 就 it pairs with.
 _FOCUS = re.compile(r"光是|光要|单是|单单|单独|光(?=[^，,。？?！!]{1,12}就)")
-_CLAUSE_END = re.compile(r"[，,。？?！!；;]")
 
 
 def focused_part(question: str, terms: Mapping[str, float], corpus_text: Words) -> list[str]:
@@ -262,12 +262,10 @@ def focused_part(question: str, terms: Mapping[str, float], corpus_text: Words) 
     focus = _FOCUS.search(question)
     if focus is None:
         return []
-    if focus.group() == "单独":  # what comes before it in its clause: 民主村片区的城市更新项目单独…
-        start = max((m.end() for m in _CLAUSE_END.finditer(question, 0, focus.start())), default=0)
-        span = question[start : focus.start()]
-    else:  # what comes after it, up to 就 or the end of the clause: 光是出口就…, 光要出口那块的数字
-        end = _CLAUSE_END.search(question, focus.end())
-        span = question[focus.end() : end.start() if end else len(question)].split("就")[0]
+    start, end = next((a, b) for a, b in clauses(question) if a <= focus.start() < b)
+    # 单独: what comes before it in its clause (民主村片区的城市更新项目单独…); the others: what comes after it, up
+    # to 就 or the end of the clause (光是出口就…, 光要出口那块的数字)
+    span = question[start : focus.start()] if focus.group() == "单独" else question[focus.end() : end].split("就")[0]
     words = {w for w, f in pos_tag(span) if len(w) >= 2 and (f.startswith("n") or f == "vn")}
     return [t for t in terms if t in words and t in corpus_text]
 
