@@ -3,6 +3,7 @@ import re
 import pytest
 
 from qa.answer import split_question, verify_numbers
+from qa.answer.compose import plan
 from qa.answer.evidence import ranking_scopes
 from qa.normalize import normalize
 from qa.response import answer_to_dict
@@ -101,6 +102,12 @@ def test_follow_up_year_gets_that_years_figure_not_a_namesake(hash_service):
      ("166舰是什么型号？它要变成什么？", ["166舰是什么型号？", "它要变成什么？"]),
      ("九龙坡全区森林覆盖率和中梁山森林覆盖率各是多少？", ["九龙坡全区森林覆盖率是多少", "中梁山森林覆盖率是多少"]),
      ("长江断面的水质和跳磴河水质，分别达到了几类？", ["长江断面的水质达到了几类", "跳磴河水质达到了几类"]),
+     # what stands beside the pair, or before the questions, belongs to each part
+     ("2021年一季度和2021年全年，九龙坡空气优良天数分别是多少天？",
+      ["2021年一季度九龙坡空气优良天数是多少天", "2021年全年九龙坡空气优良天数是多少天"]),
+     ("九龙坡空气优良天数，一季度和全年分别是多少天？", ["九龙坡空气优良天数一季度是多少天", "九龙坡空气优良天数全年是多少天"]),
+     ("九龙坡空气优良天数，2021年一季度有多少天，全年有多少天？",
+      ["九龙坡空气优良天数，2021年一季度有多少天", "九龙坡空气优良天数，全年有多少天？"]),
      # a comma that does not separate two questions is not a split
      ("2020年，九龙坡地区生产总值是多少？", ["2020年，九龙坡地区生产总值是多少？"]),
      ("九龙坡的空气、水质怎么样？", ["九龙坡的空气、水质怎么样？"]),
@@ -109,6 +116,15 @@ def test_follow_up_year_gets_that_years_figure_not_a_namesake(hash_service):
 )
 def test_a_sentence_asking_two_things_is_split(question, parts):
     assert split_question(question) == parts
+
+
+def test_a_later_part_counts_the_first_parts_subject_where_a_sentence_names_it(hash_service):
+    _, _, parts = plan(hash_service.snapshot, "治跳磴河前后花了多少钱？治完水质达到几类？")
+    assert "跳磴河" in parts[1].terms and parts[1].terms.context == {"跳磴河"}
+    assert "跳磴河" not in parts[0].terms.context  # the first part's own subject counts against a sentence lacking it
+    # a later part naming its own subject takes nothing from the first
+    _, _, parts = plan(hash_service.snapshot, "跳磴河治理花了多少钱？中梁山生态景区计划投资多少？")
+    assert "跳磴河" not in parts[1].terms
 
 
 def test_a_when_question_is_not_answered_by_a_sentence_without_a_time(hash_service):

@@ -239,6 +239,21 @@ def test_a_singled_out_part_is_not_found_inside_a_longer_word():
     assert checks.check_part(c) is None and c.matches == [export]
 
 
+def test_a_figure_the_question_gives_is_the_whole_not_the_answer():
+    whole = match("十三五期间新增城镇就业27万人。", unit="万人", value=27)
+    question = "“十三五”新增的27万城镇就业里头，高校毕业生有多少人？"
+    c = case(question, matches=[whole], terms={"就业": 2.0, "高校": 5.0})
+    refusal = checks.check_given_figure(c)
+    assert refusal is not None and c.matches == [] and "27万人" in refusal.reason
+    part = match("其中高校毕业生3万人。", unit="万人", value=3)
+    c = case(question, matches=[whole, part], terms={"就业": 2.0, "高校": 5.0})
+    assert checks.check_given_figure(c) is None and c.matches == [part]
+    # a figure the question does not give, and figures given to be compared, are left alone
+    assert checks.check_given_figure(case("十三五期间新增城镇就业多少人？", matches=[whole])) is None
+    c = case("新增城镇就业从27万人到30万人，多了多少？", matches=[whole])
+    assert checks.check_given_figure(c) is None and c.matches == [whole]
+
+
 def test_dense_english_threshold():
     low, high = WEIGHTS.min_dense_english - 0.01, WEIGHTS.min_dense_english
     assert checks.check_dense_english(case("What is it?", [ev("某句。", dense=low)], terms={"it": 1.0})) is not None

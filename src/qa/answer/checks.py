@@ -28,6 +28,7 @@ from qa.answer.slots import holds_slot, slot_text
 from qa.answer.terms import asked_events, dated, named_place, names_event, other_place
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district, question_words
+from qa.figures import extract_figures
 from qa.lexical import pos_tag
 from qa.normalize import is_cjk
 
@@ -116,6 +117,22 @@ def check_measured_kind(case: Case) -> Refusal | None:
         return None
     case.matches = [m for m in case.matches if holds(m.evidence.reach or m.evidence.sentence, measured)]
     return None if case.matches else Refusal(f"资料提到{measured}，但没有给出这项数据", f"{measured}的数量")
+
+
+def check_given_figure(case: Case) -> Refusal | None:
+    """全区3605个体育场地里，篮球场占了多少个？ A figure the question itself gives is the whole it starts from, not
+    the answer: it is never quoted as one, and when the reports hold no other the part is not given."""
+    given = [(f.value, f.unit) for f in extract_figures(case.question)]
+    if len(given) != 1 or not case.matches or case.intent.kind != "quantity":  # 从1500亿到2000亿，多了多少: compared
+        return None
+
+    def stated(figure: Figure) -> bool:  # 27万 in the question is the report's 27万人
+        return any(figure.value == value and figure.unit.startswith(unit) for value, unit in given)
+
+    whole = case.matches[0].figure
+    case.matches = [m for m in case.matches if not stated(m.figure)]
+    return None if case.matches else Refusal(f"资料只给出问题里已有的{whole.text}，没有分项数据",
+                                             f"{case.missing}的单项数据" if case.missing else "单项数据")
 
 
 _FUNCTION_TAGS = ("u", "p", "c", "d", "r", "m", "q", "f", "x", "t", "e", "y", "o")
@@ -420,7 +437,7 @@ def check_coverage(case: Case) -> Refusal | None:
 
 
 Check = Callable[[Case], "Refusal | None"]
-FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_part, check_has_figure, check_qualifier,
+FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_given_figure, check_part, check_has_figure, check_qualifier,
                                     check_figure_subject, check_figure_strength, check_premise)
 TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_part, check_premise, check_slot)
 

@@ -19,6 +19,7 @@ from qa.answer.checks import Support, judge_support
 from qa.answer.evidence import (
     Evidence,
     FigureMatch,
+    Terms,
     is_enumeration,
     match_figures,
     rank_evidence,
@@ -200,12 +201,19 @@ def split_question(question: str) -> list[str]:
         return pieces[: WEIGHTS.max_parts]
     both = _SPLIT_BOTH.match(question)
     if both and ASKS.search(both["tail"]):
-        return [both["a"] + both["tail"], both["b"] + both["tail"]]
-    # …花了多少钱，水质达到几类？ — two questions in one sentence, each with its own question word.
+        # 甲和乙，X分别是多少 / X，甲和乙分别是多少: what stands beside the pair in its own clause belongs to both.
+        lead, a = both["a"].rpartition("，")[::2]
+        b, _, shared = both["b"].partition("，")
+        return [f"{lead}{a}{shared}{both['tail']}", f"{lead}{b}{shared}{both['tail']}"]
+    # …花了多少钱，水质达到几类？ — two questions in one sentence, each with its own question word; clauses before
+    # them that ask nothing (九龙坡空气好的天数，一季度有多少天，全年有多少天？) are the topic of each.
     clauses = [c.strip() for c in re.split(r"[，,、；;]", question) if c.strip(" ？?")]
-    if 1 < len(clauses) <= WEIGHTS.max_parts and all(len(c) >= WEIGHTS.min_part_chars and ASKS.search(c)
-                                                      for c in clauses):
-        return clauses
+    first = next((i for i, c in enumerate(clauses) if ASKS.search(c)), len(clauses))
+    asking = clauses[first:]
+    if 1 < len(asking) <= WEIGHTS.max_parts and all(len(c) >= WEIGHTS.min_part_chars and ASKS.search(c)
+                                                     for c in asking):
+        topic = "，".join(clauses[:first])
+        return [f"{topic}，{c}" if topic else c for c in asking]
     return [question]
 
 
@@ -218,6 +226,9 @@ def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, 
                    prepared=True)
     hits = _prefer_time(snapshot, found, intent)
     terms = query_terms(question, snapshot)
+    if context:  # the first part's subject counts where a sentence names it, never against one that does not
+        topic = {w: x for w, x in query_terms(context, snapshot).items() if names_something(w)}
+        terms = Terms({**topic, **terms}, terms.context | (topic.keys() - terms.keys()))
     evidence = prefer_slot(rank_evidence(snapshot, hits, terms, intent), intent, terms)
     matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []
     support = judge_support(snapshot, question, intent, terms, hits, evidence, matches)
@@ -445,7 +456,7 @@ def verify_numbers(body: str, citations: Sequence[Citation]) -> str:
 
 
 _NEAR_MISS = frozenset(["check_slot", "check_premise", "check_named_place", "check_measured_kind", "check_qualifier",
-                        "check_part", "check_figure_subject", "check_figure_strength", "model"])
+                        "check_part", "check_given_figure", "check_figure_subject", "check_figure_strength", "model"])
 
 
 def closest_statement(part: Part) -> Evidence | None:
