@@ -5,6 +5,7 @@ import pytest
 from qa.answer import split_question, verify_numbers
 from qa.answer.compose import plan
 from qa.answer.evidence import ranking_scopes
+from qa.answer.intent import detect_intent
 from qa.normalize import normalize
 from qa.response import answer_to_dict
 from qa.types import Citation
@@ -125,6 +126,16 @@ def test_a_later_part_counts_the_first_parts_subject_where_a_sentence_names_it(h
     # a later part naming its own subject takes nothing from the first
     _, _, parts = plan(hash_service.snapshot, "跳磴河治理花了多少钱？中梁山生态景区计划投资多少？")
     assert "跳磴河" not in parts[1].terms
+
+
+def test_a_goal_does_not_answer_a_question_about_what_was_achieved(hash_service):
+    # the reports give PM2.5 only as a goal of the plan (年平均浓度低于35微克每立方米)
+    result = hash_service.ask("九龙坡现在PM2.5年平均浓度实际是多少？")
+    assert not result.found and "35微克" in result.text.split("最接近")[-1]
+    result = hash_service.ask("九龙坡PM2.5年平均浓度的目标是多少？")
+    assert result.found and "35微克" in result.text
+    assert detect_intent("PM2.5年平均浓度实际是多少？").actual
+    assert not detect_intent("PM2.5年平均浓度的目标实际是多少？").actual  # asked about the goal itself
 
 
 def test_a_when_question_is_not_answered_by_a_sentence_without_a_time(hash_service):

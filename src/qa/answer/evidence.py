@@ -308,6 +308,8 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
                 score += w.figure_year_bonus  # stated for that year, not only reported then
             if fig.period and not fig.period.startswith("十") and not intent.periods:
                 score -= w.quarter_penalty  # a quarter's figure answers a question about a quarter (a plan period is years)
+            if fig.kind == "target" and intent.actual:
+                continue  # 实际是多少 is not answered by a goal (PM2.5年平均浓度低于35微克 in a plan's table)
             if fig.kind == "target" and not intent.target:
                 score -= w.target_penalty
             if _names_term(fig.metric, terms):

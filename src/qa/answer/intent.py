@@ -27,6 +27,7 @@ _QUANTITY = re.compile(
 _COMPARE = re.compile(r"相比|对比|比较|哪个更|哪个多|变化了?多少|增加了多少|比\S{1,16}[多少高低]了?多少|相差|差多少|多出|\bcompare|\bversus\b|\bvs\.?\b", re.I)
 _YESNO = re.compile(r"是否|是不是|有没有|能不能|可不可以|吗[？?]?$|\b(is|are|does|did|has|have)\b.*\?$", re.I)
 _WHO = re.compile(r"谁|哪家|哪所|哪个|什么(企业|公司|学校|单位|项目|奖|工程|地方|园区|平台)|\bwho\b|\bwhich\b", re.I)
+_ACTUAL = re.compile(r"实际")  # 实际是多少: what was achieved, in contrast with a goal
 _TARGET = re.compile(r"目标|计划|规划|预计|力争|到20\d\d|要达到|要控制|将要|\btarget|\bplan", re.I)
 # 哪家公司 / 哪个部门 / 什么学校: the kind of name asked for, and the word endings such names carry.
 NAME_KINDS: dict[str, tuple[str, ...]] = {
@@ -95,6 +96,7 @@ class Intent:
     units: tuple[str, ...] = ()
     english: bool = False
     target: bool = False  # asks for a goal or plan rather than what was achieved
+    actual: bool = False  # 实际是多少: asks for what was achieved, never a goal
     question: str = ""
     name_endings: tuple[str, ...] = ()  # 哪家公司: a good answer names something ending in 公司, 集团 …
     measured: str = ""  # 多少名护林员, 多长的步道: the thing counted or measured
@@ -152,6 +154,7 @@ def detect_intent(question: str) -> Intent:
     measured_text = measured.group(1) if measured else _measured_before(question)
     return Intent(kind=kind, years=tuple(years), periods=tuple(periods), latest=bool(_LATEST.search(question)),
                   units=units, english=is_english(question), target=bool(_TARGET.search(question)),
+                  actual=bool(_ACTUAL.search(question)) and not _TARGET.search(question),
                   question=full, name_endings=NAME_KINDS[asked.group(1)] if asked else (),
                   measured=measured_text.lower(), slot=asked_slot(question, kind))
 
