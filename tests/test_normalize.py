@@ -70,6 +70,16 @@ def test_interleaved_columns_become_hard_breaks():
     assert lines[2] == "乐随季节变换，智能无水生态公厕不用冲水，扫码即"
 
 
+def test_a_full_width_column_wrapped_into_spaces_is_joined_not_cut():
+    # pieces twice a newspaper column's width: one column whose line wraps became spaces (9个 子项目 is one phrase)
+    raw = ("泉、寺等资源，标定为“全球知名旅游目的地”的重大工程——中梁山生态景区正式开建。9个 "
+           "子项目、6年时间、三期推进，九龙坡人要把中梁山打造成长江经济带生态文明修复的典范。 "
+           "改建而成的中梁山花博园，只是景区的一个组成部分。按照规划，中梁村、云峰村将变身 "
+           "国际康养城；东侧山麓，将依托重庆西站重装打造临港经济区。")
+    text = normalize(raw).text
+    assert "\n" not in text and "9个子项目、6年时间、三期推进" in text and "将变身国际康养城" in text
+
+
 @pytest.mark.parametrize("path", sorted(CORPUS.glob("*.txt")), ids=lambda p: p.stem)
 def test_every_clean_character_comes_from_its_raw_character(path):
     raw = path.read_text(encoding="utf-8")

@@ -77,7 +77,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 4  # 3: meta.json seals the files with checksums; 4: the store keeps each document's clean text
 # Bumped whenever normalization, chunking, tokenization or figure extraction change what is stored:
 # an index built by another pipeline is rebuilt (the embedding cache keeps that cheap).
-PIPELINE_VERSION = 4
+PIPELINE_VERSION = 5  # 5: a full-width column wrapped into spaces is joined, not cut
 CURRENT = "current"
 # Each chunk is embedded as a whole and as windows of two sentences (a fact phrased differently from its
 # surroundings is found by its window); vector id = chunk row * VIEW_SLOTS + view number.

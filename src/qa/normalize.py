@@ -30,6 +30,8 @@ _LIST_MARKER = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|\d+[.、
 # A line is read as interleaved newspaper columns when its space-separated pieces are this long on
 # median: plain hard wraps that were flattened into spaces leave shorter, regular pieces.
 _COLUMN_PIECE_MEDIAN = 20
+# …but pieces twice a newspaper column's width are one full-width column whose wraps became spaces.
+_COLUMN_PIECE_MAX = 32
 _HEADING_MAX = 45
 # Photo credits and captions dropped into running text by page layout.
 _CAPTION = re.compile(r"摄/|供图|/图$|图片由")
@@ -106,8 +108,10 @@ def _line_mode(line: str) -> str:
     if not inner:
         return "plain"
     lengths = [b - a for a, b in pieces]
-    if len(inner) >= 3 and statistics.median(lengths) >= _COLUMN_PIECE_MEDIAN:
+    if len(inner) >= 3 and _COLUMN_PIECE_MEDIAN <= statistics.median(lengths) <= _COLUMN_PIECE_MAX:
         return "columns"
+    if len(inner) >= 3 and statistics.median(lengths) > _COLUMN_PIECE_MAX:
+        return "wrap"
     body = lengths[:-1]  # the last piece of a wrapped paragraph may be short
     if len(body) >= 2 and max(body) - min(body) <= 4 and 10 <= min(body) < _COLUMN_PIECE_MEDIAN:
         return "wrap"
