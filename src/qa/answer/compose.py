@@ -171,8 +171,8 @@ def plan(snapshot: Snapshot, question: str, history: Sequence[dict[str, Any]] | 
     pieces = split_question(resolved)
     # A later part may point back at an earlier one (166舰是什么型号？它要变成什么？).
     pieces = [pieces[0]] + [resolve_followup(q, [{"question": pieces[0]}]) for q in pieces[1:]]
-    # A later part is searched with the first part's subject beside it (…投了多少钱？治理后入选了什么？), but
-    # judged on its own words.
+    # A later part is searched with the first part's subject beside it (…投了多少钱？治理后入选了什么？); the names
+    # in that subject count where a sentence holds them, never against one that does not.
     topic = subject_of(pieces[0])
     parts = [_work(snapshot, q, top_k, fusion, context=topic if i and topic not in q and not names_something(q) else "")
              for i, q in enumerate(pieces)]
