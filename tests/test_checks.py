@@ -254,6 +254,18 @@ def test_a_figure_the_question_gives_is_the_whole_not_the_answer():
     assert checks.check_given_figure(c) is None and c.matches == [whole]
 
 
+def test_a_figure_the_question_states_otherwise_than_the_sentence_is_a_false_premise():
+    sentence = "九龙坡区成功入选国家首批21个城市更新试点城市。"
+    told = ev(sentence, figures=(Figure(value=21, unit="个", text="21个", doc_id="d1", sentence=sentence),))
+    terms = {"城市更新": 2.0, "试点": 2.0}
+    refusal = checks.check_stated_figure(case("九龙坡入选国家首批100个城市更新试点城市是哪一年？", [told], terms=terms))
+    assert refusal is not None and refusal.missing == "100个" and "21个" in refusal.reason
+    assert checks.check_stated_figure(case("九龙坡入选国家首批21个城市更新试点城市是哪一年？", [told], terms=terms)) is None
+    # a figure in another unit is not contradicted, and a list question's number says how many names it asks for
+    assert checks.check_stated_figure(case("投了100亿元的城市更新试点是哪一年入选的？", [told], terms=terms)) is None
+    assert checks.check_stated_figure(case("首批100个试点城市都有哪些？", [told], terms=terms)) is None
+
+
 def test_dense_english_threshold():
     low, high = WEIGHTS.min_dense_english - 0.01, WEIGHTS.min_dense_english
     assert checks.check_dense_english(case("What is it?", [ev("某句。", dense=low)], terms={"it": 1.0})) is not None

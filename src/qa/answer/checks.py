@@ -356,6 +356,20 @@ def check_premise(case: Case) -> Refusal | None:
     return Refusal(f"资料说的是“{next(iter(stated.values()))}”，不是“{claim}”", claim)
 
 
+def check_stated_figure(case: Case) -> Refusal | None:
+    """A question that states a figure the quoted sentence gives otherwise (有3000亿吗 where it says 1500亿元) is
+    not answered as if it were true: the refusal names the question's figure, and the reply quotes the report's."""
+    if case.intent.kind == "list":
+        return None  # 那3个优势产业是哪些: the number says how many names are asked for
+    quoted = case.evidence[0]
+    told = [f for f in quoted.figures if f.text in (quoted.reach or quoted.sentence)]
+    for value, unit, text in ((f.value, f.unit, f.text) for f in extract_figures(case.question)):
+        same_unit = [f for f in told if f.unit == unit]
+        if same_unit and not any(f.value == value for f in same_unit):
+            return Refusal(f"资料说的是“{same_unit[0].text}”，不是“{text}”", text)
+    return None
+
+
 def check_year(case: Case) -> Refusal | None:
     """A question naming a year needs a sentence naming it, or a report of that year (2024年那篇报道)."""
     years = case.intent.years
@@ -439,7 +453,8 @@ def check_coverage(case: Case) -> Refusal | None:
 Check = Callable[[Case], "Refusal | None"]
 FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_given_figure, check_part, check_has_figure, check_qualifier,
                                     check_figure_subject, check_figure_strength, check_premise)
-TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_part, check_premise, check_slot)
+TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_part, check_premise, check_stated_figure,
+                                  check_slot)
 
 
 def judge_support(
