@@ -168,6 +168,19 @@ def test_the_dated_sentence_naming_the_asked_event_is_quoted_with_the_subject_be
     assert checks.check_coverage(c) is not None
 
 
+def test_words_the_reports_never_use_are_not_held_against_the_sentence_naming_the_asked_event():
+    passage = "6月26日，166舰停靠建设码头，开展国防教育展览。6月27日已正式向公众开放，成为城市新名片。"
+    chunk = Hit(chunk=Chunk(chunk_id="c166", doc_id="d1", start=0, end=len(passage), text=passage, clean=passage),
+                score=1.0, dense=0.5)
+    docked, opened = (Evidence(chunk, s, s, 1.0, 0.1, False, (), s) for s in passage.split("。")[:2])
+    terms = {"舰": 3.0, "开始": 5.0, "开放": 2.0, "参观": 5.0, "老百姓": 4.0}
+    c = case("166舰是哪天开始对老百姓开放参观的？", [docked, opened], terms=terms)
+    c.corpus_text = passage  # 开始, 参观 and 老百姓 are words the reports never use
+    assert checks.check_coverage(c) is None
+    c.corpus_text = passage + "开始参观老百姓"  # words the reports do use count against the sentence, as before
+    assert checks.check_coverage(c) is not None
+
+
 def test_a_question_about_what_the_reports_never_mention_is_refused_however_common_its_words():
     # 下雨, 机场: everyday words in general Chinese, but topics the reports lack; 天气 alone does not carry it
     c = case("明天天气咋样，会不会下雨？", [ev("空气优良天数达308天，无重污染天气发生。", coverage=0.28)],
