@@ -181,6 +181,21 @@ def test_words_the_reports_never_use_are_not_held_against_the_sentence_naming_th
     assert checks.check_coverage(c) is not None
 
 
+def test_a_sentence_holding_every_question_word_the_reports_use_is_not_refused_for_the_others():
+    sentence = "中梁山花博园由九个主题花园组成。"
+    terms = {"花博园": 3.0, "主题花园": 3.0, "瞅瞅": 5.0, "溜达": 5.0, "遛弯": 5.0}
+    c = case("去中梁山花博园溜达遛弯能瞅瞅几个主题花园？", [ev(sentence, coverage=0.35)], terms=terms)
+    c.corpus_text = sentence  # 瞅瞅, 溜达 and 遛弯: words the reports never use
+    assert checks.check_coverage(c) is None
+    # one word the reports use is not enough, and a word they use that the sentence lacks still counts
+    c = case("去花博园溜达遛弯能瞅瞅啥？", [ev(sentence, coverage=0.25)], terms={"花博园": 3.0, "瞅瞅": 5.0, "溜达": 5.0})
+    c.corpus_text = sentence
+    assert checks.check_coverage(c) is not None
+    c = case("去中梁山花博园溜达能瞅瞅几个主题花园？", [ev(sentence, coverage=0.35)], terms={**terms, "门票": 4.0})
+    c.corpus_text = sentence + "门票"
+    assert checks.check_coverage(c) is not None
+
+
 def test_a_question_about_what_the_reports_never_mention_is_refused_however_common_its_words():
     # 下雨, 机场: everyday words in general Chinese, but topics the reports lack; 天气 alone does not carry it
     c = case("明天天气咋样，会不会下雨？", [ev("空气优良天数达308天，无重污染天气发生。", coverage=0.28)],

@@ -433,22 +433,25 @@ def _before(ev: Evidence) -> str:
 
 
 def check_coverage(case: Case) -> Refusal | None:
-    """The quoted sentence must hold most of the question's terms, or some of them inside a strong window.
+    """The quoted sentence must hold most of the question's terms, some of them inside a strong window, or every
+    one of them that the reports use (at least ``min_used_terms_held``): words the reports never use cannot be
+    held by any sentence of theirs.
 
     A when-question quotes the best of the first few sentences that says when, so that one is judged; when it
-    names the asked event, with the sentence before it (6月27日已正式向公众开放 after 6月26日，166舰停靠…).
+    names the asked event, with the sentence before it (6月27日已正式向公众开放 after 6月26日，166舰停靠…), and over
+    the words the reports use (哪天开始对老百姓开放参观: they never say 开始, 参观 or 老百姓).
     """
     best = case.evidence[0]
     covered = best.coverage
+    used = {t: w for t, w in case.terms.items() if t in case.corpus_text}
     if case.intent.kind == "when":
         best = (dated(case.evidence, case.intent, case.terms) or [best])[0]
         covered = best.coverage
         if names_event(best, asked_events(case.question, case.terms)):
-            # the asked event is named where the date is: what the question adds in words the reports never use
-            # (哪天开始对老百姓开放参观) cannot be held against that sentence
-            used = {t: w for t, w in case.terms.items() if t in case.corpus_text}
             covered = max(covered, coverage(_before(best) + (best.reach or best.sentence), used or case.terms))
     if covered >= WEIGHTS.min_coverage or (best.in_window and covered >= WEIGHTS.min_window_coverage):
+        return None
+    if len(used) >= WEIGHTS.min_used_terms_held and coverage(best.reach or best.sentence, dict.fromkeys(used, 1.0)) == 1.0:
         return None
     return Refusal(f"问题的关键词覆盖率 {covered:.2f} 低于 {WEIGHTS.min_coverage}", case.missing)
 

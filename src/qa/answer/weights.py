@@ -64,6 +64,7 @@ class Weights:
     # -- the not-found decision (calibrated: grid 0.45/0.55/0.65 x 0.4/0.5/0.6) ------------------------
     min_coverage: float = 0.4  # a sentence must hold this share of the question's idf weight
     min_window_coverage: float = 0.25  # ... or this much, inside the strongly matched dense window
+    min_used_terms_held: int = 2  # a sentence holding every question word the reports use, if there are this many
     min_figure_score: float = 0.45  # the best figure's match score for a how-much question
     min_dense_english: float = 0.80  # measured: an English question sharing no words needs this e5 cosine
     support_depth: int = 3  # passages whose text counts for the missing-term message and the dense score
