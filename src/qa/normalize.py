@@ -108,10 +108,9 @@ def _line_mode(line: str) -> str:
     if not inner:
         return "plain"
     lengths = [b - a for a, b in pieces]
-    if len(inner) >= 3 and _COLUMN_PIECE_MEDIAN <= statistics.median(lengths) <= _COLUMN_PIECE_MAX:
-        return "columns"
-    if len(inner) >= 3 and statistics.median(lengths) > _COLUMN_PIECE_MAX:
-        return "wrap"
+    median = statistics.median(lengths)
+    if len(inner) >= 3 and median >= _COLUMN_PIECE_MEDIAN:
+        return "columns" if median <= _COLUMN_PIECE_MAX else "wrap"
     body = lengths[:-1]  # the last piece of a wrapped paragraph may be short
     if len(body) >= 2 and max(body) - min(body) <= 4 and 10 <= min(body) < _COLUMN_PIECE_MEDIAN:
         return "wrap"

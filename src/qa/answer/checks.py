@@ -451,14 +451,16 @@ def check_coverage(case: Case) -> Refusal | None:
             covered = max(covered, coverage(_before(best) + (best.reach or best.sentence), used or case.terms))
     if covered >= WEIGHTS.min_coverage or (best.in_window and covered >= WEIGHTS.min_window_coverage):
         return None
-    if len(used) >= WEIGHTS.min_used_terms_held and coverage(best.reach or best.sentence, dict.fromkeys(used, 1.0)) == 1.0:
+    if len(used) >= WEIGHTS.min_used_terms_held and \
+            coverage(best.reach or best.sentence, dict.fromkeys(used, 1.0)) == 1.0:
         return None
     return Refusal(f"问题的关键词覆盖率 {covered:.2f} 低于 {WEIGHTS.min_coverage}", case.missing)
 
 
 Check = Callable[[Case], "Refusal | None"]
-FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_given_figure, check_part, check_has_figure, check_qualifier,
-                                    check_figure_subject, check_figure_strength, check_premise)
+FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_given_figure, check_part,
+                                    check_has_figure, check_qualifier, check_figure_subject, check_figure_strength,
+                                    check_premise)
 TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_part, check_premise, check_stated_figure,
                                   check_slot)
 
