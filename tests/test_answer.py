@@ -1,14 +1,15 @@
 import re
+from types import SimpleNamespace
 
 import pytest
 
 from qa.answer import split_question, verify_numbers
-from qa.answer.compose import plan
-from qa.answer.evidence import ranking_scopes
+from qa.answer.compose import _select, plan
+from qa.answer.evidence import Evidence, FigureMatch, ranking_scopes
 from qa.answer.intent import detect_intent
 from qa.normalize import normalize
 from qa.response import answer_to_dict
-from qa.types import Citation
+from qa.types import Chunk, Citation, Figure, Hit
 
 
 def cite(i, text):
@@ -136,6 +137,26 @@ def test_a_goal_does_not_answer_a_question_about_what_was_achieved(hash_service)
     assert result.found and "35微克" in result.text
     assert detect_intent("PM2.5年平均浓度实际是多少？").actual
     assert not detect_intent("PM2.5年平均浓度的目标实际是多少？").actual  # asked about the goal itself
+
+
+def test_the_newest_figure_is_preferred_only_among_figures_in_the_same_unit():
+    def match(value: float, unit: str, doc_id: str, score: float) -> FigureMatch:
+        sentence = f"某项{value:g}{unit}。"
+        chunk = Chunk(chunk_id=f"c{value:g}", doc_id=doc_id, start=0, end=len(sentence), text=sentence, clean=sentence)
+        fig = Figure(value=value, unit=unit, text=f"{value:g}{unit}", doc_id=doc_id, sentence=sentence)
+        ev = Evidence(Hit(chunk=chunk, score=1.0), sentence, sentence, 1.0, 1.0, False, (fig,), sentence)
+        return FigureMatch(fig, ev, score)
+
+    snapshot = SimpleNamespace(documents={"old": SimpleNamespace(date="2021-05-01"),
+                                          "new": SimpleNamespace(date="2022-05-01")})
+    intent = detect_intent("中梁山现在有多少个护林员？")
+    assert intent.latest
+    rangers, rivers = match(65, "名", "old", 0.60), match(3, "条", "new", 0.45)
+    _, chosen = _select(snapshot, [rangers.evidence, rivers.evidence], [rangers, rivers], intent, {"护林员": 1.0})
+    assert chosen[0] is rangers  # a newer report's count of rivers is not a newer count of rangers
+    newer = match(70, "名", "new", 0.50)
+    _, chosen = _select(snapshot, [rangers.evidence, newer.evidence], [rangers, newer], intent, {"护林员": 1.0})
+    assert chosen[0] is newer
 
 
 def test_a_when_question_is_not_answered_by_a_sentence_without_a_time(hash_service):

@@ -295,8 +295,10 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
         return [evidence[0]], []
     best = matches[0]
     if intent.latest and not intent.years:
-        # 最新/目前: the newest report's figure among those that answer about as well.
-        close = [m for m in matches if m.score >= best.score - 2 * WEIGHTS.close_figures]
+        # 最新/目前: the newest report's figure among those that answer about as well, in the same unit (a count of
+        # rivers in 条 is not a newer count of forest rangers in 名).
+        close = [m for m in matches if m.score >= best.score - 2 * WEIGHTS.close_figures
+                 and m.figure.unit == best.figure.unit]
         best = max(close, key=lambda m: (snapshot.documents[m.figure.doc_id].date or "", m.score))
         matches = [best] + [m for m in matches if m is not best]
     chosen = [best]
