@@ -289,6 +289,11 @@ def test_a_figure_the_question_states_otherwise_than_the_sentence_is_a_false_pre
     refusal = checks.check_stated_figure(case("九龙坡入选国家首批100个城市更新试点城市是哪一年？", [told], terms=terms))
     assert refusal is not None and refusal.missing == "100个" and "21个" in refusal.reason
     assert checks.check_stated_figure(case("九龙坡入选国家首批21个城市更新试点城市是哪一年？", [told], terms=terms)) is None
+    # …nor when another of the best sentences states it
+    other = "九龙坡区成功入选国家首批100个城市更新试点城市。"
+    agrees = ev(other, figures=(Figure(value=100, unit="个", text="100个", doc_id="d1", sentence=other),))
+    c = case("九龙坡入选国家首批100个城市更新试点城市是哪一年？", [told, agrees], terms=terms)
+    assert checks.check_stated_figure(c) is None
     # a figure in another unit is not contradicted, and a list question's number says how many names it asks for
     assert checks.check_stated_figure(case("投了100亿元的城市更新试点是哪一年入选的？", [told], terms=terms)) is None
     assert checks.check_stated_figure(case("首批100个试点城市都有哪些？", [told], terms=terms)) is None
