@@ -361,12 +361,10 @@ def check_stated_figure(case: Case) -> Refusal | None:
     not answered as if it were true: the refusal names the question's figure, and the reply quotes the report's."""
     if case.intent.kind == "list":
         return None  # 那3个优势产业是哪些: the number says how many names are asked for
-    quoted = case.evidence[0]
-    told = [f for f in quoted.figures if f.text in (quoted.reach or quoted.sentence)]
     # the figure stated anywhere among the best few sentences is no false premise, whatever the first one says
     near = {(f.value, f.unit) for ev in case.evidence[: WEIGHTS.premise_depth] for f in ev.figures}
     for value, unit, text in ((f.value, f.unit, f.text) for f in extract_figures(case.question)):
-        same_unit = [f for f in told if f.unit == unit]
+        same_unit = [f for f in case.evidence[0].figures if f.unit == unit]
         if same_unit and (value, unit) not in near:
             return Refusal(f"资料说的是“{same_unit[0].text}”，不是“{text}”", text)
     return None
