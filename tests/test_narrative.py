@@ -6,7 +6,7 @@ from qa.answer import decision
 from qa.answer.evidence import Terms, coverage
 from qa.answer.intent import detect_intent, subject_of
 from qa.answer.narrative import clauses, narrative_spans, outside_narrative
-from qa.answer.terms import query_terms
+from qa.answer.terms import excluded_spans, query_terms
 from qa.lexical import pinned_vocabulary
 from qa.service import Service
 
@@ -101,3 +101,18 @@ def test_a_story_word_does_not_refuse_and_a_missing_topic_word_still_does(hash_s
     assert plain.found and told.found and "16.5亿元" in told.text
     refused = hash_service.ask("我家老大明年读小学，跳磴河的门票多少钱？")
     assert not refused.found and "老大" not in refused.text
+
+
+def test_what_a_question_sets_aside_is_not_what_it_asks_about(hash_service: Service):
+    question = "九龙坡境内除了长江，还有哪几条小一点的河？"
+    def excluded(text: str) -> list[str]:
+        return [text[a:b] for a, b in excluded_spans(text)]
+
+    assert excluded(question) == ["长江"]
+    assert excluded("除了民主村以外还有哪个小区也成了打卡地？") == ["民主村"]
+    assert excluded("除长江外，还有哪些河？") == ["长江"]
+    assert excluded("长江有多长？") == excluded("中梁山拆除了多少违章建筑，还有多少绿地？") == []
+    with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
+        terms = query_terms(question, snapshot)
+        assert "长江" not in terms and "长江" not in terms.context and "河" in terms
+        assert "长江" in query_terms("长江在九龙坡境内有多长？", snapshot)

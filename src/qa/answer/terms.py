@@ -54,6 +54,7 @@ def _content_words(question: str, snapshot: Snapshot,
     # An everyday phrase (锻炼身体, 开公司) is one term, found when the reports' word for it (健身, 市场主体) is.
     phrases = find_colloquial(question)
     phrase_weight: dict[str, float] = {}
+    excluded = excluded_spans(question)
     at = 0
     for word, flag in pos_tag(question):
         start, at = at, at + len(word)
@@ -65,6 +66,8 @@ def _content_words(question: str, snapshot: Snapshot,
         if _REDUPLICATED.fullmatch(word):
             continue
         inside = next((p for a, b, p in phrases if a <= start < b), None)
+        if any(a <= start < b for a, b in excluded):
+            continue
         told = any(a <= start < b for a, b in narrative)
         if told and (not flag.startswith(_STORY_POS) or (inside or word) not in corpus_text):
             continue
@@ -82,6 +85,24 @@ def _content_words(question: str, snapshot: Snapshot,
     if not terms:  # a question of function words only: fall back to its search tokens
         terms = {t: snapshot.lexical.idf(t) for t in tokenize(question) if t not in words.generic}
     return terms, (context - asked) & terms.keys()
+
+
+_EXCLUDED = re.compile(r"([^，,；;。？?！!]{1,20}?)(?:以外|之外|外)?(?=[，,]|还|也)")
+
+
+def excluded_spans(question: str) -> list[tuple[int, int]]:
+    """除了长江，还有哪几条河: what a question sets aside is not what it asks about (the span of 长江).
+
+    Only the preposition 除 / 除了 opens it, not the verb 拆除 (拆除了多少违章建筑，还有…).
+    """
+    spans, at = [], 0
+    for word, flag in pos_tag(question):
+        at += len(word)
+        if word in ("除", "除了") and flag == "p":
+            aside = _EXCLUDED.match(question, at)
+            if aside:
+                spans.append(aside.span(1))
+    return spans
 
 
 def names_something(question: str) -> bool:
