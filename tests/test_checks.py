@@ -510,3 +510,16 @@ def test_a_measured_compound_is_held_with_a_term_inside_it_in_another_form():
     assert holds(sentence, "规上工业增加值比重")  # 规上工业 and 规模以上工业 are one term
     assert holds(sentence, "工业增加值比重")
     assert not holds(sentence, "服务业增加值比重")
+
+
+def test_a_heading_standing_alone_ranks_below_a_sentence_that_tells_about_its_topic():
+    from types import SimpleNamespace
+
+    from qa.answer.evidence import rank_evidence
+
+    passage = "围绕“三高三宜”愿景\n一、在2035年内实现“三高三宜”愿景，即发展高新技术产业、推进高质量城市管理。"
+    snapshot = SimpleNamespace(store=SimpleNamespace(figures=lambda **_: []))
+    ranked = rank_evidence(snapshot, [hit(passage)], {"三高三宜": 3.0, "愿景": 1.0}, detect_intent("“三高三宜”是指什么？"))
+    assert ranked[0].sentence.startswith("一、在2035年") and ranked[1].sentence == "围绕“三高三宜”愿景"
+    assert ranked[0].coverage == ranked[1].coverage == 1.0
+    assert ranked[0].score - ranked[1].score == pytest.approx(WEIGHTS.heading_penalty)

@@ -200,7 +200,8 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
             sentence = clean[s.start : s.end]
             # A line cut by a wrap or a column seam goes on in the next one: judge the two together.
             reach = sentence
-            if not sentence.rstrip("”’」』）)").endswith(_ENDS) and not is_caption(sentence):
+            caption = is_caption(sentence)
+            if not sentence.rstrip("”’」』）)").endswith(_ENDS) and not caption:
                 # A photo caption set into the text by page layout does not end the sentence it interrupts.
                 after = [t for t in (clean[n.start : n.end] for n in sentences[i + 1 :]) if not is_caption(t)]
                 # …but a heading or list item (二、大力推进…) starts something new.
@@ -225,6 +226,8 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
                 score += w.name_kind_bonus  # names the kind of thing asked for (哪家公司: …有限公司)
             if intent.years:
                 score += w.year_bonus if any(str(y) in sentence for y in intent.years) else -w.year_penalty
+            if not caption and reach == sentence and not sentence.rstrip("”’」』）)").endswith(_ENDS):
+                score -= w.heading_penalty  # a heading or a photo caption names a topic, it does not tell about it
             out.append(Evidence(hit, text, sentence, score, cov, in_window and strong, figures, reach))
     out.sort(key=lambda e: -e.score)
     return out
