@@ -117,6 +117,12 @@ def test_event_must_be_named_by_the_dated_sentence():
     chosen = ev("去年11月，九龙坡区成功入选国家首批城市更新试点城市。")
     assert checks.check_event(case("九龙坡是几月份被选进城市更新试点的？", [chosen],
                                    terms={"进": 3.0, "城市更新": 2.0, "试点": 2.0})) is None
+    # two events asked together are named by their shortened form (开工建设 → 开建), not by either alone
+    begun = ev("2020年12月20日，中梁山生态景区正式开建。")
+    built = {"中梁山": 3.0, "景区": 2.0, "开工": 3.0, "建设": 1.0}
+    assert checks.check_event(case("中梁山生态景区是哪天正式开工建设的？", [begun], terms=built)) is None
+    assert checks.check_event(case("中梁山生态景区是哪天正式开工的？", [begun], terms=built)) is not None
+    assert checks.check_event(case("中梁山生态景区是哪天开工，哪天建设的？", [begun], terms=built)) is not None
     # a when-question without a verb among its terms has no event to check
     assert checks.check_event(case("民主村是哪一年的项目？", [started], terms={"民主村": 3.0, "项目": 1.0})) is None
     # 几点零 asks for a version (4.0时代), not a time: no when-question at all

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from qa.answer.evidence import DATEISH, Terms, coverage
@@ -173,7 +174,16 @@ def asked_events(question: str, terms: Mapping[str, float]) -> list[str]:
     One-character verbs (进, 建) are left out, as in :func:`qa.answer.checks.asked_part`: 选进 cut as 选 + 进
     names no event the reports would word the same way (入选), and 进 is found inside 推进.
     """
-    return [word for word, flag in pos_tag(question) if word in terms and flag in ("v", "vn") and len(word) > 1]
+    events: list[tuple[int, str]] = []
+    at = 0
+    for word, flag in pos_tag(question):
+        if word in terms and flag in ("v", "vn") and len(word) > 1:
+            events.append((at, word))
+        at += len(word)
+    # Two events asked together are also named by their first characters, as the reports shorten them
+    # (开工建设 → 开建, 招商引资 → 招引).
+    shortened = [a[1][0] + b[1][0] for a, b in pairwise(events) if a[0] + len(a[1]) == b[0]]
+    return shortened + [word for _, word in events]
 
 
 def names_event(ev: Evidence, events: Sequence[str]) -> bool:
