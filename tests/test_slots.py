@@ -31,6 +31,8 @@ def slot_case(question: str, evidence: list[Evidence]) -> Case:
     ("这个奖是哪个部门颁发的？", "organisation", False),
     ("那五个公园分别叫什么名字？", "names", True),
     ("离境商店开在哪条街上？", "place", False),
+    ("那所学校的校长是哪个？", "person", False),  # which one of a kind of person: a person
+    ("那个回乡的村民叫啥名字？", "person", False),
 ])
 def test_the_slot_asked_for(question: str, kind: str, several: bool):
     slot = detect_intent(question).slot
@@ -42,6 +44,8 @@ def test_the_slot_asked_for(question: str, kind: str, several: bool):
     "哪个项目投资最多？",  # a project is named many ways
     "新增了多少个公园？",  # how many: a figure answers, not a name
     "新图书馆是什么时候开放的？",
+    "那个老社区现在叫什么？",  # which one of a place: no person asked for
+    "九龙坡那项民生实事现在叫什么？",  # 民生 ends like 学生, but the thing named is 实事
 ])
 def test_questions_that_ask_for_no_name_have_no_slot(question: str):
     assert detect_intent(question).slot is None

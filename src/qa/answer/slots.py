@@ -77,7 +77,7 @@ def asked_slot(question: str, kind: str) -> Slot | None:
         if name in ("项目", "奖", "荣誉"):
             return None  # a project or an award is named many ways: the sentence's own wording decides
         return Slot("organisation", NAME_KINDS[name], several, f"是哪个{name}")
-    if _PERSON.search(question):
+    if _PERSON.search(question) or _asks_for_role(question):
         return Slot("person", several=several, what=_KIND_WHAT["person"])
     street = _STREET.search(question)
     if street:
@@ -86,6 +86,21 @@ def asked_slot(question: str, kind: str) -> Slot | None:
     if _PLACE.search(question):
         return Slot("place", several=several, what=_KIND_WHAT["place"])
     return None
+
+
+# 校长是哪个, 那个村民叫啥名字: which one, or what name, of a kind of person
+_WHICH_ONE = re.compile(r"(?:现在|目前)?(?:是哪个|是哪一个|叫什么|叫啥)")
+
+
+def _asks_for_role(question: str) -> bool:
+    """Whether the question asks which one, or the name, of a noun that names a kind of person (校长, 村民)."""
+    for asked in _WHICH_ONE.finditer(question):
+        words = [(w, f) for w, f in pos_tag(question[: asked.start()]) if w.strip()]
+        while words and words[-1][1] in ("uj", "r"):  # 校长的, 那个
+            words.pop()
+        if words and words[-1][1][:1] == "n" and len(words[-1][0]) >= 2 and words[-1][0].endswith(_ROLE_ENDINGS):
+            return True
+    return False
 
 
 def _new(word: str, question: str) -> bool:
