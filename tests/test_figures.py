@@ -346,3 +346,22 @@ def test_readings_in_sentences_unlike_the_corpus() -> None:
     assert extract_figures("完成投资15.6亿元，占年度计划的105%。")[1].kind == "share"
     assert [f.value for f in extract_figures("新开工项目32个，其中亿元以上项目18个。")] == [32, 18]
     assert extract_figures("千家万户受益，万象城人流如织，千万不能松懈。") == []
+
+
+@pytest.mark.parametrize(("text", "value", "unit", "quoted"), [
+    ("跳磴河治理了九点八公里", 9.8, "公里", "九点八公里"),  # 点 is the decimal point, never where the number ends
+    ("增长了百分之十三点二", 13.2, "%", "百分之十三点二"),
+    ("涨了零点五个百分点", 0.5, "个百分点", "零点五个百分点"),
+    ("GDP是不是一千五百亿", 1500, "亿", "一千五百亿"),  # spoken without 元, as 1500亿 is written
+    ("有两千亿吗", 2000, "亿", "两千亿"),
+    ("空气优良天数三百零八天", 308, "天", "三百零八天"),  # the 数 of 天数 is no "several"
+    ("产能数十万吨", 10, "万吨", "数十万吨"),
+])
+def test_spoken_numbers_are_read_whole(text: str, value: float, unit: str, quoted: str):
+    (figure,) = extract_figures(text)
+    assert (figure.value, figure.unit, figure.text) == (value, unit, quoted)
+
+
+@pytest.mark.parametrize("text", ["24家十亿级工业企业", "千家万户都受益", "一点一滴做起", "三点一线"])
+def test_numerals_that_name_no_amount_stay_prose(text: str):
+    assert [f for f in extract_figures(text) if f.unit != "家"] == []

@@ -30,7 +30,15 @@ from bisect import bisect_right
 from dataclasses import dataclass, replace
 
 from qa.errors import CorpusError
-from qa.numerals import NUMERAL_CHARS, parse_chinese, parse_digit_string, parse_fraction, split_magnitude
+from qa.numerals import (
+    DECIMAL_DIGITS,
+    NUMERAL_CHARS,
+    parse_chinese,
+    parse_digit_string,
+    parse_fraction,
+    parse_number,
+    split_magnitude,
+)
 from qa.types import Figure
 
 _UNITS = sorted(
@@ -41,9 +49,9 @@ _UNITS = sorted(
     key=len, reverse=True)
 _TOKEN = re.compile(
     rf"(?P<rank>第(?P<ordinal>[{NUMERAL_CHARS}]+|\d+)[名位]?)"
-    rf"|(?P<fraction>(?P<den>\d+|[{NUMERAL_CHARS}]+)分之(?P<num>\d+(?:\.\d+)?|[{NUMERAL_CHARS}]+))"
+    rf"|(?P<fraction>(?P<den>\d+|[{NUMERAL_CHARS}]+)分之(?P<num>\d+(?:\.\d+)?|[{NUMERAL_CHARS}]+(?:点[{DECIMAL_DIGITS}]+)?))"
     rf"|(?P<arabic>\d+(?:,\d{{3}})*(?:\.\d+)?)"
-    rf"|(?P<chinese>[{NUMERAL_CHARS}]+)")
+    rf"|(?P<chinese>[{NUMERAL_CHARS}]+(?:点[{DECIMAL_DIGITS}]+)?)")
 _TAIL = re.compile(rf" ?(?P<approx>[余多])? ?(?P<mag>[万亿])? ?(?P<approx2>[余多])? ?(?P<unit>"
                    rf"{'|'.join(map(re.escape, _UNITS))})?")
 _SUFFIX = re.compile(r" ?(以上|左右|以下|以内|上下)")
@@ -273,7 +281,7 @@ def _read_quantity(text: str, token: re.Match[str], end: int) -> _Mention | None
         value = parse_fraction(token.group("den"), token.group("num"))
         number, magnitude, base, tail_end = token.group(), "", "", token.end()
         if token.group("den") == "百" and value is not None:  # 百分之三十 is 30%
-            value, base = value * 100, "%"
+            value, base = parse_number(token.group("num")), "%"
     elif token.group("arabic"):
         number = token.group("arabic")
         if sum(ch.isdigit() for ch in number) > _MAX_DIGITS:
@@ -297,10 +305,12 @@ def _read_quantity(text: str, token: re.Match[str], end: int) -> _Mention | None
             return None
     at = token.start()
     prefix = next((q for q in _PREFIXES if at >= len(q) and text.startswith(q, at - len(q))), None)
-    if prefix == "数" and not token.group("chinese"):
-        prefix = None
+    if prefix == "数" and (not token.group("chinese") or re.search("[一二两三四五六七八九]", number)):
+        prefix = None  # 数百万, 数十万 are several hundred thousand; 天数三百零八天 is a count of days
     bare = token.group("chinese") and not re.search("[一二两三四五六七八九十]", token.group())
-    if bare or (token.group("chinese") and not base):
+    # 两千亿, 一千五百亿: a number of two numerals or more with its 万/亿 is an amount, as 2000亿 is (十亿级 names a class)
+    amount = bool(magnitude) and len(number) >= 2 and not text.startswith("级", tail_end)
+    if bare or (token.group("chinese") and not base and not amount):
         # A bare 万, 千万 or 亿元 is prose (千家万户, 千万不能, 亿元以上项目); 数百万, 近万, 超百亿元
         # are figures.
         if not (prefix and prefix not in _WEAK):

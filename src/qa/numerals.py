@@ -11,10 +11,17 @@ DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, 
 SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 BIG_UNITS = {"万": 10_000, "亿": 100_000_000}
 NUMERAL_CHARS = "".join(DIGITS) + "".join(SMALL_UNITS) + "".join(BIG_UNITS)
+DECIMAL_DIGITS = "零〇○一二三四五六七八九"  # what may follow 点 in a decimal (十三点二, 零点五)
 
 
 def parse_chinese(numeral: str) -> float | None:
-    """Value of a well-formed Chinese numeral (``十余`` is not one; ``十`` is), else ``None``."""
+    """Value of a well-formed Chinese numeral (``十余`` is not one; ``十`` is; ``十三点二`` is 13.2), else ``None``."""
+    whole, mark, fraction = numeral.partition("点")
+    if mark:
+        value = parse_chinese(whole)
+        if value is None or not fraction or any(ch not in DECIMAL_DIGITS for ch in fraction):
+            return None
+        return value + float("0." + "".join(str(DIGITS[ch]) for ch in fraction))
     if not numeral or any(ch not in NUMERAL_CHARS for ch in numeral):
         return None
     total = 0
