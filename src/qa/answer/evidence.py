@@ -201,7 +201,8 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
             # A line cut by a wrap or a column seam goes on in the next one: judge the two together.
             reach = sentence
             caption = is_caption(sentence)
-            if not sentence.rstrip("”’」』）)").endswith(_ENDS) and not caption:
+            ended = sentence.rstrip("”’」』）)").endswith(_ENDS)
+            if not ended and not caption:
                 # A photo caption set into the text by page layout does not end the sentence it interrupts.
                 after = [t for t in (clean[n.start : n.end] for n in sentences[i + 1 :]) if not is_caption(t)]
                 # …but a heading or list item (二、大力推进…) starts something new.
@@ -226,8 +227,8 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
                 score += w.name_kind_bonus  # names the kind of thing asked for (哪家公司: …有限公司)
             if intent.years:
                 score += w.year_bonus if any(str(y) in sentence for y in intent.years) else -w.year_penalty
-            if not caption and reach == sentence and not sentence.rstrip("”’」』）)").endswith(_ENDS):
-                score -= w.heading_penalty  # a heading or a photo caption names a topic, it does not tell about it
+            if not (ended or caption) and reach == sentence:
+                score -= w.heading_penalty  # a heading standing alone names a topic, it does not tell about it
             out.append(Evidence(hit, text, sentence, score, cov, in_window and strong, figures, reach))
     out.sort(key=lambda e: -e.score)
     return out

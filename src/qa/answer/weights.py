@@ -38,7 +38,7 @@ class Weights:
     name_kind_bonus: float = 0.15  # 哪家公司: the sentence names something ending in 公司, 集团 …
     year_bonus: float = 0.1  # the sentence names the asked year
     year_penalty: float = 0.05  # the question names a year and the sentence does not
-    heading_penalty: float = 0.15  # a heading or photo caption standing alone (no sentence ends in it)
+    heading_penalty: float = 0.15  # a heading standing alone: no sentence ends in it, nothing continues it
     trim_limit: int = 120  # characters a quoted sentence is trimmed to, around the clauses that matter
     sentence_limit: int = 400  # a sentence longer than this is split for scoring
     dense_strong: float = 0.89  # measured: e5 cosine of a question and a two-sentence window that answers it
