@@ -116,3 +116,10 @@ def test_what_a_question_sets_aside_is_not_what_it_asks_about(hash_service: Serv
         terms = query_terms(question, snapshot)
         assert "长江" not in terms and "长江" not in terms.context and "河" in terms
         assert "长江" in query_terms("长江在九龙坡境内有多长？", snapshot)
+
+
+def test_a_one_character_word_inside_a_longer_word_of_the_question_is_not_counted_again(hash_service: Service):
+    with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
+        terms = query_terms("中梁山现在有几个护林员在守山？", snapshot)
+        assert "中梁山" in terms and "护林员" in terms and "山" not in terms
+        assert "河" in query_terms("九龙坡还有哪几条小一点的河？", snapshot)  # no longer word holds it

@@ -79,6 +79,8 @@ def _content_words(question: str, snapshot: Snapshot,
         terms[word] = snapshot.lexical.idf(word)
         (context if told else asked).add(word)
     terms.update(phrase_weight)
+    for term in [t for t in terms if len(t) == 1 and any(t in other for other in terms if other != t)]:
+        del terms[term]  # 山 beside 中梁山: found wherever the longer word is, it would count that word twice
     if is_english(question) and any(is_cjk(ch) for t in terms for ch in t):
         # An English question carries its Chinese glossary terms: judge it on those alone (a Chinese question
         # keeps its Latin words: GDP, PM2.5).
