@@ -31,8 +31,8 @@ from dataclasses import dataclass, replace
 
 from qa.errors import CorpusError
 from qa.numerals import (
-    DECIMAL_DIGITS,
     NUMERAL_CHARS,
+    SPELLED_DIGITS,
     parse_chinese,
     parse_digit_string,
     parse_fraction,
@@ -49,9 +49,9 @@ _UNITS = sorted(
     key=len, reverse=True)
 _TOKEN = re.compile(
     rf"(?P<rank>第(?P<ordinal>[{NUMERAL_CHARS}]+|\d+)[名位]?)"
-    rf"|(?P<fraction>(?P<den>\d+|[{NUMERAL_CHARS}]+)分之(?P<num>\d+(?:\.\d+)?|[{NUMERAL_CHARS}]+(?:点[{DECIMAL_DIGITS}]+)?))"
+    rf"|(?P<fraction>(?P<den>\d+|[{NUMERAL_CHARS}]+)分之(?P<num>\d+(?:\.\d+)?|[{NUMERAL_CHARS}]+(?:点[{SPELLED_DIGITS}]+)?))"
     rf"|(?P<arabic>\d+(?:,\d{{3}})*(?:\.\d+)?)"
-    rf"|(?P<chinese>[{NUMERAL_CHARS}]+(?:点[{DECIMAL_DIGITS}]+)?)")
+    rf"|(?P<chinese>[{NUMERAL_CHARS}]+(?:点[{SPELLED_DIGITS}]+)?)")
 _TAIL = re.compile(rf" ?(?P<approx>[余多])? ?(?P<mag>[万亿])? ?(?P<approx2>[余多])? ?(?P<unit>"
                    rf"{'|'.join(map(re.escape, _UNITS))})?")
 _SUFFIX = re.compile(r" ?(以上|左右|以下|以内|上下)")
@@ -64,7 +64,7 @@ _QUOTE = re.compile(r"“[^“”，。；！？]{1,15}”|‘[^‘’，。；�
 _SENTENCE_END = re.compile(r"[。！？]+[”’」』）)]*|…{2}")
 _CLAUSE_MARK = re.compile(r"[，；：,;:。！？]")
 _YEAR = re.compile(r"(?P<to>力争到|到|(?<!截)至)?"
-                   r"(?:(?P<arabic>(?<!\d)(?:19|20)\d{2})|(?P<chinese>[〇○零一二三四五六七八九]{4}))年(?!代)"
+                   rf"(?:(?P<arabic>(?<!\d)(?:19|20)\d{{2}})|(?P<chinese>[{SPELLED_DIGITS}]{{4}}))年(?!代)"
                    r"|(?P<relative>去年|今年|明年|前年)")
 # 自2020年…以来 (since), 较2020年 (a base), 2016-2020年 (a period) do not date the figures after them.
 _NOT_FIGURE_YEAR = ("自", "从", "较", "比", "相比", "与", "-", "—", "–", "~")
@@ -278,10 +278,11 @@ def _read_quantity(text: str, token: re.Match[str], end: int) -> _Mention | None
     base = tail.group("unit") or ""
     after = text[tail.end():tail.end() + 3]
     if token.group("fraction"):
-        value = parse_fraction(token.group("den"), token.group("num"))
         number, magnitude, base, tail_end = token.group(), "", "", token.end()
-        if token.group("den") == "百" and value is not None:  # 百分之三十 is 30%
+        if token.group("den") == "百":  # 百分之三十 is 30%
             value, base = parse_number(token.group("num")), "%"
+        else:
+            value = parse_fraction(token.group("den"), token.group("num"))
     elif token.group("arabic"):
         number = token.group("arabic")
         if sum(ch.isdigit() for ch in number) > _MAX_DIGITS:

@@ -11,7 +11,8 @@ DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, 
 SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 BIG_UNITS = {"万": 10_000, "亿": 100_000_000}
 NUMERAL_CHARS = "".join(DIGITS) + "".join(SMALL_UNITS) + "".join(BIG_UNITS)
-DECIMAL_DIGITS = "零〇○一二三四五六七八九"  # what may follow 点 in a decimal (十三点二, 零点五)
+# Digits as spelled one by one, in years (二○三五) and after 点 in a decimal (十三点二): 两 only counts.
+SPELLED_DIGITS = "".join(ch for ch in DIGITS if ch != "两")
 
 
 def parse_chinese(numeral: str) -> float | None:
@@ -19,7 +20,7 @@ def parse_chinese(numeral: str) -> float | None:
     whole, mark, fraction = numeral.partition("点")
     if mark:
         value = parse_chinese(whole)
-        if value is None or not fraction or any(ch not in DECIMAL_DIGITS for ch in fraction):
+        if value is None or not fraction or any(ch not in SPELLED_DIGITS for ch in fraction):
             return None
         return value + float("0." + "".join(str(DIGITS[ch]) for ch in fraction))
     if not numeral or any(ch not in NUMERAL_CHARS for ch in numeral):
@@ -57,7 +58,7 @@ def parse_chinese(numeral: str) -> float | None:
 
 def parse_digit_string(numeral: str) -> int | None:
     """Value of a numeral written digit by digit (``二○三五`` → 2035), else ``None``."""
-    if not numeral or any(ch not in DIGITS or ch == "两" for ch in numeral):
+    if not numeral or any(ch not in SPELLED_DIGITS for ch in numeral):
         return None
     return int("".join(str(DIGITS[ch]) for ch in numeral))
 

@@ -25,7 +25,7 @@ from qa.answer.decision import features, lacking, load_model
 from qa.answer.evidence import coverage, holds, own_clause, report_year, story_words
 from qa.answer.narrative import clauses
 from qa.answer.slots import holds_slot, slot_text
-from qa.answer.terms import asked_events, dated, named_place, names_event, other_place
+from qa.answer.terms import asked_events, dated, named_place, names_event, other_place, words_at
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district, question_words
 from qa.figures import extract_figures
@@ -232,7 +232,7 @@ def asked_part(question: str, terms: Mapping[str, float], corpus_text: Words, me
     it phrases the ask), and neither the thing measured nor the kind of answer asked for, next to the ask word
     (哪四类区域, 好大比例, 目标是好多): the figure's unit or the answer itself stands for those.
     """
-    words = _words_at(question)
+    words = words_at(question)
     marker = next((m for m in words if m[0] in _PART_MARKERS and m[1] in ("f", "n")), None)
     if marker is None:
         return []
@@ -250,16 +250,6 @@ def asked_part(question: str, terms: Mapping[str, float], corpus_text: Words, me
             continue  # the thing asked for or measured: 哪四类区域, 目标是好多
         nouns.add(word)
     return [t for t in terms if t in nouns and t in corpus_text and t not in measured]
-
-
-def _words_at(text: str) -> list[tuple[str, str, int]]:
-    """Words of ``text`` with their part of speech and where each starts."""
-    out, at = [], 0
-    for word, flag in pos_tag(text):
-        at = text.find(word, at)
-        out.append((word, flag, at))
-        at += len(word)
-    return out
 
 
 _ASK_WORD = re.compile(r"哪|什么|啥|几|多少|好多|好大|多大|多高|多长")

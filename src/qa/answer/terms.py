@@ -98,14 +98,23 @@ def excluded_spans(question: str) -> list[tuple[int, int]]:
 
     Only the preposition 除 / 除了 opens it, not the verb 拆除 (拆除了多少违章建筑，还有…).
     """
-    spans, at = [], 0
-    for word, flag in pos_tag(question):
-        at += len(word)
+    spans = []
+    for word, flag, at in words_at(question):
         if word in ("除", "除了") and flag == "p":
-            aside = _EXCLUDED.match(question, at)
+            aside = _EXCLUDED.match(question, at + len(word))
             if aside:
                 spans.append(aside.span(1))
     return spans
+
+
+def words_at(text: str) -> list[tuple[str, str, int]]:
+    """Words of ``text`` with their part of speech and where each starts."""
+    out, at = [], 0
+    for word, flag in pos_tag(text):
+        at = text.find(word, at)
+        out.append((word, flag, at))
+        at += len(word)
+    return out
 
 
 def names_something(question: str) -> bool:
@@ -176,12 +185,8 @@ def asked_events(question: str, terms: Mapping[str, float]) -> list[str]:
     One-character verbs (进, 建) are left out, as in :func:`qa.answer.checks.asked_part`: 选进 cut as 选 + 进
     names no event the reports would word the same way (入选), and 进 is found inside 推进.
     """
-    events: list[tuple[int, str]] = []
-    at = 0
-    for word, flag in pos_tag(question):
-        if word in terms and flag in ("v", "vn") and len(word) > 1:
-            events.append((at, word))
-        at += len(word)
+    events = [(at, word) for word, flag, at in words_at(question)
+              if word in terms and flag in ("v", "vn") and len(word) > 1]
     # Two events asked together are also named by their first characters, as the reports shorten them
     # (开工建设 → 开建, 招商引资 → 招引).
     shortened = [a[1][0] + b[1][0] for a, b in pairwise(events) if a[0] + len(a[1]) == b[0]]
