@@ -71,7 +71,7 @@ _TEN_THOUSANDS = frozenset(["元", "吨", "亩", "户", "人次", "人", "平方
 _FOLLOW_START = re.compile(r"^(那么?|那|还有|另外|其中|而|并且|and|what about|how about)\s*", re.I)
 _FOLLOW_END = re.compile(r"(呢|怎么样|如何|又是多少|是多少|多少)?[？?。!！\s]*$")
 _PRONOUN = re.compile(r"它们?的?|其(?!中)|该(企业|项目|公司|工程|园区|社区)?|这个|那个|这次|此次|本次|这项|该项|\b(it|its|they|their)\b", re.I)
-_YEARISH = re.compile(r"(?:19|20)\d{2}\s*年?|一季度|二季度|三季度|四季度|上半年|下半年|全年|去年|今年|前年|十[三四五]五(?:时期|期间)?")
+YEARISH = re.compile(r"(?:19|20)\d{2}\s*年?|一季度|二季度|三季度|四季度|上半年|下半年|全年|去年|今年|前年|十[三四五]五(?:时期|期间)?")
 
 
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年?")
@@ -176,7 +176,7 @@ def _measured_before(question: str) -> str:
         i -= 1
     phrase: list[str] = []
     while i >= 0 and (words[i][1].startswith("n") or words[i][1] in ("vn", "eng")) \
-            and words[i][1] not in ("ns", "nr", "nt") and not _YEARISH.fullmatch(words[i][0]):
+            and words[i][1] not in ("ns", "nr", "nt") and not YEARISH.fullmatch(words[i][0]):
         phrase.insert(0, words[i][0])
         i -= 1
     text = "".join(phrase)
@@ -191,7 +191,7 @@ def subject_of(question: str) -> str:
     words = pos_tag(outside_narrative(question))  # 我家住二郎，…: the asker is not what a later part points back to
     phrase: list[str] = []
     for word, flag in words:
-        if _YEARISH.fullmatch(word) or (flag in ("m", "t") and phrase == []):
+        if YEARISH.fullmatch(word) or (flag in ("m", "t") and phrase == []):
             continue
         if (flag[:1] in ("n", "v") and flag not in ("v", "vd")) or flag in ("eng", "j", "l", "vn"):
             phrase.append(word)
@@ -226,29 +226,29 @@ def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) ->
         if _has_subject(text):
             return question
         # 同比增长了多少？ — no subject of its own: it asks about the previous question's subject.
-        subject = subject_of(_YEARISH.sub("", previous))
-        years = "".join(m.group() for m in _YEARISH.finditer(previous)) if not _YEARISH.search(text) else ""
+        subject = subject_of(YEARISH.sub("", previous))
+        years = "".join(m.group() for m in YEARISH.finditer(previous)) if not YEARISH.search(text) else ""
         return f"{years}{subject}{text}" if subject else question
-    rest = _YEARISH.sub("", core).strip("，, 的")
-    new_years = [m.group() for m in _YEARISH.finditer(core)]
+    rest = YEARISH.sub("", core).strip("，, 的")
+    new_years = [m.group() for m in YEARISH.finditer(core)]
     if not rest and new_years:
         # 那2025年呢: the previous question with its time replaced (or added).
-        if _YEARISH.search(previous):
-            return _YEARISH.sub(new_years[0], previous, count=1)
+        if YEARISH.search(previous):
+            return YEARISH.sub(new_years[0], previous, count=1)
         return new_years[0] + previous
     tail = "？" if ASKS.search(core) else _ask_like(question, previous)  # a follow-up that asks keeps its ending
     if has_pronoun:
-        subject = subject_of(_YEARISH.sub("", previous)) or previous.rstrip("？?")
+        subject = subject_of(YEARISH.sub("", previous)) or previous.rstrip("？?")
         # 它的产能 → 166舰的产能, 它哪天开放 → 166舰哪天开放: keep the 的 only where the question had one.
         resolved = _PRONOUN.sub(lambda m: subject + ("的" if m.group().endswith("的") else ""), core, count=1)
-        years = "" if new_years else "".join(m.group() for m in _YEARISH.finditer(previous))
+        years = "" if new_years else "".join(m.group() for m in YEARISH.finditer(previous))
         return f"{years}{resolved}{tail}"
-    topic = _YEARISH.sub("", core).strip("，, ")
+    topic = YEARISH.sub("", core).strip("，, ")
     if not _has_subject(topic):
         # 那具体是哪一天: the same topic asked anew — the previous question without its question words.
         return f"{_ASKED.sub('', previous).rstrip('了的是')}{topic}{tail}"
     # 那空气质量呢: a new topic asked the same way, in the same place and time.
-    years = "".join(new_years) or "".join(m.group() for m in _YEARISH.finditer(previous))
+    years = "".join(new_years) or "".join(m.group() for m in YEARISH.finditer(previous))
     return f"{years}{topic}{tail}"
 
 
