@@ -108,6 +108,9 @@ def test_follow_up_year_gets_that_years_figure_not_a_namesake(hash_service):
      ("2021年一季度和2021年全年，九龙坡空气优良天数分别是多少天？",
       ["2021年一季度九龙坡空气优良天数是多少天", "2021年全年九龙坡空气优良天数是多少天"]),
      ("九龙坡空气优良天数，一季度和全年分别是多少天？", ["九龙坡空气优良天数一季度是多少天", "九龙坡空气优良天数全年是多少天"]),
+     # two times side by side: what follows the second is asked of both
+     ("2021年一季度与2021年全年九龙坡区空气质量优良天数分别是多少？",
+      ["2021年一季度九龙坡区空气质量优良天数是多少", "2021年全年九龙坡区空气质量优良天数是多少"]),
      ("九龙坡空气优良天数，2021年一季度有多少天，全年有多少天？",
       ["九龙坡空气优良天数，2021年一季度有多少天", "九龙坡空气优良天数，全年有多少天？"]),
      # a comma that does not separate two questions is not a split
@@ -341,3 +344,10 @@ def test_the_figure_quoted_is_one_the_checks_kept(hash_service, monkeypatch):
     monkeypatch.setattr(checks, "FIGURE_CHECKS", (drop_first, *checks.FIGURE_CHECKS))
     again = hash_service.ask(question)
     assert again.found and again.figures and all(f.figure.value != dropped for f in again.figures)
+
+
+def test_a_follow_up_about_that_stretch_of_river_is_answered_with_its_length(hash_service):
+    history = [{"question": "跳磴河治理总共花了多少钱？", "answer": "累计投入16.5亿元。"}]
+    result = hash_service.ask("治理的那段河有多长？", history=history)
+    assert "跳磴河" in result.resolved_question
+    assert result.found and "14.15公里" in result.text

@@ -91,6 +91,8 @@ def test_a_level_is_asked_as_a_rank_or_a_rate():
         # 这次 points back like 它; a follow-up with no topic of its own keeps the previous one
         ("跳磴河黑臭水体治理九龙坡一共花了多少钱？", "那这次治理的河道有多长？", "跳磴河治理的河道有多长？"),
         ("2025年6月九龙坡哪家医院焕新启航了？", "那具体是哪一天？", "2025年6月九龙坡医院焕新启航具体是哪一天？"),
+        # 这 / 那 with a classifier points back too (那些企业, 那段河), and its 那 does not open a follow-up
+        ("西彭园区有哪些铝加工企业？", "那些企业有多少家？", "西彭园区企业有多少家？"),
     ],
 )
 def test_follow_ups_are_resolved_against_the_previous_question(history, question, resolved):

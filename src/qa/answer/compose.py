@@ -27,7 +27,7 @@ from qa.answer.evidence import (
     time_fits,
     trim,
 )
-from qa.answer.intent import ASKS, Intent, detect_intent, resolve_followup, subject_of
+from qa.answer.intent import ASKS, YEARISH, Intent, detect_intent, resolve_followup, subject_of
 from qa.answer.slots import prefer_slot
 from qa.answer.terms import dated, names_something, query_terms, time_stated
 from qa.answer.weights import WEIGHTS
@@ -182,6 +182,7 @@ def plan(snapshot: Snapshot, question: str, history: Sequence[dict[str, Any]] | 
 _SPLIT_BOTH = re.compile(r"^(?P<a>.+?)(?:和|与|以及|、)(?P<b>[^和与]+?)[，,\s]*(?:分别|各自?)(?P<tail>[^？?]*)")
 
 
+_TIMES = re.compile(rf"(?:{YEARISH.pattern})+")
 _ASKS_FOR_FIGURE = re.compile(r"[，,\s]*(?:那|请问)?(?:有没有|有无|是否有|能不能给|能否给)?个?(?:具体的?|确切的?)?(?:数字|数据|数值|数)"
                               r"(?:是多少|呢|吗)?[？?]?")
 
@@ -204,6 +205,9 @@ def split_question(question: str) -> list[str]:
         # 甲和乙，X分别是多少 / X，甲和乙分别是多少: what stands beside the pair in its own clause belongs to both.
         lead, a = both["a"].rpartition("，")[::2]
         b, _, shared = both["b"].partition("，")
+        if _TIMES.fullmatch(a) and (time := _TIMES.match(b)) and time.end() < len(b):
+            # 2021年一季度与2021年全年空气优良天数分别是多少: two times, and what follows the second is asked of both.
+            b, shared = time.group(), b[time.end() :] + shared
         return [f"{lead}{a}{shared}{both['tail']}", f"{lead}{b}{shared}{both['tail']}"]
     # …花了多少钱，水质达到几类？ — two questions in one sentence, each with its own question word; clauses before
     # them that ask nothing (九龙坡空气好的天数，一季度有多少天，全年有多少天？) are the topic of each.
