@@ -6,8 +6,8 @@ from qa.answer import decision
 from qa.answer.evidence import Terms, coverage
 from qa.answer.intent import detect_intent, subject_of
 from qa.answer.narrative import clauses, narrative_spans, outside_narrative
-from qa.answer.terms import excluded_spans, query_terms
-from qa.lexical import pinned_vocabulary
+from qa.answer.terms import asks_apart, excluded_spans, query_terms
+from qa.lexical import pinned_vocabulary, pos_tag
 from qa.service import Service
 
 
@@ -123,3 +123,14 @@ def test_a_one_character_word_inside_a_longer_word_of_the_question_is_not_counte
         terms = query_terms("中梁山现在有几个护林员在守山？", snapshot)
         assert "中梁山" in terms and "护林员" in terms and "山" not in terms
         assert "河" in query_terms("九龙坡还有哪几条小一点的河？", snapshot)  # no longer word holds it
+
+
+def test_a_word_running_past_a_question_word_is_cut_where_the_question_word_ends(hash_service: Service):
+    assert [w for w, _ in asks_apart("中梁山花博园哪天开的")][-2:] == ["开", "的"]  # jieba alone: 哪 + 天开 + 的
+    assert "体量" in [w for w, _ in asks_apart("那个氢谷是多大体量的？")]  # jieba alone: 多大 + 体 … or 大体
+    assert asks_apart("长江有多长？") == pos_tag("长江有多长？")  # nothing runs past: jieba's own cut
+    with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
+        terms = query_terms("中梁山花博园哪天开的", snapshot)
+        assert "天开" not in terms and {"中梁山", "花博园"} <= terms.keys()
+    result = hash_service.ask("中梁山花博园哪天开的")
+    assert result.found and "2021年4月7日" in result.text

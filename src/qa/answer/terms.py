@@ -57,7 +57,7 @@ def _content_words(question: str, snapshot: Snapshot,
     phrase_weight: dict[str, float] = {}
     excluded = excluded_spans(question)
     at = 0
-    for word, flag in pos_tag(question):
+    for word, flag in asks_apart(question):
         start, at = at, at + len(word)
         word = word.strip().lower()
         if not word or word in words.generic or word in words.light_verbs or not flag.startswith(_CONTENT_POS):
@@ -105,6 +105,24 @@ def excluded_spans(question: str) -> list[tuple[int, int]]:
             if aside:
                 spans.append(aside.span(1))
     return spans
+
+
+# The question words a word of the question may run past (哪天开的 cut as 哪 + 天开 + 的).
+_ASK_WORD = re.compile(r"哪一?[天年月日]|几[号月日年天]|多[长大高远久]")
+
+
+def asks_apart(question: str) -> list[tuple[str, str]]:
+    """The question's words with their parts of speech, a word that runs past the end of a question word cut there.
+
+    jieba reads 中梁山花博园哪天开的 as 哪 + 天开 + 的 and 是哪一年迈上 as … 年迈 …: 天开 and 年迈 are no words of
+    the question, 开 and 迈 are.
+    """
+    ends = {m.end() for m in _ASK_WORD.finditer(question)}
+    cuts = sorted({e for word, _, at in words_at(question) for e in ends if at < e < at + len(word)})
+    if not cuts:
+        return pos_tag(question)
+    bounds = [0, *cuts, len(question)]
+    return [tagged for a, b in pairwise(bounds) for tagged in pos_tag(question[a:b])]
 
 
 def words_at(text: str) -> list[tuple[str, str, int]]:
