@@ -471,6 +471,12 @@ def test_a_measure_the_question_qualifies_otherwise_than_the_report_is_another_m
     assert conflict("九龙坡人均公园绿地面积是多少？", "人均公园绿地面积") is None  # the whole metric asked
     assert conflict("“九龙坡云医院”累计为辖区居民提供服务多少人次？", "云医院已为辖区居民提供") is None  # a quote mark
     assert conflict("九龙坡的总产能有多少？", "西彭园区铝加工产业年总产能") is None  # too little in common
+    # a qualifier and a head noun in one word (城镇 + 居民), however the rest of the measure is worded
+    assert conflict("九龙坡城镇居民一年人均可支配收入有多少？", "全体居民人均可支配收入") == "城镇"
+    assert conflict("农村居民人均收入多少", "全体居民人均可支配收入") == "农村"
+    # a verb's compounds qualify nothing (城市更新: 更新 is done, 引进外资: 外资 is brought in)
+    assert conflict("城市更新计划逐步实施的更新区域面积约多少公顷？", "逐步实施更新区域面积") is None
+    assert conflict("九龙坡引进外资用外资的速度在重庆排第几？", "实际使用外资增速") is None
 
 
 def test_the_qualifier_check_keeps_the_figures_it_can_and_names_what_the_reports_do_not_give():
@@ -529,3 +535,8 @@ def test_a_heading_standing_alone_ranks_below_a_sentence_that_tells_about_its_to
     assert ranked[0].sentence.startswith("一、在2035年") and ranked[1].sentence == "围绕“三高三宜”愿景"
     assert ranked[0].coverage == ranked[1].coverage == 1.0
     assert ranked[0].score - ranked[1].score == pytest.approx(WEIGHTS.heading_penalty)
+
+
+def test_a_qualified_income_the_reports_do_not_give_is_not_found_and_the_whole_is_quoted(hash_service):
+    result = hash_service.ask("农村居民人均收入多少")
+    assert not result.found and "农村" in result.text and "全体居民人均可支配收入" in result.text

@@ -146,6 +146,9 @@ def qualifier_conflict(question: str, metric: str) -> str | None:
     reports for it), the district's own names and words that only phrase the question conflict with nothing.
     """
     metric = district().metric_prefix.sub("", metric)
+    compound = _compound_qualifier(question, metric)
+    if compound:
+        return compound
     for k in range(len(metric), WEIGHTS.shared_metric_chars - 1, -1):
         at = question.find(metric[-k:])
         if at < 0:
@@ -161,6 +164,31 @@ def qualifier_conflict(question: str, metric: str) -> str | None:
                 or word in district().names or coverage(metric, {word: 1.0}) > 0:
             return None
         return word
+    return None
+
+
+_QUALIFIER_TAGS = ("n", "a", "b", "s")  # what qualifies a noun: a noun, an adjective, a distinguishing word, a place
+
+
+def _tagged(word: str) -> str:
+    """The part of speech of ``word`` read alone, when jieba reads it as one word ("" otherwise)."""
+    tags = pos_tag(word)
+    return tags[0][1] if len(tags) == 1 else ""
+
+
+def _compound_qualifier(question: str, metric: str) -> str | None:
+    """A question word made of a qualifier and a head noun (城镇 + 居民) where the metric qualifies that head
+    otherwise (全体居民人均可支配收入): the question's qualifier. A verb's compounds (城市更新, 引进外资) qualify nothing."""
+    for word, _ in pos_tag(question):
+        part = WEIGHTS.compound_part_chars
+        if len(word) < 2 * part or word in metric:
+            continue
+        for k in range(len(word) - part, part - 1, -1):
+            qualifier, head = word[:-k], word[-k:]
+            at = metric.find(head)
+            if at >= part and _tagged(head).startswith("n") and _tagged(qualifier)[:1] in _QUALIFIER_TAGS and qualifier not in question_words().generic \
+                    and qualifier not in district().names and coverage(metric, {qualifier: 1.0}) == 0:
+                return qualifier
     return None
 
 

@@ -83,6 +83,7 @@ class Weights:
     min_district_chars: int = 3  # 渝中区: a district or county name
     min_part_chars: int = 4  # a part of a multi-part question
     shared_metric_chars: int = 4  # a question and a figure's metric ending in this many characters name one measure
+    compound_part_chars: int = 2  # 城镇 + 居民: the shortest qualifier and head of a compound question word
     max_parts: int = 3  # parts of a multi-part question answered at most
     subject_question_chars: int = 14  # a question this long names something of its own
     english_share: float = 0.5  # share of Latin letters that makes a question English
