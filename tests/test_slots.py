@@ -64,6 +64,9 @@ def test_questions_that_ask_for_no_name_have_no_slot(question: str):
     ("那首《江边谣》是谁写的？", "《江边谣》在社区里广为传唱。", False),
     ("那首《江边谣》是谁写的？", "《江边谣》由退休教师创作。", True),
     ("那首《江边谣》是哪位居民写的？", "这首居民自创的《江边谣》广为传唱。", False),  # 首 + 居民 is no new person
+    # jieba's dictionary tags words as names (荣获, 智慧): only a name it does not know is a person's
+    ("谢家湾小学的校长是谁？", "谢家湾小学荣获中国质量奖，智慧校园建设全面推进。", False),
+    ("那首《江边谣》是谁写的？", "《江边谣》的作者是尹诗语。", True),
     # a body with the ending asked for
     ("这个奖是哪个部门颁发的？", "该项目获得了表彰，部门很重视。", False),  # the word 部门 names no body
     ("这个奖是哪个部门颁发的？", "该项目获得了市文化旅游委颁发的奖项。", True),

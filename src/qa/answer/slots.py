@@ -103,6 +103,21 @@ def _asks_for_role(question: str) -> bool:
     return False
 
 
+def _person_name(words: Sequence[tuple[str, str]], i: int) -> bool:
+    """Whether word ``i`` is a person's name: jieba tags a name it does not know (its dictionary's "names" are
+    mostly words: 荣获, 智慧, 文明), or a surname it cut from a given name it does not know (尹 + 诗语)."""
+    from qa.answer.decision import general_frequencies  # the decision module reads slots: imported on use
+
+    word, flag = words[i]
+    if not flag.startswith(_PERSON_TAGS):
+        return False
+    known, _ = general_frequencies()
+    if len(word) > 1:
+        return word not in known
+    given = words[i + 1][0] if i + 1 < len(words) else ""
+    return 1 <= len(given) <= 2 and all(is_cjk(ch) for ch in given) and given not in known
+
+
 def _new(word: str, question: str) -> bool:
     """A word that tells the asker something: not in the question, not the district's own name, not one character."""
     return len(word) >= 2 and word not in question and word not in district().names
@@ -128,7 +143,7 @@ def fillers(text: str, question: str, slot: Slot) -> list[str]:
         joined = words[i - 1][0] + word if i and words[i - 1][1] not in ("x", "uj", "p", "c") \
             and all(is_cjk(ch) for ch in words[i - 1][0]) else word
         if slot.kind == "person":
-            fits = flag.startswith(_PERSON_TAGS) or flag == "nt" or (flag[:1] == "n" and word.endswith(_ROLE_ENDINGS))
+            fits = _person_name(words, i) or flag == "nt" or (flag[:1] == "n" and word.endswith(_ROLE_ENDINGS))
         else:
             ends = bool(endings) and (word.endswith(endings) or joined.endswith(endings))
             fits = ends or (flag == "nt" if slot.kind == "organisation" else not slot.endings and flag in _PLACE_TAGS)
