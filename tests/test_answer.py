@@ -351,3 +351,11 @@ def test_a_follow_up_about_that_stretch_of_river_is_answered_with_its_length(has
     result = hash_service.ask("治理的那段河有多长？", history=history)
     assert "跳磴河" in result.resolved_question
     assert result.found and "14.15公里" in result.text
+
+
+def test_a_verb_the_reports_never_use_is_not_the_word_a_figure_question_turns_on(hash_service):
+    # 加起来 only phrases the question: it weighs most, being found nowhere, but no figure's clause could hold it
+    result = hash_service.ask("全区医疗机构的床位加起来有多少张？")
+    assert result.found and "8700张" in result.text
+    # a thing the reports never name still is: 客流量 is not answered by another figure
+    assert not hash_service.ask("杨家坪商圈一年客流量有多少？").found

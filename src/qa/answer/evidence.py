@@ -17,7 +17,7 @@ from qa.answer.words import district
 from qa.chunk import split_sentences
 from qa.index import Snapshot, chunk_views
 from qa.lexical import aliases as known_aliases
-from qa.lexical import expand
+from qa.lexical import expand, pos_tag
 from qa.normalize import is_caption, starts_item
 from qa.types import Figure, Hit
 
@@ -274,13 +274,21 @@ def own_clause(fig: Figure) -> str:
     return context[start:]
 
 
+def _is_verb(word: str) -> bool:
+    """Whether jieba reads ``word`` alone as verbs only (加起来: 加 + 起来) or an idiom."""
+    return all(flag[:1] in ("v", "l") for _, flag in pos_tag(word))
+
+
 def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[str, float],
                   intent: Intent) -> list[FigureMatch]:
     """Figures of the evidence sentences that fit the question's unit, year and period, best first."""
     matches: list[FigureMatch] = []
     seen: set[tuple[str, int]] = set()
     total = sum(terms.values())
-    heaviest = max(terms, key=lambda t: terms[t]) if terms else None
+    # The word the question turns on is a thing, or an act the reports speak of: an act they never name (加起来, 砸)
+    # only phrases the question and is found in no figure's clause.
+    known = [t for t in terms if t in snapshot.speller.corpus_text or not _is_verb(t)]
+    heaviest = max(known, key=lambda t: terms[t]) if known else None
     w = WEIGHTS
     head = heaviest if heaviest and total and terms[heaviest] >= w.head_term_share * total else None
     asked = expand(intent.question)
