@@ -359,3 +359,12 @@ def test_a_verb_the_reports_never_use_is_not_the_word_a_figure_question_turns_on
     assert result.found and "8700张" in result.text
     # a thing the reports never name still is: 客流量 is not answered by another figure
     assert not hash_service.ask("杨家坪商圈一年客流量有多少？").found
+
+
+def test_the_words_a_follow_up_takes_from_the_earlier_turn_count_only_where_a_sentence_holds_them(hash_service):
+    history = [{"question": "整治跳磴河一共花了多少钱？", "answer": "累计投入16.5亿元。"}]
+    _, resolved, parts = plan(hash_service.snapshot, "它两岸新修的步道有多长？", history)
+    assert resolved.startswith("整治跳磴河一共")  # 一共, 整治 came along with the subject
+    assert {"整治", "跳磴河"} <= parts[0].terms.context and "步道" not in parts[0].terms.context
+    result = hash_service.ask("它两岸新修的步道有多长？", history=history)
+    assert result.found and "20公里" in result.text

@@ -174,7 +174,8 @@ def plan(snapshot: Snapshot, question: str, history: Sequence[dict[str, Any]] | 
     # A later part is searched with the first part's subject beside it (…投了多少钱？治理后入选了什么？); the names
     # in that subject count where a sentence holds them, never against one that does not.
     topic = subject_of(pieces[0])
-    parts = [_work(snapshot, q, top_k, fusion, context=topic if i and topic not in q and not names_something(q) else "")
+    parts = [_work(snapshot, q, top_k, fusion, context=topic if i and topic not in q and not names_something(q) else "",
+                   typed=query.text if resolved != query.text else "")
              for i, q in enumerate(pieces)]
     return query, resolved, parts
 
@@ -221,7 +222,8 @@ def split_question(question: str) -> list[str]:
     return [question]
 
 
-def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, context: str = "") -> Part:
+def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, context: str = "",
+          typed: str = "") -> Part:
     intent = detect_intent(question)
     # A year narrows which figures count, so look further down the ranking for one that fits.
     pool = WEIGHTS.candidates * (WEIGHTS.year_pool_factor if intent.years and intent.kind in ("quantity", "compare")
@@ -233,6 +235,11 @@ def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, 
     if context:  # the first part's subject counts where a sentence names it, never against one that does not
         topic = {w: x for w, x in query_terms(context, snapshot).items() if names_something(w)}
         terms = Terms({**topic, **terms}, terms.context | (topic.keys() - terms.keys()))
+    carried = {t for t in terms if t not in typed.lower()} if typed else set()
+    if carried and carried != terms.keys():
+        # A follow-up's words that came from the earlier turn (中梁山生态景区计划投资 for 它分几期推进) count where a
+        # sentence holds them, never against one that does not: what the asker typed now is what is asked.
+        terms = Terms(terms, terms.context | carried)
     evidence = prefer_slot(rank_evidence(snapshot, hits, terms, intent), intent, terms)
     matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []
     support = judge_support(snapshot, question, intent, terms, hits, evidence, matches)
