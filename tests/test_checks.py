@@ -540,3 +540,25 @@ def test_a_heading_standing_alone_ranks_below_a_sentence_that_tells_about_its_to
 def test_a_qualified_income_the_reports_do_not_give_is_not_found_and_the_whole_is_quoted(hash_service):
     result = hash_service.ask("农村居民人均收入多少")
     assert not result.found and "农村" in result.text and "全体居民人均可支配收入" in result.text
+
+
+def test_a_figure_about_a_named_thing_comes_from_a_passage_that_names_it():
+    question = "博世和庆铃在九龙坡建的氢燃料电池发动机基地，总投资是多少亿？"
+    terms = {"博世": 4.0, "庆铃": 4.0, "氢燃料电池": 3.0, "发动机": 2.0, "基地": 1.0, "总投资": 2.0}
+    other = match("走进产业园，总投资超百亿元的西南铝“1+4”系列项目加快推进。", value=100)
+    c = case(question, matches=[other], terms=terms)
+    refusal = checks.check_named_subject(c)
+    assert refusal is not None and refusal.missing == "博世的这项数据" and c.matches == []
+    own = match("博世与庆铃合资建设的氢燃料电池发动机基地，总投资20亿元。", value=20)
+    c = case(question, matches=[other, own], terms=terms)
+    assert checks.check_named_subject(c) is None and c.matches == [own]
+    # a name the passage holds before the figure's sentence counts: the sentence goes on from it
+    story = match("跳磴河治理成效明显。沿岸新建步道20公里。", value=20, unit="公里")
+    story = FigureMatch(story.figure, replace(story.evidence, sentence="沿岸新建步道20公里。"), story.score)
+    c = case("跳磴河沿岸新建了多长的步道？", matches=[story], terms={"跳磴河": 4.0, "步道": 3.0})
+    assert checks.check_named_subject(c) is None and c.matches == [story]
+
+
+def test_the_revenue_of_a_company_the_reports_give_no_figure_for_is_not_the_industrys(hash_service):
+    result = hash_service.ask("忽米网一年的营业收入有多少？")  # the reports give 氢能产业营业收入10.6亿元 only
+    assert not result.found and "10.6亿元" not in result.text.split("资料中最接近的说法是")[0]

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from qa.answer.intent import Intent
     from qa.index import Snapshot
     from qa.spell_index import Words
-    from qa.types import Figure, Hit
+    from qa.types import Chunk, Document, Figure, Hit
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ class Case:
     matches: list[FigureMatch]
     corpus_text: Words
     report_years: dict[str, int | None] = field(default_factory=dict)
+    documents: Mapping[str, Document] = field(default_factory=dict)
 
     @cached_property
     def dense(self) -> float:
@@ -105,6 +106,31 @@ def check_named_place(case: Case) -> Refusal | None:
         return None
     case.matches = [m for m in case.matches if name in (m.evidence.reach or m.evidence.sentence)]
     return None if case.matches else Refusal(f"有数据，但不是关于{name}的", f"{name}的这项数据")
+
+
+_PROPER = ("nz", "nt", "ns", "nr")  # jieba's tags of names: things, bodies, places, people
+
+
+def check_named_subject(case: Case) -> Refusal | None:
+    """国鸿氢能科技产业园总投资 / 博世和庆铃的基地总投资: a figure about a thing the question names must come from a
+    sentence that names it, not from one about another project (西南铝“1+4”系列项目总投资超百亿元)."""
+    told = story_words(case.terms)
+    names = [w for w, f in pos_tag(case.question) if f.startswith(_PROPER) and len(w) >= 2 and w in case.terms
+             and w not in told and w not in district().names and w not in question_words().generic]
+    if not names or not case.matches:
+        return None
+    # Its passage and what comes just before it, not only its sentence: 沿岸新建步道20公里 goes on from sentences
+    # about 跳磴河, and a passage may start in the middle of a story.
+    case.matches = [m for m in case.matches
+                    if all(coverage(_lead_in(case, m.evidence.hit.chunk), {n: 1.0}) == 1.0 for n in names)]
+    return None if case.matches else Refusal(f"有数据，但句子没有说到{names[0]}", f"{names[0]}的这项数据")
+
+
+def _lead_in(case: Case, chunk: Chunk) -> str:
+    """A passage's clean text with the raw text just before it in its document (line breaks taken out)."""
+    document = case.documents.get(chunk.doc_id)
+    before = document.text[max(0, chunk.start - WEIGHTS.lead_in_chars) : chunk.start] if document else ""
+    return re.sub(r"\s+", "", before) + chunk.clean
 
 
 def check_measured_kind(case: Case) -> Refusal | None:
@@ -476,7 +502,7 @@ def check_coverage(case: Case) -> Refusal | None:
 
 
 Check = Callable[[Case], "Refusal | None"]
-FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_measured_kind, check_given_figure, check_part,
+FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, check_measured_kind, check_given_figure, check_part,
                                     check_has_figure, check_qualifier, check_figure_subject, check_figure_strength,
                                     check_premise)
 TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_part, check_premise, check_stated_figure,
@@ -497,7 +523,7 @@ def judge_support(
         return Support(False, 0.0, 0.0, reasons=("没有检索到段落",))
     case = Case(question, intent, terms, hits, evidence, list(matches), snapshot.speller.corpus_text,
                 {ev.hit.chunk.doc_id: report_year(snapshot, ev.hit.chunk.doc_id)
-                 for ev in evidence[: WEIGHTS.year_depth]})
+                 for ev in evidence[: WEIGHTS.year_depth]}, snapshot.documents)
     if intent.kind in ("quantity", "compare"):
         checks: tuple[Check, ...] = (check_other_district, *FIGURE_CHECKS)
     else:

@@ -93,6 +93,7 @@ class Weights:
     list_follow_chars: int = 220  # a list's announcing sentence is quoted with what follows, up to this
     # -- the slot a question asks to be filled (qa.answer.slots; structural, then checked on the dev sets) --
     slot_depth: int = 5  # sentences searched for one that fills the slot when the best does not
+    lead_in_chars: int = 300  # raw characters before a passage read with it for the thing a figure is about
     premise_depth: int = 5  # sentences searched for a figure the question states before it is a false premise
     slot_name_chars: int = 2  # characters of a name before a place or body ending (渝州路, 区教委; not 镇街)
     slot_list_items: int = 2  # fillers a question asking for several (哪些地方) needs; items of an enumeration
