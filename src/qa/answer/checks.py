@@ -113,7 +113,7 @@ _PROPER = ("nz", "nt", "ns", "nr")  # jieba's tags of names: things, bodies, pla
 
 def check_named_subject(case: Case) -> Refusal | None:
     """国鸿氢能科技产业园总投资 / 博世和庆铃的基地总投资: a figure about a thing the question names must come from a
-    sentence that names it, not from one about another project (西南铝“1+4”系列项目总投资超百亿元)."""
+    passage that names it (or just after one), not from one about another project (西南铝“1+4”系列项目总投资超百亿元)."""
     told = story_words(case.terms)
     names = [w for w, f in pos_tag(case.question) if f.startswith(_PROPER) and len(w) >= 2 and w in case.terms
              and w not in told and w not in district().names and w not in question_words().generic]
@@ -123,7 +123,7 @@ def check_named_subject(case: Case) -> Refusal | None:
     # about 跳磴河, and a passage may start in the middle of a story.
     case.matches = [m for m in case.matches
                     if all(coverage(_lead_in(case, m.evidence.hit.chunk), {n: 1.0}) == 1.0 for n in names)]
-    return None if case.matches else Refusal(f"有数据，但句子没有说到{names[0]}", f"{names[0]}的这项数据")
+    return None if case.matches else Refusal(f"有数据，但所在段落没有说到{names[0]}", f"{names[0]}的这项数据")
 
 
 def _lead_in(case: Case, chunk: Chunk) -> str:
