@@ -41,6 +41,25 @@ def test_what_the_asker_wishes_to_do_is_story_however_it_is_tagged():
     assert story("想问问河两边新修的步道有多长？") == ["想问问"]
 
 
+def test_a_caller_reported_in_the_third_person_is_story():
+    # how a hotline operator writes a call down: who calls, and the verbs that report the question
+    assert story("市民来电询问九龙坡2020年GDP是多少？") == ["市民来电询问"]
+    assert story("一位退休教师来电，询问跳磴河治理花了多少钱？") == ["一位退休教师来电，", "询问"]
+    assert story("家长来电咨询谢家湾小学的校长是谁") == ["家长来电咨询"]
+    # a place or a thing before the verb is what is asked about, not who calls
+    assert story("跳磴河治理了多长？") == story("九龙坡区了解到的数据是多少？") == []
+    # the asker's own verbs stay the asker's: they are not read as a call as well
+    assert story("我想问下九龙坡各类市场主体有多少户？") == ["我想问下"]
+
+
+def test_the_callers_words_count_neither_for_nor_against(hash_service: Service):
+    with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
+        terms = query_terms("新来的市民来电，询问中梁山现在有几个护林员。", snapshot)
+        assert "市民" not in terms and "来电" not in terms and {"中梁山", "护林员"} <= terms.keys()
+    result = hash_service.ask("市民来电询问中梁山现在有几个护林员。")
+    assert result.found and "65名" in result.text
+
+
 def test_clauses_without_the_asker_are_what_is_asked():
     assert story("博世和庆铃合资的项目，总投资多少？") == []
     assert story("跳磴河治理以后，水质达到几类？") == []

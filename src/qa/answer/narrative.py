@@ -11,7 +11,12 @@ the answer "not found", one they use counts where it is found and never against
 (:func:`qa.answer.terms.query_terms`), and the kind of question, its years and units, and the subject a
 later part points back to are read from what is asked (:mod:`qa.answer.intent`).
 
-Only closed grammatical classes are named here: the first-person pronouns and the verbs of wishing.
+A call written down by a hotline operator reports the question in the third person (市民来电询问…, 一位退休教师
+来电，…): who calls and the verbs that report the question are not even story, since the caller's words (市民, 来电人)
+say nothing of the topic; they are left out of the question's words altogether (:func:`caller_spans`).
+
+Only closed grammatical classes are named here: the first-person pronouns, the verbs of wishing and the verbs that
+report a question or a call.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ _REGIONS = frozenset(["国", "省", "市", "区", "县"])  # 咱们区, 我们�
 _WISH = frozenset(["想", "打算"])  # 想 (want to), 打算 (plan to): with no subject before them, the asker's
 _BEFORE_VERB = ("t", "d", "c")  # 周末想…, 一直想…, 还想…: time words, adverbs and conjunctions before the verb
 _NAMING = ("n", "s", "e", "j", "l", "x")  # nouns, places, Latin words, abbreviations, set phrases, quotes
+# Verbs that report a question or a call (市民来电询问…, 来电人想了解…): what comes before one, when it is only who
+# calls, frames the question and asks nothing.
+_REPORTING = frozenset(["询问", "咨询", "了解", "知道", "问", "打听", "反映", "来电", "致电", "求助", "提问"])
+_CALLER = ("n", "m", "q", "a", "b", "r", "d", "v", "c", "p", "u")  # who calls: a person, how many, how, and their verbs
 
 
 def clauses(question: str) -> list[tuple[int, int]]:
@@ -89,15 +98,49 @@ def _asker_verbs(question: str, start: int, end: int) -> tuple[int, int] | None:
     return (start, at) if at > start else None
 
 
+def _reported_frame(question: str, start: int, end: int) -> tuple[int, int] | None:
+    """市民来电询问…, 一位家长想了解…: the caller and the reporting verbs opening a clause, up to the last of those
+    verbs that comes before the first name of a place, body or thing (the question starts there)."""
+    from qa.answer.intent import ASKS
+
+    at, frame = start, None
+    for word, flag in pos_tag(question[start:end]):
+        if flag.startswith(("ns", "nt", "nz", "eng")) or not flag.startswith(_CALLER) or ASKS.match(word):
+            break
+        at += len(word)
+        if word in _REPORTING:
+            frame = (start, at)
+    return frame
+
+
+def _called(question: str, start: int, end: int) -> bool:
+    """一位退休教师来电，…: a clause that only says who calls."""
+    frame = _reported_frame(question, start, end)
+    return frame is not None and not question[frame[1] : end].strip(" ，,；;。")
+
+
+def caller_spans(question: str) -> list[tuple[int, int]]:
+    """(start, end) of what only reports a call (市民来电询问, 一位退休教师来电，): not even story, since the caller's
+    words (市民, 来电人) say nothing of the question's topic."""
+    spans = clauses(question)
+    if not spans:
+        return []
+    asked = asked_clause(question, spans)
+    out = [(a, b) for i, (a, b) in enumerate(spans) if i != asked and _called(question, a, b)]
+    frame = None if _asker_verbs(question, *spans[asked]) else _reported_frame(question, *spans[asked])
+    return [*out, frame] if frame else out
+
+
 def narrative_spans(question: str) -> list[tuple[int, int]]:
-    """(start, end) of the parts of ``question`` that tell the asker's story, not what is asked."""
+    """(start, end) of the parts of ``question`` that tell the asker's story, not what is asked (a reported call
+    among them: :func:`caller_spans`)."""
     spans = clauses(question)
     if not spans:
         return []
     asked = asked_clause(question, spans)
     out = [(a, b) for i, (a, b) in enumerate(spans) if i != asked and asker_speaks(question[a:b])]
     verbs = _asker_verbs(question, *spans[asked])
-    return sorted([*out, verbs]) if verbs else out
+    return sorted({*out, *([verbs] if verbs else []), *caller_spans(question)})
 
 
 def outside_narrative(question: str) -> str:
