@@ -205,15 +205,17 @@ def _tagged(word: str) -> str:
 def _compound_qualifier(question: str, metric: str) -> str | None:
     """A question word made of a qualifier and a head noun (城镇 + 居民) where the metric qualifies that head
     otherwise (全体居民人均可支配收入): the question's qualifier. A verb's compounds (城市更新, 引进外资) qualify nothing."""
+    part = WEIGHTS.compound_part_chars
     for word, _ in pos_tag(question):
-        part = WEIGHTS.compound_part_chars
         if len(word) < 2 * part or word in metric:
             continue
         for k in range(len(word) - part, part - 1, -1):
             qualifier, head = word[:-k], word[-k:]
-            at = metric.find(head)
-            if at >= part and _tagged(head).startswith("n") and _tagged(qualifier)[:1] in _QUALIFIER_TAGS and qualifier not in question_words().generic \
-                    and qualifier not in district().names and coverage(metric, {qualifier: 1.0}) == 0:
+            if metric.find(head) < part or not _tagged(head).startswith("n") \
+                    or _tagged(qualifier)[:1] not in _QUALIFIER_TAGS:
+                continue
+            if qualifier not in question_words().generic and qualifier not in district().names \
+                    and coverage(metric, {qualifier: 1.0}) == 0:
                 return qualifier
     return None
 
@@ -502,9 +504,9 @@ def check_coverage(case: Case) -> Refusal | None:
 
 
 Check = Callable[[Case], "Refusal | None"]
-FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, check_measured_kind, check_given_figure, check_part,
-                                    check_has_figure, check_qualifier, check_figure_subject, check_figure_strength,
-                                    check_premise)
+FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, check_measured_kind, check_given_figure,
+                                    check_part, check_has_figure, check_qualifier, check_figure_subject,
+                                    check_figure_strength, check_premise)
 TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_part, check_premise, check_stated_figure,
                                   check_slot)
 
