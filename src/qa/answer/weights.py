@@ -71,6 +71,7 @@ class Weights:
     support_depth: int = 3  # passages whose text counts for the missing-term message and the dense score
     year_depth: int = 8  # sentences searched for the asked year
     when_depth: int = 3  # a when-question may be answered by any of the best few sentences
+    lead_in_chars: int = 300  # raw characters before a passage read with it for the thing a figure is about
 
     # -- term specificity (structural; see qa.answer.decision) ---------------------------------------
     common_word_log10: float = 5.0  # a word seen 10^5 times in jieba's general dictionary is everyday
@@ -93,7 +94,6 @@ class Weights:
     list_follow_chars: int = 220  # a list's announcing sentence is quoted with what follows, up to this
     # -- the slot a question asks to be filled (qa.answer.slots; structural, then checked on the dev sets) --
     slot_depth: int = 5  # sentences searched for one that fills the slot when the best does not
-    lead_in_chars: int = 300  # raw characters before a passage read with it for the thing a figure is about
     premise_depth: int = 5  # sentences searched for a figure the question states before it is a false premise
     slot_name_chars: int = 2  # characters of a name before a place or body ending (渝州路, 区教委; not 镇街)
     slot_list_items: int = 2  # fillers a question asking for several (哪些地方) needs; items of an enumeration
