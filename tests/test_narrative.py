@@ -52,6 +52,15 @@ def test_a_caller_reported_in_the_third_person_is_story():
     assert story("我想问下九龙坡各类市场主体有多少户？") == ["我想问下"]
 
 
+def test_greetings_thanks_and_polite_openings_are_courtesy_not_topic(hash_service: Service):
+    assert story("您好，请问中梁山生态景区是哪天正式动工的？") == ["您好，", "请问"]
+    assert story("麻烦问一下，跳磴河有多长？谢谢。") == ["麻烦问一下，", "谢谢。"]
+    assert story("问题出在哪里？") == []  # 问 opens no courtesy inside a word
+    with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
+        terms = query_terms("您好，请问中梁山生态景区是哪天正式动工的？谢谢。", snapshot)
+        assert not {"您好", "请问", "谢谢"} & terms.keys() and "中梁山" in terms
+
+
 def test_the_callers_words_count_neither_for_nor_against(hash_service: Service):
     with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
         terms = query_terms("新来的市民来电，询问中梁山现在有几个护林员。", snapshot)

@@ -13,10 +13,11 @@ later part points back to are read from what is asked (:mod:`qa.answer.intent`).
 
 A call written down by a hotline operator reports the question in the third person (市民来电询问…, 一位退休教师
 来电，…): who calls and the verbs that report the question are not even story, since the caller's words (市民, 来电人)
-say nothing of the topic; they are left out of the question's words altogether (:func:`caller_spans`).
+say nothing of the topic; they are left out of the question's words altogether (:func:`framing_spans`), and so are
+greetings, thanks and the polite verbs that open a request (您好，请问…，谢谢。).
 
-Only closed grammatical classes are named here: the first-person pronouns, the verbs of wishing and the verbs that
-report a question or a call.
+Only closed grammatical classes are named here: the first-person pronouns, the verbs of wishing, the verbs that
+report a question or a call, and the formulas of courtesy.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ _NAMING = ("n", "s", "e", "j", "l", "x")  # nouns, places, Latin words, abbrevia
 # calls, frames the question and asks nothing.
 _REPORTING = frozenset(["询问", "咨询", "了解", "知道", "问", "打听", "反映", "来电", "致电", "求助", "提问"])
 _CALLER = ("n", "m", "q", "a", "b", "r", "d", "v", "c", "p", "u")  # who calls: a person, how many, how, and their verbs
+# Greetings and thanks (您好，…谢谢。) and the polite verbs that open a request (请问, 麻烦问一下): courtesy, not topic.
+_COURTESY = frozenset(["您好", "你好", "大家好", "谢谢", "谢谢您", "多谢", "感谢", "辛苦", "请问", "麻烦", "请教", "劳驾",
+                       "打扰", "打扰一下", "问", "问一下", "问下", "一下", "了", "啦", "呀", "啊"])
 
 
 def clauses(question: str) -> list[tuple[int, int]]:
@@ -119,28 +123,39 @@ def _called(question: str, start: int, end: int) -> bool:
     return frame is not None and not question[frame[1] : end].strip(" ，,；;。")
 
 
-def caller_spans(question: str) -> list[tuple[int, int]]:
-    """(start, end) of what only reports a call (市民来电询问, 一位退休教师来电，): not even story, since the caller's
-    words (市民, 来电人) say nothing of the question's topic."""
+def _courtesy(question: str, start: int, end: int) -> tuple[int, int] | None:
+    """您好，/ 谢谢。/ 请问…, 麻烦问一下…: the courtesy opening a clause (the whole clause when it is nothing else)."""
+    at = start
+    for word, flag in pos_tag(question[start:end]):
+        if word.strip() and word not in _COURTESY and flag != "x":
+            break
+        at += len(word)
+    return (start, at) if at > start and question[start:at].strip(" ，,。！!；;") else None
+
+
+def framing_spans(question: str) -> list[tuple[int, int]]:
+    """(start, end) of what only frames the question: a reported call (市民来电询问, 一位退休教师来电，) and courtesy
+    (您好，请问…谢谢。). Not even story: the caller's words (市民, 来电人) and the greetings say nothing of the topic."""
     spans = clauses(question)
     if not spans:
         return []
     asked = asked_clause(question, spans)
     out = [(a, b) for i, (a, b) in enumerate(spans) if i != asked and _called(question, a, b)]
+    out += [span for a, b in spans if (span := _courtesy(question, a, b))]
     frame = None if _asker_verbs(question, *spans[asked]) else _reported_frame(question, *spans[asked])
     return [*out, frame] if frame else out
 
 
 def narrative_spans(question: str) -> list[tuple[int, int]]:
     """(start, end) of the parts of ``question`` that tell the asker's story, not what is asked (a reported call
-    among them: :func:`caller_spans`)."""
+    among them, and courtesy: :func:`framing_spans`)."""
     spans = clauses(question)
     if not spans:
         return []
     asked = asked_clause(question, spans)
     out = [(a, b) for i, (a, b) in enumerate(spans) if i != asked and asker_speaks(question[a:b])]
     verbs = _asker_verbs(question, *spans[asked])
-    return sorted({*out, *([verbs] if verbs else []), *caller_spans(question)})
+    return sorted({*out, *([verbs] if verbs else []), *framing_spans(question)})
 
 
 def outside_narrative(question: str) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from qa.answer.evidence import DATEISH, Terms, coverage
 from qa.answer.intent import is_english
-from qa.answer.narrative import caller_spans, narrative_spans
+from qa.answer.narrative import framing_spans, narrative_spans
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district, question_words
 from qa.lexical import find_colloquial, pos_tag, tokenize
@@ -55,7 +55,7 @@ def _content_words(question: str, snapshot: Snapshot,
     # An everyday phrase (锻炼身体, 开公司) is one term, found when the reports' word for it (健身, 市场主体) is.
     phrases = find_colloquial(question)
     phrase_weight: dict[str, float] = {}
-    excluded = excluded_spans(question) + caller_spans(question)
+    excluded = excluded_spans(question) + framing_spans(question)
     at = 0
     for word, flag in asks_apart(question):
         start, at = at, at + len(word)
