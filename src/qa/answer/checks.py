@@ -114,15 +114,16 @@ _PROPER = ("nz", "nt", "ns", "nr")  # jieba's tags of names: things, bodies, pla
 def check_named_subject(case: Case) -> Refusal | None:
     """国鸿氢能科技产业园总投资 / 博世和庆铃的基地总投资: a figure about a thing the question names must come from a
     passage that names it (or just after one), not from one about another project (西南铝“1+4”系列项目总投资超百亿元)."""
-    told = story_words(case.terms)
+    told = story_words(case.terms)  # question_words().generic holds the district's own names
     names = [w for w, f in pos_tag(case.question) if f.startswith(_PROPER) and len(w) >= 2 and w in case.terms
-             and w not in told and w not in district().names and w not in question_words().generic]
+             and w not in told and w not in question_words().generic]
     if not names or not case.matches:
         return None
     # Its passage and what comes just before it, not only its sentence: 沿岸新建步道20公里 goes on from sentences
     # about 跳磴河, and a passage may start in the middle of a story.
+    named = {n: 1.0 for n in names}
     case.matches = [m for m in case.matches
-                    if all(coverage(_lead_in(case, m.evidence.hit.chunk), {n: 1.0}) == 1.0 for n in names)]
+                    if coverage(_lead_in(case, m.evidence.hit.chunk), named) == 1.0]
     return None if case.matches else Refusal(f"有数据，但所在段落没有说到{names[0]}", f"{names[0]}的这项数据")
 
 
@@ -214,9 +215,8 @@ def _compound_qualifier(question: str, metric: str) -> str | None:
             if metric.find(head) < part or not _tagged(head).startswith("n") \
                     or _tagged(qualifier)[:1] not in _QUALIFIER_TAGS:
                 continue
-            if qualifier not in question_words().generic and qualifier not in district().names \
-                    and coverage(metric, {qualifier: 1.0}) == 0:
-                return qualifier
+            if qualifier not in question_words().generic and coverage(metric, {qualifier: 1.0}) == 0:
+                return qualifier  # (the generic words hold the district's own names)
     return None
 
 

@@ -68,12 +68,13 @@ _POINTS = re.compile(r"(?:多少|几)个?百分点")
 # Classifiers that count things (not measures): what the general classifier 个 stands for in speech.
 _CLASSIFIERS = ("家", "项", "座", "张", "条", "所", "台", "辆", "件", "名", "人", "位", "处", "栋", "根", "艘", "户")
 _TEN_THOUSANDS = frozenset(["元", "吨", "亩", "户", "人次", "人", "平方米", "个", "家", "公顷"])  # units also counted in 万
+# Classifiers after 这 / 那 that make a pronoun of them (那段河, 这批项目, 那些企业), besides 这个, 那个, 这次, 这项.
+_POINTED = "段条批座片些家所处块艘位"
 # 那 opens a follow-up (那2025年呢), but not as the 那 of 那个 / 那些 / 那段, which points back itself (see _PRONOUN).
-_FOLLOW_START = re.compile(r"^(那么|那(?![个些段条批座片家所处块艘位项次])|还有|另外|其中|而|并且|and|what about|how about)\s*",
-                           re.I)
+_FOLLOW_START = re.compile(rf"^(那么|那(?![个项次{_POINTED}])|还有|另外|其中|而|并且|and|what about|how about)\s*", re.I)
 _FOLLOW_END = re.compile(r"(呢|怎么样|如何|又是多少|是多少|多少)?[？?。!！\s]*$")
 _PRONOUN = re.compile(r"它们?的?|其(?!中)|该(企业|项目|公司|工程|园区|社区)?|这个|那个|这次|此次|本次|这项|该项|"
-                      r"[这那](?:段|条|批|座|片|些|家|所|处|块|艘|位)|\b(it|its|they|their)\b", re.I)
+                      rf"[这那][{_POINTED}]|\b(it|its|they|their)\b", re.I)
 YEARISH = re.compile(r"(?:19|20)\d{2}\s*年?|一季度|二季度|三季度|四季度|上半年|下半年|全年|去年|今年|前年|十[三四五]五(?:时期|期间)?")
 
 
