@@ -169,8 +169,11 @@ def test_chongqing_question_words_are_read_as_mandarin():
     # with a question word of its own, or as a yes/no question, 好多 means "many"
     assert to_mandarin_asks("好多企业落户在哪个园区？") == "好多企业落户在哪个园区？"
     assert to_mandarin_asks("九龙坡有好多好玩的地方吗？") == "九龙坡有好多好玩的地方吗？"
-    # only the last 好多 asks
+    # only the last 好多 asks, or one that ends a clause: before a noun it means "many"
     assert to_mandarin_asks("以前好多小巷不通公交，现在比例到好多了？") == "以前好多小巷不通公交，现在比例到多少了？"
+    assert to_mandarin_asks("九龙坡2020年GDP是好多，到十四五末又涨到好多了？") == \
+        "九龙坡2020年GDP是多少，到十四五末又涨到多少了？"
+    assert to_mandarin_asks("中梁山有好大，森林覆盖率是多少？") == "中梁山有多大，森林覆盖率是多少？"
     assert detect_intent(prepare_query("九龙坡2020年GDP是好多？").text).kind == "quantity"
     assert to_mandarin_asks("中梁山的森林覆盖率是好多？全区又是好多？") == "中梁山的森林覆盖率是多少？全区又是多少？"
     # in Chongqing speech 好久 asks when (好久开工？), not how long

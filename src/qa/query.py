@@ -215,7 +215,10 @@ def to_mandarin_asks(text: str) -> str:
 
 
 def _mandarin_ask(question: str, alone: dict[str, str]) -> str:
-    if _MANDARIN_ASK.search(question):
+    asks = bool(_MANDARIN_ASK.search(question))
+    # One ending a clause asks wherever it stands (GDP是好多，…又涨到好多了？): 好多 meaning "many" goes before a noun.
+    question = re.sub(rf"({'|'.join(map(re.escape, alone))})(?=[，,；;])", lambda m: alone[m.group(1)], question)
+    if asks:
         return question
     found = [(question.rfind(word), word) for word in alone if word in question]
     if not found:
