@@ -125,12 +125,12 @@ def _called(question: str, start: int, end: int) -> bool:
 
 def _courtesy(question: str, start: int, end: int) -> tuple[int, int] | None:
     """您好，/ 谢谢。/ 请问…, 麻烦问一下…: the courtesy opening a clause (the whole clause when it is nothing else)."""
-    at = start
+    at, courteous = start, False  # punctuation alone (the “ opening a quoted name) is no courtesy
     for word, flag in pos_tag(question[start:end]):
         if word.strip() and word not in _COURTESY and flag != "x":
             break
-        at += len(word)
-    return (start, at) if at > start and question[start:at].strip(" ，,。！!；;") else None
+        at, courteous = at + len(word), courteous or word in _COURTESY
+    return (start, at) if courteous else None
 
 
 def framing_spans(question: str) -> list[tuple[int, int]]:

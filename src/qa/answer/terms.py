@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # Parts of speech that carry content: nouns, verbs, adjectives, idioms, abbreviations, Latin words.
 _CONTENT_POS = ("n", "v", "a", "i", "j", "l", "eng", "vn", "an", "nz", "ns", "nt", "nr")
 _STORY_POS = ("n",)  # the things a story names (166舰, 中梁山) may be what is asked about; what its people do is not
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
 _REDUPLICATED = re.compile(r"(.)\1(.)\2|(..)\3")  # 前前后后, 方方面面: fillers that say how, not what
 
 
@@ -79,6 +80,14 @@ def _content_words(question: str, snapshot: Snapshot,
         terms[word] = snapshot.lexical.idf(word)
         (context if told else asked).add(word)
     terms.update(phrase_weight)
+    for quoted in _QUOTED.finditer(question):
+        # “三高三宜三率先”: a name the question quotes is one word, as the reports write it (jieba reads 高三 in it)
+        name = quoted.group(1)
+        if name in corpus_text and not any(a <= quoted.start() < b for a, b in narrative):
+            for term in [t for t in terms if t in name]:
+                del terms[term]
+            terms[name] = snapshot.lexical.idf(name)
+            asked.add(name)
     for term in [t for t in terms if len(t) == 1 and any(t in other for other in terms if other != t)]:
         del terms[term]  # 山 beside 中梁山: found wherever the longer word is, it would count that word twice
     if is_english(question) and any(is_cjk(ch) for t in terms for ch in t):
