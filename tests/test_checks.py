@@ -64,6 +64,10 @@ def test_named_place_keeps_only_figures_from_sentences_naming_it():
     c = case("九龙坡区人民医院有多少张床位？", matches=[total])
     refusal = checks.check_named_place(c)
     assert refusal is not None and refusal.missing == "人民医院的这项数据"
+    # what stands before a 的 describes the place, it is no part of its name
+    for question in ("焕新后的九龙坡区人民医院有多少张床位？", "九龙坡的人民医院有多少张床位？"):
+        refusal = checks.check_named_place(case(question, matches=[total]))
+        assert refusal is not None and refusal.missing == "人民医院的这项数据"
 
 
 def test_measured_kind_needs_the_kind_counted():

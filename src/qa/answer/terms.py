@@ -176,7 +176,8 @@ def named_place(question: str, corpus_text: Words) -> str | None:
     """
     here = district()
     for match in here.named_place.finditer(question):
-        name = here.place_prefix.sub("", match.group())
+        # 九龙坡的中梁山花博园: the name is what follows the last 的
+        name = here.place_prefix.sub("", match.group().rpartition("的")[2])
         if len(name) >= WEIGHTS.min_named_place_chars and name in corpus_text:
             return name
     return None
