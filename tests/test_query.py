@@ -74,6 +74,13 @@ def test_the_general_classifier_counts_in_any_classifier_but_not_in_measures():
     assert set(detect_intent("一季度规上工业增加值涨了几个百分点？").units) == {"%", "个百分点"}  # 个 of a measure
 
 
+def test_how_much_a_thing_grew_is_asked_as_a_rate():
+    for question in ("汽摩产值涨了多少？", "十亿级工业企业产值增长是多少？", "新设外资企业数量比上年同期涨了多少？",
+                     "规上工业增加值增长多少？"):
+        assert detect_intent(question).units == ("%", "个百分点"), question
+    assert detect_intent("汽摩产值涨到多少了？").units == ("亿元", "万元", "元", "亿")  # what it grew to is an amount
+
+
 def test_a_level_is_asked_as_a_rank_or_a_rate():
     level = detect_intent("九龙坡义务教育巩固率在全市是什么水平？")
     assert level.kind == "quantity" and {"位", "%"} <= set(level.units)
@@ -93,6 +100,8 @@ def test_a_level_is_asked_as_a_rank_or_a_rate():
         ("2025年6月九龙坡哪家医院焕新启航了？", "那具体是哪一天？", "2025年6月九龙坡医院焕新启航具体是哪一天？"),
         # 这 / 那 with a classifier points back too (那些企业, 那段河), and its 那 does not open a follow-up
         ("西彭园区有哪些铝加工企业？", "那些企业有多少家？", "西彭园区企业有多少家？"),
+        # one that ends by asking keeps its own question word, even where what comes before it asks nothing
+        ("2020年底规上工业企业有几家？", "那汽摩产值涨了多少", "2020年汽摩产值涨了多少？"),
     ],
 )
 def test_follow_ups_are_resolved_against_the_previous_question(history, question, resolved):

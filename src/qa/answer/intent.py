@@ -49,7 +49,7 @@ _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"什么水平"), ("位", "%", "个百分点")),  # a level is a rank (全市第一) or a rate (99%)
     (re.compile(r"排第几|第几名|第几位|[居列]第几|排名|排在|名列|排老几|名次|\brank", re.I), ("位",)),
     (re.compile(r"多少天|几天|天数|days", re.I), ("天",)),
-    (re.compile(r"比重|占比|比例|百分之|百分比|增速|增幅|增长率|增长了?多少|率|percent|share|rate|growth|grow|how fast", re.I), ("%", "个百分点")),
+    (re.compile(r"比重|占比|比例|百分之|百分比|增速|增幅|涨幅|增长率|(?:增长|涨)[了是为有]?多少|率|percent|share|rate|growth|grow|how fast", re.I), ("%", "个百分点")),
     (re.compile(r"多少家|几家|企业数|companies|firms", re.I), ("家",)),
     (re.compile(r"多少户|几户|households", re.I), ("户", "万户")),
     (re.compile(r"多少吨|产能|产量|tons|tonnes", re.I), ("吨", "万吨")),
@@ -223,7 +223,11 @@ def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) ->
     if not previous:
         return question
     text = question.strip()
-    core = _FOLLOW_END.sub("", _FOLLOW_START.sub("", text)).strip()
+    opened = _FOLLOW_START.sub("", text)
+    ending = _FOLLOW_END.search(opened)
+    core = opened[: ending.start() if ending else len(opened)].strip()
+    # 那汽摩产值涨了多少: a follow-up that ends by asking keeps its own words (not …涨了是多少)
+    asked_end = ending.group(1) if ending and ending.group(1) and ASKS.search(ending.group(1)) else ""
     starts_like_followup = bool(_FOLLOW_START.match(text)) or text.rstrip("？?。 ").endswith("呢")
     has_pronoun = bool(_PRONOUN.search(core))
     if not (starts_like_followup or has_pronoun):
@@ -240,7 +244,7 @@ def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) ->
         if YEARISH.search(previous):
             return YEARISH.sub(new_years[0], previous, count=1)
         return new_years[0] + previous
-    tail = "？" if ASKS.search(core) else _ask_like(question, previous)  # a follow-up that asks keeps its ending
+    tail = "？" if ASKS.search(core) else f"{asked_end}？" if asked_end else _ask_like(question, previous)
     if has_pronoun:
         subject = subject_of(YEARISH.sub("", previous)) or previous.rstrip("？?")
         # 它的产能 → 166舰的产能, 它哪天开放 → 166舰哪天开放: keep the 的 only where the question had one.
