@@ -183,6 +183,8 @@ def test_chongqing_question_words_are_read_as_mandarin():
     assert to_mandarin_asks("九龙坡2020年GDP是好多，到十四五末又涨到好多了？") == \
         "九龙坡2020年GDP是多少，到十四五末又涨到多少了？"
     assert to_mandarin_asks("中梁山有好大，森林覆盖率是多少？") == "中梁山有多大，森林覆盖率是多少？"
+    # 这几年 / 那几年 are "these few years", no question word: the 好多 after them still asks
+    assert to_mandarin_asks("九龙坡这几年修了好多座公共厕所？") == "九龙坡这几年修了多少座公共厕所？"
     assert detect_intent(prepare_query("九龙坡2020年GDP是好多？").text).kind == "quantity"
     assert to_mandarin_asks("中梁山的森林覆盖率是好多？全区又是好多？") == "中梁山的森林覆盖率是多少？全区又是多少？"
     # in Chongqing speech 好久 asks when (好久开工？), not how long
