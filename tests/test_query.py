@@ -43,7 +43,8 @@ def test_words_in_the_corpus_are_never_changed(hash_service):
      ("2020年和2025年的地区生产总值相比如何", "compare"), ("How many days of good air quality?", "quantity"),
      ("民主村的房子是哪个年代建的", "when"), ("九龙坡的人觉得安全吗，有没有具体数字", "quantity"),
      ("中梁山搞林长制，有几名护林员在守山？", "quantity"), ("每万人拥有发明专利是几件？", "quantity"),
-     ("跳磴河治理以后水质到了几类？", "fact")],
+     ("跳磴河治理以后水质到了几类？", "fact"), ("跳磴河综合整治是哪个时候完工的？", "when"),
+     ("庆铃与博世签署合资协议的具体日期是？", "when")],
 )
 def test_intent_kinds(question, kind):
     assert detect_intent(question).kind == kind

@@ -18,7 +18,7 @@ _OVERVIEW = re.compile(r"介绍|讲讲|说说|谈谈|聊聊|概况|概述|总体
                        r"\btell me about\b|\boverview\b|\bintroduce\b", re.I)
 _LIST = re.compile(r"[两二三四五六七八九十][个大项类种条张座岛金区园化心]\S{0,12}(?:是什么|是哪|有什么|指什么|指的是)|"
                    r"(?:哪|什么)\S{0,2}[“\"]?[两二三四五六七八九十][个大项类种条张座岛金区园化心]|哪些|哪几|有几大|包括什么|包括哪|分别是|都有什么|列举|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b", re.I)
-_WHEN = re.compile(r"什么时候|何时|几点(?!零)|哪一?年|哪一?天|哪一?日|几号|几月|哪个月|什么时间|(?:哪个|什么)年代|\bwhen\b|\bwhat year\b", re.I)
+_WHEN = re.compile(r"什么时候|哪个?时候|何时|什么日期|具体日期|几点(?!零)|哪一?年|哪一?天|哪一?日|几号|几月|哪个月|什么时间|(?:哪个|什么)年代|\bwhen\b|\bwhat year\b", re.I)
 _QUANTITY = re.compile(
     r"多少|具体的?(?:数字|数据|数值|数)|产能|产量|什么规模|多大规模|什么水平|(?<![这那])几(?:[个家项条天倍名位座所张台辆件户次栋艘处万千百十亿吨亩]|公里|平方)|多大|多长|多高|多远|多久|比重|占比|百分之|增速|增幅|增长了?几|排第几|第几|排老几|名次|"
     r"\bhow (many|much|large|long|big|fast|quickly|high)\b|\bby how much\b|\bwhat (percentage|share|proportion)\b|\bwhat was the\b.*\b(rate|value|total|gdp)\b",
