@@ -213,6 +213,8 @@ def _has_subject(question: str) -> bool:
 
 def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) -> str:
     """Rewrite a follow-up (那2025年呢？ / 它的产能呢？) into a stand-alone question, using earlier turns."""
+    from qa.answer.terms import proper_names
+
     if not history:
         return question
     previous = ""
@@ -257,7 +259,11 @@ def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) ->
         return f"{_ASKED.sub('', previous).rstrip('了的是')}{topic}{tail}"
     # 那空气质量呢: a new topic asked the same way, in the same place and time.
     years = "".join(new_years) or "".join(m.group() for m in YEARISH.finditer(previous))
-    return f"{years}{topic}{tail}"
+    # 那治理的河段有多长？ after a question about 跳磴河: a question of its own that names nothing is about what the
+    # previous one named.
+    named = "" if not ASKS.search(topic) or proper_names(topic) else \
+        "".join(dict.fromkeys(proper_names(YEARISH.sub("", previous))))
+    return f"{years}{named}{topic}{tail}"
 
 
 _ASKED = re.compile(r"(?:哪|什么|多少|几|谁)[家个所些位项座条年月天]?|是否|[吗呢？?。]")

@@ -146,9 +146,14 @@ def words_at(text: str) -> list[tuple[str, str, int]]:
 
 def names_something(question: str) -> bool:
     """Whether a question names a place, body or thing of its own (跳磴河, 谢家湾小学), not only the district."""
+    return bool(proper_names(question))
+
+
+def proper_names(question: str) -> list[str]:
+    """The places, bodies and things a question names (跳磴河, 谢家湾小学), not the district's own names."""
     generic = question_words().generic
-    return any(flag in ("ns", "nt", "nz", "nr") and len(word) >= 2 and word not in generic
-               for word, flag in pos_tag(question))
+    return [word for word, flag in pos_tag(question)
+            if flag in ("ns", "nt", "nz", "nr") and len(word) >= 2 and word not in generic]
 
 
 def other_place(question: str, corpus_text: Words) -> str | None:
