@@ -205,10 +205,13 @@ def subject_of(question: str) -> str:
 
 
 def _has_subject(question: str) -> bool:
-    """Whether a question names something of its own (a noun of two or more characters)."""
+    """Whether a question names something of its own (a noun of two or more characters, not a word of asking)."""
+    from qa.answer.words import question_words
     from qa.lexical import pos_tag
 
-    return any(flag[:1] == "n" and len(word) >= 2 for word, flag in pos_tag(question)) or len(question) > WEIGHTS.subject_question_chars
+    generic = question_words().generic  # 报道, 数据: words of asking, no subject (报道里的数据是多少？)
+    return any(flag[:1] == "n" and len(word) >= 2 and word not in generic for word, flag in pos_tag(question)) \
+        or len(question) > WEIGHTS.subject_question_chars
 
 
 def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) -> str:
