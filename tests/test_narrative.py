@@ -69,6 +69,14 @@ def test_a_name_the_question_quotes_is_one_word_as_the_reports_write_it(hash_ser
         assert "美丽" in query_terms("跳磴河评上了“最美丽的河”吗？", snapshot)
 
 
+def test_an_aspect_verb_opens_the_event_and_is_not_it(hash_service: Service):
+    with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
+        terms = query_terms("“九龙坡云医院”从什么时候开始正式上线的？", snapshot)
+        assert "开始" not in terms and "上线" in terms  # the report says 自2020年9月正式上线以来, never 开始
+    result = hash_service.ask("“九龙坡云医院”从什么时候开始正式上线的？")
+    assert result.found and "2020年9月" in result.text
+
+
 def test_the_callers_words_count_neither_for_nor_against(hash_service: Service):
     with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
         terms = query_terms("新来的市民来电，询问中梁山现在有几个护林员。", snapshot)
