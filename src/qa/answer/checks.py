@@ -25,7 +25,7 @@ from qa.answer.decision import features, lacking, load_model
 from qa.answer.evidence import coverage, holds, own_clause, report_year, story_words
 from qa.answer.narrative import clauses
 from qa.answer.slots import holds_slot, slot_text
-from qa.answer.terms import asked_events, dated, named_place, names_event, other_place, words_at
+from qa.answer.terms import asked_events, dated, named_place, names_event, other_place, proper_names, words_at
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district, question_words
 from qa.figures import extract_figures
@@ -108,15 +108,11 @@ def check_named_place(case: Case) -> Refusal | None:
     return None if case.matches else Refusal(f"有数据，但不是关于{name}的", f"{name}的这项数据")
 
 
-_PROPER = ("nz", "nt", "ns", "nr")  # jieba's tags of names: things, bodies, places, people
-
-
 def check_named_subject(case: Case) -> Refusal | None:
     """国鸿氢能科技产业园总投资 / 博世和庆铃的基地总投资: a figure about a thing the question names must come from a
     passage that names it (or just after one), not from one about another project (西南铝“1+4”系列项目总投资超百亿元)."""
-    told = story_words(case.terms)  # question_words().generic holds the district's own names
-    names = [w for w, f in pos_tag(case.question) if f.startswith(_PROPER) and len(w) >= 2 and w in case.terms
-             and w not in told and w not in question_words().generic]
+    told = story_words(case.terms)
+    names = [w for w in proper_names(case.question, subtags=True) if w in case.terms and w not in told]
     if not names or not case.matches:
         return None
     # Its passage and what comes just before it, not only its sentence: 沿岸新建步道20公里 goes on from sentences

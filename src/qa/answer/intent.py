@@ -13,6 +13,7 @@ from typing import Any
 
 from qa.answer.slots import Slot, asked_slot
 from qa.answer.weights import WEIGHTS
+from qa.answer.words import question_words
 
 _OVERVIEW = re.compile(r"介绍|讲讲|说说|谈谈|聊聊|概况|概述|总体情况|基本情况|有什么好玩|有哪些好玩|好玩的|好去处|"
                        r"\btell me about\b|\boverview\b|\bintroduce\b", re.I)
@@ -206,7 +207,6 @@ def subject_of(question: str) -> str:
 
 def _has_subject(question: str) -> bool:
     """Whether a question names something of its own (a noun of two or more characters, not a word of asking)."""
-    from qa.answer.words import question_words
     from qa.lexical import pos_tag
 
     generic = question_words().generic  # 报道, 数据: words of asking, no subject (报道里的数据是多少？)

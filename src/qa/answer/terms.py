@@ -149,11 +149,16 @@ def names_something(question: str) -> bool:
     return bool(proper_names(question))
 
 
-def proper_names(question: str) -> list[str]:
-    """The places, bodies and things a question names (跳磴河, 谢家湾小学), not the district's own names."""
+_NAME_TAGS = ("ns", "nt", "nz", "nr")  # jieba's tags of names: places, bodies, things, people
+
+
+def proper_names(question: str, *, subtags: bool = False) -> list[str]:
+    """The places, bodies and things a question names (跳磴河, 谢家湾小学), not the district's own names;
+    with ``subtags``, also those jieba tags more finely (nrt: a transliterated name such as 博世)."""
     generic = question_words().generic
     return [word for word, flag in pos_tag(question)
-            if flag in ("ns", "nt", "nz", "nr") and len(word) >= 2 and word not in generic]
+            if (flag.startswith(_NAME_TAGS) if subtags else flag in _NAME_TAGS) and len(word) >= 2
+            and word not in generic]
 
 
 def other_place(question: str, corpus_text: Words) -> str | None:
