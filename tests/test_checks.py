@@ -242,6 +242,17 @@ def test_part_of_a_whole_needs_a_sentence_naming_the_part():
     assert checks.check_part(c) is None and c.matches == [part]
 
 
+def test_a_part_is_asked_only_of_a_whole_the_quoted_passage_names():
+    assert checks.whole_named("1026项行政执法事项中，城市管理领域有多少项？") == ["行政", "事项"]  # (执法 is a verb)
+    assert checks.whole_named("材料中，城市管理领域有多少项？") == ["材料"]
+    # 材料中 cites the source: the passage never names a whole 材料, so what follows 中 is what is asked, not a
+    # part of it
+    whole = match("1026项行政执法事项划入统一实施。", unit="项", value=1026)
+    c = case("材料中，城市管理领域有多少项？", matches=[whole], terms={"城市": 3.0, "管理": 2.0})
+    c.corpus_text = "行政执法事项 城市管理领域 材料"
+    assert checks.check_part(c) is None and c.matches == [whole]
+
+
 def test_a_part_listed_beside_the_wholes_figure_does_not_take_the_figure():
     # the part is named in the sentence, but the figure's own clause is about the whole
     c = part_case(match("1026项行政执法事项划入统一实施，涉及城市管理、市场监管等领域。", unit="项", value=1026))

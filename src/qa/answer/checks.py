@@ -285,7 +285,7 @@ def asked_part(question: str, terms: Mapping[str, float], corpus_text: Words, me
     (哪四类区域, 好大比例, 目标是好多): the figure's unit or the answer itself stands for those.
     """
     words = words_at(question)
-    marker = next((m for m in words if m[0] in _PART_MARKERS and m[1] in ("f", "n")), None)
+    marker = _part_marker(words)
     if marker is None:
         return []
     after = marker[2] + len(marker[0])
@@ -302,6 +302,20 @@ def asked_part(question: str, terms: Mapping[str, float], corpus_text: Words, me
             continue  # the thing asked for or measured: 哪四类区域, 目标是好多
         nouns.add(word)
     return [t for t in terms if t in nouns and t in corpus_text and t not in measured]
+
+
+def _part_marker(words: Sequence[tuple[str, str, int]]) -> tuple[str, str, int] | None:
+    return next((m for m in words if m[0] in _PART_MARKERS and m[1] in ("f", "n")), None)
+
+
+def whole_named(question: str) -> list[str]:
+    """113项任务里头，扬尘治理占几项: the nouns naming the whole, before 中 / 里头 / 内 in its clause (任务)."""
+    words = words_at(question)
+    marker = _part_marker(words)
+    if marker is None:
+        return []
+    start = max((b for a, b in clauses(question) if b <= marker[2]), default=0)
+    return [w for w, f, at in words if start <= at < marker[2] and f.startswith("n") and len(w) >= 2]
 
 
 _ASK_WORD = re.compile(r"哪|什么|啥|几|多少|好多|好大|多大|多高|多长")
@@ -341,6 +355,13 @@ def check_part(case: Case) -> Refusal | None:
     part = focused or asked_part(case.question, case.terms, case.corpus_text, case.intent.measured)
     if not part:
         return None
+    whole = whole_named(case.question)
+    if not focused and whole:
+        # A part is asked of a whole the reports speak of: where the passage quoted never names that whole
+        # (材料中，… cites the source, it names no whole), what follows 中 is no part of what it says.
+        chunk = (case.matches[0].evidence if case.matches else case.evidence[0]).hit.chunk
+        if not any(_names_word(_lead_in(case, chunk), w) for w in whole):
+            return None
 
     def named(text: str, word: str) -> bool:
         return _names_word(text, word) if focused else coverage(text, {word: 1.0}) == 1.0
