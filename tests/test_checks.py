@@ -15,7 +15,8 @@ from qa.answer.evidence import Evidence, FigureMatch, figure_years
 from qa.answer.intent import Intent, detect_intent
 from qa.answer.terms import dated
 from qa.answer.weights import WEIGHTS
-from qa.types import Chunk, Figure, Hit
+from qa.lexical import Vocabulary, pinned_vocabulary
+from qa.types import Chunk, Document, Figure, Hit
 
 CORPUS_TEXT = "九龙坡区人民医院 高新技术企业 跳磴河 2020年全区地区生产总值突破1500亿元"
 
@@ -101,6 +102,25 @@ def test_year_needs_a_sentence_or_report_of_that_year():
     assert checks.check_year(case(question, [ev("跳磴河综合整治累计投入16.5亿元。")])) is not None
     assert checks.check_year(case(question, [ev("2019年跳磴河综合整治启动。")])) is None
     assert checks.check_year(case(question, [ev("跳磴河综合整治累计投入16.5亿元。")], report_years={"d1": 2019})) is None
+
+
+def test_a_when_question_about_a_name_needs_a_date_from_a_report_naming_it():
+    other = ev("2022年城市更新项目正式开工，总投资157.5亿元。")  # (d1: a report on urban renewal)
+    terms = {"黄磏港": 4.0, "开工": 3.0}
+    reports = {"d1": Document(doc_id="d1", title="城市更新", text="2022年城市更新项目正式开工，总投资157.5亿元。")}
+    with pinned_vocabulary(Vocabulary(discovered=["黄磏港"])):
+        c = case("黄磏港是什么时候开工的？", [other], terms=terms)
+        c.documents = reports
+        refusal = checks.check_when_subject(c)
+        assert refusal is not None and refusal.missing == "黄磏港的时间"
+        # the same date, from a report that names the port, may answer (the other checks judge the sentence)
+        c.documents = {"d1": replace(reports["d1"], text="黄磏港建成投用。" + reports["d1"].text)}
+        assert checks.check_when_subject(c) is None
+    # a name the reports' own words were not found to hold is jieba's guess, and checks nothing
+    c = case("黄磏港是什么时候开工的？", [other], terms=terms)
+    c.documents = reports
+    with pinned_vocabulary(Vocabulary(discovered=[])):
+        assert checks.check_when_subject(c) is None
 
 
 def test_when_needs_a_time_and_clock_questions_need_a_clock_time():

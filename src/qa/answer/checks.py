@@ -29,7 +29,7 @@ from qa.answer.terms import asked_events, dated, named_place, names_event, other
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district, question_words
 from qa.figures import extract_figures
-from qa.lexical import pos_tag
+from qa.lexical import active_vocabulary, pos_tag
 from qa.normalize import is_cjk
 
 if TYPE_CHECKING:
@@ -462,6 +462,27 @@ def check_event(case: Case) -> Refusal | None:
     return Refusal(f"资料提到相关时间，但没有说“{events[-1]}”是什么时候", f"{events[-1]}的时间")
 
 
+def check_when_subject(case: Case) -> Refusal | None:
+    """黄磏港是什么时候开工的？ is not answered by the date another project started: the report of the sentence that
+    says when must name the thing the question most specifically asks about (its heaviest name)."""
+    if case.intent.kind != "when":
+        return None
+    stated = dated(case.evidence, case.intent, case.terms)
+    told = story_words(case.terms)
+    # the names the reports' own words were found to hold (黄磏港, 跳磴河): jieba's name tags are guesses (开园)
+    named = active_vocabulary().discovered
+    nouns = [w for w, f in pos_tag(case.question) if f.startswith("n") and w in case.terms and w not in told
+             and w in named and len(w) >= 2]
+    if not stated or not nouns:
+        return None
+    subject = max(nouns, key=lambda w: case.terms[w])
+    chunk = stated[0].hit.chunk
+    document = case.documents.get(chunk.doc_id)
+    if coverage(re.sub(r"\s+", "", document.text) if document else chunk.clean, {subject: 1.0}) == 1.0:
+        return None
+    return Refusal(f"说到时间的报告没有说到{subject}", f"{subject}的时间")
+
+
 def check_slot(case: Case) -> Refusal | None:
     """在哪里, 是谁, 哪个部门, 分别叫什么: the quoted clause must name a place, a person, a body or the several
     names asked for, one the question does not already hold (:mod:`qa.answer.slots`)."""
@@ -524,7 +545,7 @@ Check = Callable[[Case], "Refusal | None"]
 FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, check_measured_kind, check_given_figure,
                                     check_part, check_has_figure, check_qualifier, check_figure_subject,
                                     check_figure_strength, check_premise)
-TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_part, check_premise, check_stated_figure,
+TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_when_subject, check_part, check_premise, check_stated_figure,
                                   check_slot)
 
 
