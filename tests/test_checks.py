@@ -80,6 +80,15 @@ def test_measured_kind_needs_the_kind_counted():
     right = match("高新技术企业达到300家。", unit="家", value=300)
     c = case("九龙坡有多少家高新技术企业？", matches=[other, right])
     assert checks.check_measured_kind(c) is None and c.matches == [right]
+    # a kind of three characters is a kind too (开发者); two (资金, 面积) only say how a thing is measured
+    firms = match("聚集起软件和信息技术服务企业200多家。", unit="家", value=200)
+    c = case("忽米网聚集了多少开发者？", matches=[firms])
+    c.corpus_text = "已聚集数百万注册用户、6万开发者"
+    refusal = checks.check_measured_kind(c)
+    assert refusal is not None and refusal.missing == "开发者的数量"
+    c = case("中梁山生态景区有多少资金？", matches=[firms])
+    c.corpus_text = "资金"
+    assert checks.check_measured_kind(c) is None
 
 
 def test_has_figure_names_the_year_asked():
