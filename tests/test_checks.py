@@ -485,6 +485,9 @@ def test_rank_claims_carry_their_scope():
     assert checks.rank_claims("九龙坡区市场主体总量位居全国第一的原因是什么？") == {("国", 1): "全国第一"}
     assert ("成渝", 3) in checks.rank_claims("全区经济总量在成渝地区双城经济圈中位列第三")
     assert checks.rank_claims("166舰是我国自行研发建造的第一代051型驱逐舰") == {}  # no scope: not a rank
+    # a scope is read with the first rank after it: the second place compared with claims no scope of its own
+    assert checks.rank_claims("地区生产总值是全市第一，比第二名多出多少亿？") == {("市", 1): "全市第一"}
+    assert checks.rank_claims("全市第一、全国第二") == {("市", 1): "全市第一", ("国", 2): "全国第二"}
 
 
 def test_a_false_premise_is_refused_with_the_reports_version():
@@ -493,6 +496,9 @@ def test_a_false_premise_is_refused_with_the_reports_version():
     assert refusal is not None and refusal.missing == "全国第一" and "全市第一" in refusal.reason
     assert checks.check_premise(case("九龙坡市场主体总量在全市排第一吗？", [stated])) is None
     assert checks.check_premise(case("九龙坡市场主体总量有多少户？", [stated])) is None  # no claim asked
+    second = ev("2020年地区生产总值突破1500亿元大关、居全市第二。")
+    refusal = checks.check_premise(case("地区生产总值是全市第一，比第二名多出多少亿？", [second]))
+    assert refusal is not None and refusal.missing == "全市第一"
 
 
 def test_a_quarters_figure_without_a_year_is_for_the_reports_own_year():

@@ -391,8 +391,10 @@ _RANK_CLAIM = re.compile(r"(第([一二三四五六七八九十]|\d+)|首个|首
 def rank_claims(text: str) -> dict[tuple[str, int], str]:
     """The ranks a text claims, by scope and rank, with the words that claim it: 居全市第一 → {("市", 1): "全市第一"}."""
     claims = {}
+    claimed = 0  # a scope is read with the first rank after it: 全市第一，比第二名… claims no second place in 全市
     for match in _RANK_CLAIM.finditer(text):
-        before = text[max(0, match.start() - WEIGHTS.rank_scope_chars) : match.start()]
+        before = text[max(claimed, match.start() - WEIGHTS.rank_scope_chars) : match.start()]
+        claimed = match.end()
         named = [(m.start(), name) for name, pattern in district().scopes for m in pattern.finditer(before)]
         if not named:
             continue  # 第一代, 第二个五年: a rank only counts with the scope it is made in
