@@ -325,8 +325,15 @@ def test_a_refusal_quotes_what_the_reports_do_say_when_they_say_something_close(
     marker = int(re.search(r"\[(\d+)\]", premise.text).group(1))
     cited = next(c for c in premise.citations if c.id == marker)
     assert "全市第" in normalize(cited.text).text.replace(" ", "")  # the quote is checked against its passage
+    # the sentence quoted is highlighted as an answer's quote is: its raw span, inside the cited passage
+    assert cited.quote_start is not None and cited.quote_end is not None
+    assert cited.start <= cited.quote_start < cited.quote_end <= cited.end
+    raw = hash_service.document(cited.doc_id).text[cited.quote_start : cited.quote_end]
+    said = re.sub(r"\[\d+\]。?$", "", premise.text.partition("资料中最接近的说法是：")[2])
+    assert re.sub(r"\s", "", normalize(raw).text) == re.sub(r"\s", "", said)
     off_topic = hash_service.ask("重庆今天天气怎么样？")
     assert not off_topic.found and "最接近的说法" not in off_topic.text and "[" not in off_topic.text
+    assert all(c.quote_start is None for c in off_topic.citations)
 
 
 def test_the_figure_quoted_is_one_the_checks_kept(hash_service, monkeypatch):

@@ -121,7 +121,9 @@ class Citation:
     end: int
     text: str
     score: float
-    quote_start: int | None = None  # raw offsets of what the answer quotes from this passage, inside start..end
+    # raw offsets of what the answer quotes from this passage, inside start..end (for a "not found" reply, the
+    # sentence it gives as the nearest the reports say)
+    quote_start: int | None = None
     quote_end: int | None = None
     page: int | None = None  # PDF, OFD and images: the page the passage starts on, and the one it ends on
     page_end: int | None = None

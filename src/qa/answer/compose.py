@@ -43,6 +43,7 @@ from qa.types import Answer, Chunk, Citation, CitedFigure, Hit
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _MARKER = re.compile(r"\[(\d+)\]")
 NOT_FOUND = "资料中未找到"
+CLOSEST = "资料中最接近的说法是："
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,15 @@ def answer(
                       intent=kind, resolved_question=resolved, notes=notes, reasons=extra, took_ms=elapsed_ms(started))
 
     shown = _interleave([p.hits for p in parts], top_k)
+    chunks = {h.chunk.chunk_id: h.chunk for p in parts for h in p.hits}
     if not answered:
         closest = closest_statement(parts[0])
         citations = cite_answer(snapshot, shown, [closest.hit] if closest else [])
-        return result(False, not_found_text(parts[0].support, closest, citations), citations, extra=reasons)
+        text = not_found_text(parts[0].support, closest, citations)
+        said = text.partition(CLOSEST)[2]  # what the reports say nearest: its sentence is highlighted like a quote
+        if said:
+            citations = with_quotes(citations, quoted_spans(snapshot, said, citations, chunks))
+        return result(False, text, citations, extra=reasons)
     quotes = _distinct_quotes(parts)
     citations = cite_answer(snapshot, shown, [ev.hit for fresh in quotes for ev in fresh])
     by_chunk = {c.chunk_id: c.id for c in citations}
@@ -105,7 +111,6 @@ def answer(
     note = time_note(resolved, snapshot, answered[0])
     if note:
         notes += (note,)
-    chunks = {h.chunk.chunk_id: h.chunk for p in parts for h in p.hits}
     return result(True, body, with_quotes(citations, quoted_spans(snapshot, body, citations, chunks)), figures,
                   extra=reasons)
 
@@ -489,5 +494,5 @@ def not_found_text(support: Support, closest: Evidence | None = None, citations:
     if closest is not None and closest.hit.chunk.chunk_id in cited:
         said = verify_numbers(f"{closest.text.rstrip('。；，')}[{cited[closest.hit.chunk.chunk_id]}]。", citations)
         if said:
-            return f"{NOT_FOUND}{subject}。资料中最接近的说法是：{said}"
+            return f"{NOT_FOUND}{subject}。{CLOSEST}{said}"
     return f"{NOT_FOUND}{subject}。下面是资料中最接近的段落，供参考。"
