@@ -79,3 +79,13 @@ def test_colloquial_words_of_place_after_a_noun_are_tagged_as_place():
     assert ("上头", "f") in pos_tag("中梁山上头有几个护林员")
     assert ("头", "f") in pos_tag("城里头出了问题")
     assert pos_tag("上头")[0][1] != "f"  # with no noun before it, 上头 is not a place word
+
+
+def test_one_side_of_a_measure_is_no_everyday_word_for_it():
+    # 外贸进出口总额 counts imports and exports together: a question's 出口 or 出口额 is not found whole in it
+    from qa.answer.evidence import coverage
+
+    trade = "实现外贸进出口总额31.0亿元、增长13.2%"
+    assert coverage(trade, {"出口额": 1.0}) < 1.0
+    assert "出口" not in colloquial() and "进口" not in colloquial()
+    assert coverage(trade, {"外贸额": 1.0}) == 1.0  # another word for the whole still is

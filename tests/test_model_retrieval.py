@@ -58,3 +58,10 @@ def test_english_question_reaches_the_chinese_passage(real_service):
     assert any("谢家湾小学" in h.chunk.clean for h in hits)
     result = real_service.ask("How many days of good air quality were there in the first quarter?")
     assert result.found and "63天" in result.text
+
+
+def test_exports_are_not_the_trade_total(real_service):
+    # 外贸进出口总额 counts imports and exports together: 出口 is one side of it, not another word for it
+    result = real_service.ask("一季度出口多少")
+    assert not result.found and "31.0亿" not in result.text.split("最接近")[0]
+    assert real_service.ask("一季度外贸进出口总额是多少？").found
