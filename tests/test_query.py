@@ -2,7 +2,7 @@ import pytest
 
 from qa.answer.intent import detect_intent, resolve_followup
 from qa.errors import QueryError
-from qa.query import NO_CONTENT_ANSWER, check_question, has_content, prepare_query, to_mandarin_asks
+from qa.query import NO_CONTENT_ANSWER, check_question, full_years, has_content, prepare_query, to_mandarin_asks
 
 
 @pytest.mark.parametrize(
@@ -197,3 +197,18 @@ def test_chongqing_question_words_are_read_as_mandarin():
     assert to_mandarin_asks("跳磴河综合整治工程是好久完工的？") == "跳磴河综合整治工程是什么时候完工的？"
     assert detect_intent(prepare_query("庆铃跟博世是好久签的合资协议？").text).kind == "when"
     assert to_mandarin_asks("跳磴河治理得咋个样了，要变成啥样？") == "跳磴河治理得怎么样了，要变成什么样？"
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("19年GDP多少", "2019年GDP多少"), ("氢能22年营收多少", "氢能2022年营收多少"), ("那23年底呢", "那2023年底呢"),
+    ("99年建的", "1999年建的"),
+    # spans of years stay as they are
+    ("近10年GDP涨了多少", "近10年GDP涨了多少"), ("这20年变化大吗", "这20年变化大吗"), ("10年来", "10年来"),
+    ("用了10年", "用了10年"), ("20年的时间", "20年的时间"), ("建厂56年", "建厂56年"), ("2023年", "2023年"),
+])
+def test_a_year_said_by_its_last_two_digits_is_read_in_full(typed, read):
+    assert full_years(typed) == read
+
+
+def test_a_two_digit_year_narrows_the_question_to_that_year():
+    assert detect_intent(prepare_query("23年规上工企几家").text).years == (2023,)

@@ -227,6 +227,18 @@ def _mandarin_ask(question: str, alone: dict[str, str]) -> str:
     return question[:at] + alone[word] + question[at + len(word) :]
 
 
+# 19年, 23年底: a year said by its last two digits. Not a span of years: 近10年, 这20年, 用了10年, 10年来, 20年的时间.
+_SHORT_YEAR = re.compile(r"(?<![\d.．年])(?<![近这了约超逾满第每历经共去])([0-3]\d|9\d)(?=年(?![来间内多前后余代纪龄]|的?时间))")
+
+
+def full_years(text: str) -> str:
+    """Years said by their last two digits in full (19年GDP → 2019年GDP), as the reports and figures write them.
+
+    00–39 are read as this century, 90–99 as the last; other two-digit counts of years (56年) are spans.
+    """
+    return _SHORT_YEAR.sub(lambda m: ("19" if m.group(1)[0] == "9" else "20") + m.group(1), text)
+
+
 def prepare_query(question: str, snapshot: Any = None, max_chars: int = MAX_QUESTION_CHARS) -> Query:
     """Validate and fold a question; with a snapshot, also repair homophone typos against its corpus.
 
@@ -240,7 +252,7 @@ def prepare_query(question: str, snapshot: Any = None, max_chars: int = MAX_QUES
         if chinese:  # in front, so that a question mark still ends the question
             text = f"（{chinese}） {text}"
     text = re.sub(r"(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])", "", text)
-    text = to_mandarin_asks(text)
+    text = full_years(to_mandarin_asks(text))
     fixes: list[tuple[str, str]] = []
     speller = getattr(snapshot, "speller", None)
     if speller is not None:
