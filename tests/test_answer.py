@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 
 from qa.answer import split_question, verify_numbers
-from qa.answer.compose import _select, plan
+from qa.answer.compose import _select, counted_span, plan
 from qa.answer.evidence import Evidence, FigureMatch, ranking_scopes
 from qa.answer.intent import detect_intent
 from qa.normalize import normalize
@@ -375,3 +375,26 @@ def test_the_words_a_follow_up_takes_from_the_earlier_turn_count_only_where_a_se
     assert {"整治", "跳磴河"} <= parts[0].terms.context and "步道" not in parts[0].terms.context
     result = hash_service.ask("它两岸新修的步道有多长？", history=history)
     assert result.found and "20公里" in result.text
+
+
+def test_a_counted_heading_is_read_with_the_items_under_it():
+    text = "聚焦发展2个先进制造业轻量化材料：轻合金等。氢能产业：燃料电池等。重点发展3个优势产业汽车制造业：整车等。"
+    span = counted_span(text, "聚焦发展的2个先进制造业是什么？")
+    assert span is not None and text[span[0] : span[1]] == "2个先进制造业轻量化材料：轻合金等。氢能产业：燃料电池等。"
+    assert counted_span(text, "那两个先进制造业是啥？") == span
+    assert counted_span(text, "重点发展的3个优势产业是哪些？") is None  # one item follows, not three
+    assert counted_span(text, "聚焦发展的2个优势产业是什么？") is None  # the heading counts another kind
+    assert counted_span("全区有2个先进制造业基地。其中西彭园区最大。", "2个先进制造业是什么？") is None  # no named items
+
+
+def test_a_counted_list_is_quoted_whole_across_the_passages_it_spans(hash_service):
+    # 聚焦发展2个先进制造业 / 轻量化材料：… / 氢能产业：…: the second item opens the next passage of the report
+    result = hash_service.ask("九龙坡区“十四五”制造业“2+3+2+1”产业体系中聚焦发展的2个先进制造业是什么？")
+    assert result.found and "轻量化材料" in result.text and "氢能产业" in result.text
+    quoted = {c.chunk_id: c for c in result.citations if c.quote_start is not None}
+    assert len(quoted) == 2
+    for c in quoted.values():
+        raw = hash_service.snapshot.documents[c.doc_id].text
+        assert raw[c.start : c.end] == c.text and c.start <= c.quote_start < c.quote_end <= c.end
+    spans = " ".join(hash_service.snapshot.documents[c.doc_id].text[c.quote_start : c.quote_end] for c in quoted.values())
+    assert "2个先进制造业" in spans and "轻量化材料" in spans and "氢能产业" in spans

@@ -21,3 +21,17 @@ def test_figures_keep_raw_offsets(mini_settings):
     for fig in figures:
         raw = snapshot.documents[fig.doc_id].text[fig.start : fig.end]
         assert fig.number in normalize(raw).text.replace(" ", "")
+
+
+def test_the_next_chunk_is_the_one_after_in_the_same_document(mini_settings):
+    build(mini_settings, HashEmbedder())
+    store = load_snapshot(mini_settings, HashEmbedder()).store
+    chunks = sorted((c for _, c, _ in store.all_chunks()), key=lambda c: (c.doc_id, c.ordinal))
+    last = {c.doc_id: c for c in chunks}
+    for chunk in chunks:
+        after = store.next_chunk(chunk)
+        if chunk is last[chunk.doc_id]:
+            assert after is None
+        else:
+            assert after is not None and after.doc_id == chunk.doc_id and after.ordinal == chunk.ordinal + 1
+            assert after.start > chunk.start

@@ -215,6 +215,12 @@ class Store:
         cur = self.conn.execute(f"SELECT {_CHUNK_COLS} FROM chunks WHERE row IN ({marks})", list(rows))
         return {r[0]: _chunk(r) for r in cur}
 
+    def next_chunk(self, chunk: Chunk) -> Chunk | None:
+        """The chunk that follows ``chunk`` in its document, if there is one."""
+        row = self.conn.execute(f"SELECT {_CHUNK_COLS} FROM chunks WHERE doc_id = ? AND ordinal = ?",
+                                (chunk.doc_id, chunk.ordinal + 1)).fetchone()
+        return _chunk(row) if row else None
+
     def all_chunks(self) -> list[tuple[int, Chunk, list[str]]]:
         """Every chunk with its row id and lexical tokens, in document order."""
         cur = self.conn.execute(f"SELECT {_CHUNK_COLS}, tokens FROM chunks ORDER BY doc_id, ordinal")

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from qa import clock
@@ -36,6 +37,7 @@ from qa.citations import cite_answer, quote_span, with_quotes
 from qa.clock import elapsed_ms
 from qa.index import Snapshot
 from qa.normalize import normalize
+from qa.numerals import parse_number
 from qa.query import Query, prepare_query
 from qa.retrieve import Fusion, search
 from qa.types import Answer, Chunk, Citation, CitedFigure, Hit
@@ -58,6 +60,7 @@ class Part:
     used: list[Evidence]
     matches: list[FigureMatch]
     evidence: list[Evidence]
+    listing: tuple[tuple[Hit, str], ...] = ()  # a counted list quoted whole, piece by piece of the passages it spans
 
 
 def answer(
@@ -93,11 +96,16 @@ def answer(
             citations = with_quotes(citations, quoted_spans(snapshot, said, citations, chunks))
         return result(False, text, citations, extra=reasons)
     quotes = _distinct_quotes(parts)
-    citations = cite_answer(snapshot, shown, [ev.hit for fresh in quotes for ev in fresh])
+    listed = [hit for p in parts for hit, _ in p.listing]
+    citations = cite_answer(snapshot, shown, [ev.hit for fresh in quotes for ev in fresh] + listed)
     by_chunk = {c.chunk_id: c.id for c in citations}
+    chunks.update({hit.chunk.chunk_id: hit.chunk for hit in listed})
     bodies: list[str] = []
     for p, fresh in zip(parts, quotes, strict=True):
-        if p.support.found:
+        if p.support.found and p.listing:
+            composed = "；".join(f"{piece.rstrip('。；，')}[{by_chunk[hit.chunk.chunk_id]}]" for hit, piece in p.listing)
+            bodies.append(verify_numbers(composed + "。", citations))
+        elif p.support.found:
             composed = _compose(fresh, p.matches, p.terms, p.intent, by_chunk) if fresh else ""
             bodies.append(verify_numbers(composed, citations) if composed else "")
         else:
@@ -111,8 +119,14 @@ def answer(
     note = time_note(resolved, snapshot, answered[0])
     if note:
         notes += (note,)
-    return result(True, body, with_quotes(citations, quoted_spans(snapshot, body, citations, chunks)), figures,
-                  extra=reasons)
+    spans = quoted_spans(snapshot, body, citations, chunks)
+    for hit, piece in (pair for p in answered for pair in p.listing):  # a listed piece spans several sentences
+        document = snapshot.documents.get(hit.chunk.doc_id)
+        span = quote_span(document.text, hit.chunk, piece) if document else None
+        if span:
+            known = spans.get(hit.chunk.chunk_id, span)
+            spans[hit.chunk.chunk_id] = (min(known[0], span[0]), max(known[1], span[1]))
+    return result(True, body, with_quotes(citations, spans), figures, extra=reasons)
 
 
 _RELATIVE_YEAR = re.compile(r"今年|去年|前年")
@@ -249,7 +263,9 @@ def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, 
     matches = match_figures(snapshot, evidence, terms, intent) if intent.kind in ("quantity", "compare") else []
     support = judge_support(snapshot, question, intent, terms, hits, evidence, matches)
     used, chosen = _select(snapshot, evidence, list(support.matches), intent, terms) if support.found else ([], [])
-    return Part(question, intent, terms, hits, support, used, chosen, evidence)
+    listing = counted_listing(snapshot, [ev.hit for ev in used], question) \
+        if support.found and intent.kind in ("list", "fact") else ()
+    return Part(question, intent, terms, hits, support, used, chosen, evidence, listing)
 
 
 def _distinct_quotes(parts: list[Part]) -> list[list[Evidence]]:
@@ -431,6 +447,62 @@ def _with_time(ev: Evidence, text: str, intent: Intent) -> str:
         return whole[start:at] + text
     ends = [i for i in (whole.find(mark, stated.end()) for mark in "，；：。") if i >= 0]
     return whole[at : min(ends, default=len(whole))].rstrip("，；：") + "。"
+
+
+_COUNTED = re.compile(r"(\d+|[两二三四五六七八九十])\s*(?:个|大|项|类)")
+_KIND = re.compile(r"[\u4e00-\u9fff]{2,}?(?=是|有|都|分别|包括|具体|指|叫|呢|吗|啥|哪|什么|[，,。？?]|$)")
+_ITEM = re.compile(r"[^，。；：:、“”]{2,20}[：:]")  # 轻量化材料： a named item that its line then describes
+
+
+def counted_span(text: str, question: str) -> tuple[int, int] | None:
+    """重点发展的3个优势产业是哪些: where ``text`` has the heading that counts them (重点发展3个优势产业) and the
+    items under it, each a line that names one and describes it (汽车摩托车制造业：…。装备制造：…。电子信息：…。).
+
+    The count the question asks with is read in the text as the same number followed by the same kind of thing
+    (by its last characters: 3个优势产业, 四大战新服务业); exactly that many named items must follow it.
+    """
+    for asked in _COUNTED.finditer(question):
+        count = parse_number(asked.group(1))
+        kind = _KIND.match(question, asked.end())
+        if not count or not kind or count != int(count):
+            continue
+        head = kind.group()[-WEIGHTS.counted_kind_chars :]
+        for stated in _COUNTED.finditer(text):
+            after = text[stated.end() : stated.end() + len(kind.group()) + WEIGHTS.counted_kind_chars]
+            if parse_number(stated.group(1)) != count or head not in after:
+                continue
+            at = stated.end() + after.index(head) + len(head)
+            lines = split_sentences(text[at:])[: int(count)]
+            if len(lines) == count and all(_ITEM.match(text, at + line.start) for line in lines):
+                return stated.start(), at + lines[-1].end
+    return None
+
+
+def counted_listing(snapshot: Snapshot, hits: Sequence[Hit], question: str) -> tuple[tuple[Hit, str], ...]:
+    """A counted list the question asks for (:func:`counted_span`), read from a quoted passage on into the
+    passages that follow it in its report, as the pieces of each passage it spans."""
+    for hit in hits:
+        chain = [hit.chunk]
+        while len(chain) <= WEIGHTS.max_parts and (after := snapshot.store.next_chunk(chain[-1])) is not None:
+            chain.append(after)
+        # passages overlap: each goes on from where the one before it ends
+        text, covers = chain[0].clean, [(0, len(chain[0].clean))]
+        for before, chunk in pairwise(chain):
+            shared = next((k for k in range(min(len(before.clean), len(chunk.clean)), 0, -1)
+                           if before.clean.endswith(chunk.clean[:k])), 0)
+            covers.append((len(text) - shared, len(text) - shared + len(chunk.clean)))
+            text += chunk.clean[shared:]
+        span = counted_span(text, question)
+        if span is None:
+            continue
+        pieces, done = [], span[0]
+        for chunk, (begin, end) in zip(chain, covers, strict=True):
+            a, b = max(done, begin), min(span[1], end)
+            if a < b and text[a:b].strip():
+                pieces.append((hit if chunk is hit.chunk else Hit(chunk, hit.score), text[a:b].strip()))
+                done = b
+        return tuple(pieces)
+    return ()
 
 
 def _with_following(ev: Evidence, text: str, limit: int = WEIGHTS.list_follow_chars) -> str:
