@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 
 from qa.answer import split_question, verify_numbers
-from qa.answer.compose import _select, counted_span, plan
+from qa.answer.compose import _select, counted_span, other_reports, plan
 from qa.answer.evidence import Evidence, FigureMatch, ranking_scopes
 from qa.answer.intent import detect_intent
 from qa.normalize import normalize
@@ -398,3 +398,28 @@ def test_a_counted_list_is_quoted_whole_across_the_passages_it_spans(hash_servic
         assert raw[c.start : c.end] == c.text and c.start <= c.quote_start < c.quote_end <= c.end
     spans = " ".join(hash_service.snapshot.documents[c.doc_id].text[c.quote_start : c.quote_end] for c in quoted.values())
     assert "2个先进制造业" in spans and "轻量化材料" in spans and "氢能产业" in spans
+
+
+def test_another_report_giving_the_same_measure_otherwise_is_found_by_its_metric(hash_service):
+    # 001 gives 全体居民人均可支配收入 4.4万元, 000 gives 4.5万元: whichever one retrieval reaches, the other is shown too
+    snapshot = hash_service.snapshot
+    incomes = [f for f in snapshot.store.figures(metric="全体居民人均可支配收入") if f.metric == "全体居民人均可支配收入"]
+    assert {f.value for f in incomes} == {4.4, 4.5}
+    intent = detect_intent("全体居民人均可支配收入是多少？")
+    terms = {"全体": 1.0, "居民": 1.0, "人均可支配收入": 1.0}
+    for fig in incomes:
+        best = FigureMatch(fig, SimpleNamespace(), 1.0)
+        [other] = other_reports(snapshot, best, terms, intent)
+        assert other.figure.doc_id != fig.doc_id and other.figure.value != fig.value
+        assert other.figure.text in other.evidence.sentence
+        chunk = other.evidence.hit.chunk
+        assert chunk.doc_id == other.figure.doc_id and chunk.start <= other.figure.start < other.figure.end <= chunk.end
+
+
+def test_where_a_change_started_is_not_another_report_s_figure(hash_service):
+    # 001: 现代服务业增加值占服务业增加值比重由60%提升至68%左右; 002: …达到68%. 60% is where the change started.
+    snapshot = hash_service.snapshot
+    reached = next(f for f in snapshot.store.figures(metric="现代服务业增加值占服务业增加值比重")
+                   if f.doc_id.startswith("002") and f.value == 68)
+    intent = detect_intent("现代服务业增加值占服务业增加值比重是多少？")
+    assert other_reports(snapshot, FigureMatch(reached, SimpleNamespace(), 1.0), {"现代服务业": 1.0}, intent) == []

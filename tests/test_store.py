@@ -35,3 +35,12 @@ def test_the_next_chunk_is_the_one_after_in_the_same_document(mini_settings):
         else:
             assert after is not None and after.doc_id == chunk.doc_id and after.ordinal == chunk.ordinal + 1
             assert after.start > chunk.start
+
+
+def test_the_chunk_holding_a_span_is_found(mini_settings):
+    build(mini_settings, HashEmbedder())
+    store = load_snapshot(mini_settings, HashEmbedder()).store
+    for _, chunk, _ in store.all_chunks():
+        held = store.chunk_holding(chunk.doc_id, chunk.start + 1, chunk.start + 2)
+        assert held is not None and held.start <= chunk.start + 1 and chunk.start + 2 <= held.end
+    assert store.chunk_holding("no-such-document", 0, 1) is None

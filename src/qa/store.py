@@ -221,6 +221,12 @@ class Store:
                                 (chunk.doc_id, chunk.ordinal + 1)).fetchone()
         return _chunk(row) if row else None
 
+    def chunk_holding(self, doc_id: str, start: int, end: int) -> Chunk | None:
+        """The first chunk of ``doc_id`` whose raw span holds ``start``–``end``, if one does."""
+        row = self.conn.execute(f'SELECT {_CHUNK_COLS} FROM chunks WHERE doc_id = ? AND start <= ? AND "end" >= ? '
+                                "ORDER BY ordinal LIMIT 1", (doc_id, start, end)).fetchone()
+        return _chunk(row) if row else None
+
     def all_chunks(self) -> list[tuple[int, Chunk, list[str]]]:
         """Every chunk with its row id and lexical tokens, in document order."""
         cur = self.conn.execute(f"SELECT {_CHUNK_COLS}, tokens FROM chunks ORDER BY doc_id, ordinal")

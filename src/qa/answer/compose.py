@@ -99,7 +99,7 @@ def answer(
     listed = [hit for p in parts for hit, _ in p.listing]
     citations = cite_answer(snapshot, shown, [ev.hit for fresh in quotes for ev in fresh] + listed)
     by_chunk = {c.chunk_id: c.id for c in citations}
-    chunks.update({hit.chunk.chunk_id: hit.chunk for hit in listed})
+    chunks.update({hit.chunk.chunk_id: hit.chunk for hit in listed + [ev.hit for p in parts for ev in p.used]})
     bodies: list[str] = []
     for p, fresh in zip(parts, quotes, strict=True):
         if p.support.found and p.listing:
@@ -350,6 +350,8 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
             chosen.append(m)  # another report gives another value: show both, never one silently
         if len(chosen) == WEIGHTS.max_figures:
             break
+    if len(chosen) == 1 and intent.kind != "compare":
+        chosen += other_reports(snapshot, best, terms, intent)
     if len(chosen) > 1 and intent.kind != "compare":
         chosen.sort(key=lambda m: snapshot.documents[m.figure.doc_id].date or "", reverse=intent.latest)
     used: list[Evidence] = []
@@ -357,6 +359,33 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
         if m.evidence not in used:
             used.append(m.evidence)
     return used, chosen
+
+
+def other_reports(snapshot: Snapshot, best: FigureMatch, terms: dict[str, float],
+                  intent: Intent) -> list[FigureMatch]:
+    """The same measure given otherwise by another report (全体居民人均可支配收入 4.5万元 and 4.4万元), found by
+    its metric wherever retrieval did not reach it: two reports that disagree are shown side by side, never one
+    silently. The metric must be the same words exactly, with the same unit, kind and time."""
+    fig = best.figure
+    if not fig.metric or len(fig.metric) < WEIGHTS.shared_metric_chars:
+        return []
+    out: list[FigureMatch] = []
+    for other in snapshot.store.figures(metric=fig.metric):
+        if (other.doc_id == fig.doc_id or other.metric != fig.metric or other.value == fig.value
+                or (other.unit, other.kind, other.period, other.year) != (fig.unit, fig.kind, fig.period, fig.year)
+                or any(m.figure.doc_id == other.doc_id for m in out)):
+            continue
+        at = other.sentence.find(other.text)
+        if at > 0 and other.sentence[at - 1] in "由从":
+            continue  # 由60%提升至68%: where a change started, not what the report gives
+        chunk = snapshot.store.chunk_holding(other.doc_id, other.start, other.end)
+        said = [ev for ev in rank_evidence(snapshot, [Hit(chunk, 0.0)], terms, intent) if other.text in ev.sentence] \
+            if chunk else []
+        if said:
+            out.append(FigureMatch(other, said[0], best.score))
+        if len(out) + 1 == WEIGHTS.max_figures:
+            break
+    return out
 
 
 def overview(evidence: list[Evidence]) -> list[Evidence]:
