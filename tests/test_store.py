@@ -44,3 +44,13 @@ def test_the_chunk_holding_a_span_is_found(mini_settings):
         held = store.chunk_holding(chunk.doc_id, chunk.start + 1, chunk.start + 2)
         assert held is not None and held.start <= chunk.start + 1 and chunk.start + 2 <= held.end
     assert store.chunk_holding("no-such-document", 0, 1) is None
+
+
+def test_figures_of_one_metric_are_looked_up_exactly(mini_settings):
+    build(mini_settings, HashEmbedder())
+    store = load_snapshot(mini_settings, HashEmbedder()).store
+    metric = next(f.metric for f in store.figures() if f.metric)
+    found = store.figures_measuring(metric)
+    assert found and all(f.metric == metric for f in found)
+    assert found == [f for f in store.figures(metric=metric) if f.metric == metric]
+    assert store.figures_measuring(metric[:-1]) == [f for f in store.figures() if f.metric == metric[:-1]]

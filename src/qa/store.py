@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS figures (
     table_no INTEGER, row_no INTEGER, col_no INTEGER
 );
 CREATE INDEX IF NOT EXISTS figures_doc ON figures(doc_id, start);
+CREATE INDEX IF NOT EXISTS figures_metric ON figures(metric);
 CREATE TABLE IF NOT EXISTS normalized (
     doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
     clean TEXT NOT NULL, offsets BLOB NOT NULL
@@ -220,6 +221,11 @@ class Store:
         row = self.conn.execute(f"SELECT {_CHUNK_COLS} FROM chunks WHERE doc_id = ? AND ordinal = ?",
                                 (chunk.doc_id, chunk.ordinal + 1)).fetchone()
         return _chunk(row) if row else None
+
+    def figures_measuring(self, metric: str) -> list[Figure]:
+        """The figures whose metric is exactly ``metric``, in every document (an index lookup, not a scan)."""
+        cur = self.conn.execute(f"SELECT {_FIGURE_COLS} FROM figures WHERE metric = ? ORDER BY doc_id, start", (metric,))
+        return [_figure(r) for r in cur]
 
     def chunk_holding(self, doc_id: str, start: int, end: int) -> Chunk | None:
         """The first chunk of ``doc_id`` whose raw span holds ``start``–``end``, if one does."""

@@ -370,8 +370,8 @@ def other_reports(snapshot: Snapshot, best: FigureMatch, terms: dict[str, float]
     if not fig.metric or len(fig.metric) < WEIGHTS.shared_metric_chars:
         return []
     out: list[FigureMatch] = []
-    for other in snapshot.store.figures(metric=fig.metric):
-        if (other.doc_id == fig.doc_id or other.metric != fig.metric or other.value == fig.value
+    for other in snapshot.store.figures_measuring(fig.metric):
+        if (other.doc_id == fig.doc_id or other.value == fig.value
                 or (other.unit, other.kind, other.period, other.year) != (fig.unit, fig.kind, fig.period, fig.year)
                 or any(m.figure.doc_id == other.doc_id for m in out)):
             continue
