@@ -5,7 +5,7 @@ import pytest
 
 from qa.answer import split_question, verify_numbers
 from qa.answer.compose import _select, counted_span, other_reports, plan
-from qa.answer.evidence import Evidence, FigureMatch, ranking_scopes
+from qa.answer.evidence import Evidence, FigureMatch, explains, ranking_scopes, trim
 from qa.answer.intent import detect_intent
 from qa.normalize import normalize
 from qa.response import answer_to_dict
@@ -423,3 +423,19 @@ def test_where_a_change_started_is_not_another_report_s_figure(hash_service):
                    if f.doc_id.startswith("002") and f.value == 68)
     intent = detect_intent("现代服务业增加值占服务业增加值比重是多少？")
     assert other_reports(snapshot, FigureMatch(reached, SimpleNamespace(), 1.0), {"现代服务业": 1.0}, intent) == []
+
+
+def test_a_name_is_quoted_with_what_it_stands_for():
+    sentence = ("科学谋划“十四五”规划和二○三五年远景目标，在2035年内实现“三高三宜三率先”发展愿景，即坚持不懈发展高新技术产业、"
+                "推进高质量城市管理、创造高品质人民生活，努力建成现代产业新高地和宜居宜业宜游品质之城，在全市率先基本实现社会主义"
+                "现代化、全域城市化和全社会智能化，在生机勃勃的九龙大地上书写奋斗篇章。")
+    terms = {"三高三宜三率先": 5.0, "三率先": 5.0, "事": 4.0}
+    assert explains(sentence, terms)
+    assert "全域城市化和全社会智能化" in trim(sentence, terms)
+    assert not explains("九龙坡即将迈入新的历史方位，三高三宜三率先深入人心。", terms)  # 即将: about to
+    assert not explains("全区推进城市更新，即力争完成老旧小区改造。", terms)  # what is explained is not what is asked
+
+
+def test_a_question_about_what_a_name_means_is_answered_with_its_explanation(hash_service):
+    result = hash_service.ask("“三高三宜三率先”里的“三率先”是指哪三件事？")
+    assert result.found and "全域城市化" in result.text and "全社会智能化" in result.text

@@ -120,9 +120,29 @@ def trim(sentence: str, terms: dict[str, float], anchor: str | None = None, limi
                     break
             if not grown:
                 break
+        if hi + 1 < len(clauses) and _NAMELY.match(clauses[hi + 1]):
+            hi = len(clauses) - 1  # …“三高三宜三率先”发展愿景，即…: a name is quoted with what it stands for
         sentence = "".join(clauses[lo : hi + 1])
     sentence = sentence.strip().rstrip("，；：、")
     return sentence if sentence.endswith(("。", "！", "？", "”", "…")) else sentence + "。"
+
+
+_NAMELY = re.compile(r"\s*即(?!将|可|使|便|日|时|刻)")  # 即 "namely", not 即将 (about to), 即可 (then can) …
+
+
+def explains(sentence: str, terms: Mapping[str, float]) -> bool:
+    """Whether ``sentence`` says what the question's most specific word stands for, in the clause right before
+    即 (…实现“三高三宜三率先”发展愿景，即坚持不懈…)."""
+    if not terms:
+        return False
+    top = max(terms.values())
+    heaviest = [t for t, w in terms.items() if w == top]
+    for mark in re.finditer(r"[，,：:]", sentence):
+        if _NAMELY.match(sentence, mark.end()):
+            clause = re.split(r"[，,；;。：:]", sentence[: mark.start()])[-1]
+            if any(t in clause for t in heaviest):
+                return True
+    return False
 
 
 def is_enumeration(text: str) -> bool:
@@ -223,6 +243,8 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
                 score += w.date_bonus
             elif intent.kind == "list" and is_enumeration(sentence):
                 score += w.enumeration_bonus
+            if intent.kind in ("fact", "list", "entity") and explains(reach, terms):
+                score += w.explains_bonus
             if intent.name_endings and any(e in reach for e in intent.name_endings):
                 score += w.name_kind_bonus  # names the kind of thing asked for (哪家公司: …有限公司)
             if intent.years:

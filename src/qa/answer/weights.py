@@ -35,6 +35,7 @@ class Weights:
     unit_bonus: float = 0.2  # how-much question: the sentence has a figure in an expected unit (else minus)
     date_bonus: float = 0.2  # when-question: the sentence states a date
     enumeration_bonus: float = 0.15  # list question: the sentence enumerates (甲、乙、丙)
+    explains_bonus: float = 0.15  # 是指什么: the sentence says what a question word stands for (…，即…), as enumeration_bonus
     name_kind_bonus: float = 0.15  # 哪家公司: the sentence names something ending in 公司, 集团 …
     year_bonus: float = 0.1  # the sentence names the asked year
     year_penalty: float = 0.05  # the question names a year and the sentence does not
