@@ -584,7 +584,8 @@ def test_a_heading_standing_alone_ranks_below_a_sentence_that_tells_about_its_to
     ranked = rank_evidence(snapshot, [hit(passage)], {"三高三宜": 3.0, "愿景": 1.0}, detect_intent("“三高三宜”是指什么？"))
     assert ranked[0].sentence.startswith("一、在2035年") and ranked[1].sentence == "围绕“三高三宜”愿景"
     assert ranked[0].coverage == ranked[1].coverage == 1.0
-    assert ranked[0].score - ranked[1].score == pytest.approx(WEIGHTS.heading_penalty)
+    # the heading's penalty, and the sentence says what 三高三宜 stands for (…愿景，即…)
+    assert ranked[0].score - ranked[1].score == pytest.approx(WEIGHTS.heading_penalty + WEIGHTS.explains_bonus)
 
 
 def test_a_qualified_income_the_reports_do_not_give_is_not_found_and_the_whole_is_quoted(hash_service):
