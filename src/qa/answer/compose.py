@@ -512,7 +512,7 @@ def counted_listing(snapshot: Snapshot, hits: Sequence[Hit], question: str) -> t
     passages that follow it in its report, as the pieces of each passage it spans."""
     for hit in hits:
         chain = [hit.chunk]
-        while len(chain) <= WEIGHTS.max_parts and (after := snapshot.store.next_chunk(chain[-1])) is not None:
+        while len(chain) <= WEIGHTS.counted_list_passages and (after := snapshot.store.next_chunk(chain[-1])) is not None:
             chain.append(after)
         # passages overlap: each goes on from where the one before it ends
         text, covers = chain[0].clean, [(0, len(chain[0].clean))]
