@@ -379,12 +379,24 @@ def test_the_words_a_follow_up_takes_from_the_earlier_turn_count_only_where_a_se
 
 def test_a_counted_heading_is_read_with_the_items_under_it():
     text = "聚焦发展2个先进制造业轻量化材料：轻合金等。氢能产业：燃料电池等。重点发展3个优势产业汽车制造业：整车等。"
-    span = counted_span(text, "聚焦发展的2个先进制造业是什么？")
-    assert span is not None and text[span[0] : span[1]] == "2个先进制造业轻量化材料：轻合金等。氢能产业：燃料电池等。"
-    assert counted_span(text, "那两个先进制造业是啥？") == span
-    assert counted_span(text, "重点发展的3个优势产业是哪些？") is None  # one item follows, not three
-    assert counted_span(text, "聚焦发展的2个优势产业是什么？") is None  # the heading counts another kind
-    assert counted_span("全区有2个先进制造业基地。其中西彭园区最大。", "2个先进制造业是什么？") is None  # no named items
+    [span] = counted_span(text, "聚焦发展的2个先进制造业是什么？")
+    assert text[span[0] : span[1]] == "2个先进制造业轻量化材料：轻合金等。氢能产业：燃料电池等。"
+    assert counted_span(text, "那两个先进制造业是啥？") == [span]
+    assert counted_span(text, "重点发展的3个优势产业是哪些？") == []  # one item follows, not three
+    assert counted_span(text, "聚焦发展的2个优势产业是什么？") == []  # the heading counts another kind
+    assert counted_span("全区有2个先进制造业基地。其中西彭园区最大。", "2个先进制造业是什么？") == []  # no named items
+
+
+def test_the_items_of_a_counted_list_may_each_open_a_sentence_with_their_ordinal():
+    text = ("将加速崛起两个“千亿工业”——\n一个是以铝为重点的新材料产业。\n全力推动中铝项目落地。\n另一个是以氢为重点的新能源产业。"
+            "\n当前正在推动博世项目。")
+    spans = counted_span(text, "两个“千亿工业”是什么？")
+    assert [text[a:b] for a, b in spans] == ["两个“千亿工业”——\n一个是以铝为重点的新材料产业。", "另一个是以氢为重点的新能源产业。"]
+    points = "重点抓好三项工作。一是稳增长。二是促改革，推动开放。三是惠民生。此外还要防风险。"
+    assert [points[a:b] for a, b in counted_span(points, "三项工作是什么？")] == [
+        "三项工作。一是稳增长。", "二是促改革，推动开放。", "三是惠民生。"]
+    assert counted_span(points, "四项工作是什么？") == []  # the heading counts three
+    assert counted_span("重点抓好三项工作。全区上下一条心。一是稳增长。二是促改革。三是惠民生。", "三项工作是什么？") == []
 
 
 def test_a_counted_list_is_quoted_whole_across_the_passages_it_spans(hash_service):

@@ -103,7 +103,8 @@ def answer(
     bodies: list[str] = []
     for p, fresh in zip(parts, quotes, strict=True):
         if p.support.found and p.listing:
-            composed = "；".join(f"{piece.rstrip('。；，')}[{by_chunk[hit.chunk.chunk_id]}]" for hit, piece in p.listing)
+            composed = "；".join(f"{piece.replace(chr(10), '').rstrip('。；，')}[{by_chunk[hit.chunk.chunk_id]}]"
+                                for hit, piece in p.listing)
             bodies.append(verify_numbers(composed + "。", citations))
         elif p.support.found:
             composed = _compose(fresh, p.matches, p.terms, p.intent, by_chunk) if fresh else ""
@@ -479,32 +480,72 @@ def _with_time(ev: Evidence, text: str, intent: Intent) -> str:
 
 
 _COUNTED = re.compile(r"(\d+|[两二三四五六七八九十])\s*(?:个|大|项|类)")
-_KIND = re.compile(r"[\u4e00-\u9fff]{2,}?(?=是|有|都|分别|包括|具体|指|叫|呢|吗|啥|哪|什么|[，,。？?]|$)")
+_KIND = re.compile(r"[“\"「]?([\u4e00-\u9fff]{2,}?)[”\"」]?(?=是|有|都|分别|包括|具体|指|叫|呢|吗|啥|哪|什么|[，,。？?]|$)")
 _ITEM = re.compile(r"[^，。；：:、“”]{2,20}[：:]")  # 轻量化材料： a named item that its line then describes
+_ORDINALS = "一二三四五六七八九十"
+_MARKS = "”\"」—：:，,。 \n"  # what may stand between a heading and its first item
 
 
-def counted_span(text: str, question: str) -> tuple[int, int] | None:
+def _openers(count: int) -> list[tuple[str, ...]]:
+    """How the items of a counted list may each open a sentence of their own: 一是…二是…, 一个是…另一个是…."""
+    out = [tuple(f"{_ORDINALS[i]}是" for i in range(count))] if count <= len(_ORDINALS) else []
+    return out + ([("一个是", "另一个是"), ("一方面", "另一方面")] if count == 2 else [])
+
+
+def counted_span(text: str, question: str) -> list[tuple[int, int]]:
     """重点发展的3个优势产业是哪些: where ``text`` has the heading that counts them (重点发展3个优势产业) and the
-    items under it, each a line that names one and describes it (汽车摩托车制造业：…。装备制造：…。电子信息：…。).
+    items under it: each a line that names one and describes it (汽车摩托车制造业：…。装备制造：…。电子信息：…。),
+    or each a sentence of its own that opens with its ordinal (两个“千亿工业”——一个是…。……另一个是…。).
 
     The count the question asks with is read in the text as the same number followed by the same kind of thing
-    (by its last characters: 3个优势产业, 四大战新服务业); exactly that many named items must follow it.
+    (by its last characters: 3个优势产业, 四大战新服务业); exactly that many items must follow it. The spans
+    quoted: the heading with the items under it, or the heading with the first item and each further item.
     """
     for asked in _COUNTED.finditer(question):
         count = parse_number(asked.group(1))
         kind = _KIND.match(question, asked.end())
         if not count or not kind or count != int(count):
             continue
-        head = kind.group()[-WEIGHTS.counted_kind_chars :]
+        head = kind.group(1)[-WEIGHTS.counted_kind_chars :]
         for stated in _COUNTED.finditer(text):
             after = text[stated.end() : stated.end() + len(kind.group()) + WEIGHTS.counted_kind_chars]
             if parse_number(stated.group(1)) != count or head not in after:
                 continue
             at = stated.end() + after.index(head) + len(head)
-            lines = split_sentences(text[at:])[: int(count)]
-            if len(lines) == count and all(_ITEM.match(text, at + line.start) for line in lines):
-                return stated.start(), at + lines[-1].end
-    return None
+            sentences = [(at + s.start, at + s.end) for s in split_sentences(text[at:])]
+            lines = sentences[: int(count)]
+            begin = _clause_start(text, stated.start())
+            if len(lines) == count and all(_ITEM.match(text, a) for a, _ in lines):
+                return [(begin, lines[-1][1])]
+            for openers in _openers(int(count)):
+                items = _opened(text, sentences, openers)
+                if items:
+                    return [(begin, items[0][1]), *items[1:]]
+    return []
+
+
+def _clause_start(text: str, at: int) -> int:
+    """Where the clause of a heading's count begins (九龙坡区将加速崛起两个…), if that is near; else the count."""
+    lead = text[max(0, at - WEIGHTS.counted_lead_chars) : at]
+    cut = max(lead.rfind(mark) for mark in "。！？；，：\n")
+    return at - len(lead) + cut + 1 if cut >= 0 else at
+
+
+def _opened(text: str, sentences: list[tuple[int, int]], openers: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The sentences (or their clauses) that open with each of ``openers`` in turn, the first right after the heading."""
+    items: list[tuple[int, int]] = []
+    for start, end in sentences:
+        if not text[start:end].strip(_MARKS):
+            continue  # the rest of the heading's line: ”——
+        at = text.find(openers[len(items)], start, end)
+        if at < 0 or (not items and text[start:at].strip(_MARKS)):
+            if not items:
+                return []  # the first item follows its heading
+            continue
+        items.append((at if items else start, end))
+        if len(items) == len(openers):
+            return items
+    return []
 
 
 def counted_listing(snapshot: Snapshot, hits: Sequence[Hit], question: str) -> tuple[tuple[Hit, str], ...]:
@@ -521,15 +562,17 @@ def counted_listing(snapshot: Snapshot, hits: Sequence[Hit], question: str) -> t
                            if before.clean.endswith(chunk.clean[:k])), 0)
             covers.append((len(text) - shared, len(text) - shared + len(chunk.clean)))
             text += chunk.clean[shared:]
-        span = counted_span(text, question)
-        if span is None:
+        spans = counted_span(text, question)
+        if not spans:
             continue
-        pieces, done = [], span[0]
-        for chunk, (begin, end) in zip(chain, covers, strict=True):
-            a, b = max(done, begin), min(span[1], end)
-            if a < b and text[a:b].strip():
-                pieces.append((hit if chunk is hit.chunk else Hit(chunk, hit.score), text[a:b].strip()))
-                done = b
+        pieces = []
+        for first, last in spans:
+            done = first
+            for chunk, (begin, end) in zip(chain, covers, strict=True):
+                a, b = max(done, begin), min(last, end)
+                if a < b and text[a:b].strip():
+                    pieces.append((hit if chunk is hit.chunk else Hit(chunk, hit.score), text[a:b].strip()))
+                    done = b
         return tuple(pieces)
     return ()
 

@@ -98,6 +98,7 @@ class Weights:
     list_follow_chars: int = 220  # a list's announcing sentence is quoted with what follows, up to this
     counted_kind_chars: int = 3  # 3个优势产业: the kind a heading counts is found by its last characters (势产业)
     counted_list_passages: int = 3  # passages after the quoted one that a counted list is read on into
+    counted_lead_chars: int = 12  # a counted list is quoted from its heading clause's start when it is this close
     # -- the slot a question asks to be filled (qa.answer.slots; structural, then checked on the dev sets) --
     slot_depth: int = 5  # sentences searched for one that fills the slot when the best does not
     premise_depth: int = 5  # sentences searched for a figure the question states before it is a false premise
