@@ -103,8 +103,8 @@ def answer(
     bodies: list[str] = []
     for p, fresh in zip(parts, quotes, strict=True):
         if p.support.found and p.listing:
-            composed = "；".join(f"{piece.replace(chr(10), '').rstrip('。；，')}[{by_chunk[hit.chunk.chunk_id]}]"
-                                for hit, piece in p.listing)
+            flat = [(hit, piece.replace("\n", "").rstrip("。；，")) for hit, piece in p.listing]
+            composed = "；".join(f"{piece}[{by_chunk[hit.chunk.chunk_id]}]" for hit, piece in flat)
             bodies.append(verify_numbers(composed + "。", citations))
         elif p.support.found:
             composed = _compose(fresh, p.matches, p.terms, p.intent, by_chunk) if fresh else ""
