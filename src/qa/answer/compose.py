@@ -125,8 +125,7 @@ def answer(
         document = snapshot.documents.get(hit.chunk.doc_id)
         span = quote_span(document.text, hit.chunk, piece) if document else None
         if span:
-            known = spans.get(hit.chunk.chunk_id, span)
-            spans[hit.chunk.chunk_id] = (min(known[0], span[0]), max(known[1], span[1]))
+            _widen(spans, hit.chunk.chunk_id, span)
     return result(True, body, with_quotes(citations, spans), figures, extra=reasons)
 
 
@@ -178,9 +177,14 @@ def quoted_spans(snapshot: Snapshot, body: str, citations: Sequence[Citation],
             cut = [m.start() for m in _CLAUSE_END.finditer(quote)]
             quote = quote[: cut[-1]] if cut and span is None else ("" if span is None else quote)
         if span:
-            old = spans.get(chunk.chunk_id)
-            spans[chunk.chunk_id] = (min(old[0], span[0]), max(old[1], span[1])) if old else span
+            _widen(spans, chunk.chunk_id, span)
     return spans
+
+
+def _widen(spans: dict[str, tuple[int, int]], chunk_id: str, span: tuple[int, int]) -> None:
+    """Add ``span`` to the quoted span of ``chunk_id``: several quotes of one passage highlight their union."""
+    known = spans.get(chunk_id, span)
+    spans[chunk_id] = (min(known[0], span[0]), max(known[1], span[1]))
 
 
 def plan(snapshot: Snapshot, question: str, history: Sequence[dict[str, Any]] | None = None,
