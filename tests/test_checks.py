@@ -529,6 +529,19 @@ def test_a_measure_the_question_qualifies_otherwise_than_the_report_is_another_m
     assert conflict("九龙坡引进外资用外资的速度在重庆排第几？", "实际使用外资增速") is None
 
 
+def test_one_side_of_a_measure_named_by_both_is_another_measure():
+    conflict = checks.qualifier_conflict
+    # 进出口 joins 进口 and 出口 over one object: either side alone is not what the figure measures
+    assert conflict("一季度外贸出口额是多少？", "外贸进出口总额") == "出口"
+    assert conflict("九龙坡一季度外贸里光出口一项是多少钱？", "外贸进出口总额") == "出口"
+    assert conflict("一季度进口了多少亿元的货？", "外贸进出口总额") == "进口"
+    assert conflict("一季度外贸进出口总额是多少？", "外贸进出口总额") is None  # the whole asked for
+    assert conflict("一季度外贸总额是多少？", "外贸进出口总额") is None  # neither side named
+    # 总 qualifies 产值 in 总产值 (总 and 产 are no pair), though 总值 is a word too
+    assert checks.one_side("工业产值有多少？", "规上工业总产值") is None
+    assert checks.one_side("总值有多少？", "规上工业总产值") is None
+
+
 def test_the_qualifier_check_keeps_the_figures_it_can_and_names_what_the_reports_do_not_give():
     question = "九龙坡城镇居民人均可支配收入是多少？"
     whole = match("全体居民人均可支配收入达4.5万元。", value=4.5, unit="万元")

@@ -64,4 +64,6 @@ def test_exports_are_not_the_trade_total(real_service):
     # 外贸进出口总额 counts imports and exports together: 出口 is one side of it, not another word for it
     result = real_service.ask("一季度出口多少")
     assert not result.found and "31.0亿" not in result.text.split("最接近")[0]
+    result = real_service.ask("一季度外贸出口额是多少？")  # a measure word of its own, one side of 进出口 still
+    assert not result.found and "31.0亿" not in result.text.split("最接近")[0]
     assert real_service.ask("一季度外贸进出口总额是多少？").found

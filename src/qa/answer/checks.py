@@ -169,7 +169,7 @@ def qualifier_conflict(question: str, metric: str) -> str | None:
     reports for it), the district's own names and words that only phrase the question conflict with nothing.
     """
     metric = district().metric_prefix.sub("", metric)
-    compound = _compound_qualifier(question, metric)
+    compound = _compound_qualifier(question, metric) or one_side(question, metric)
     if compound:
         return compound
     for k in range(len(metric), WEIGHTS.shared_metric_chars - 1, -1):
@@ -213,6 +213,29 @@ def _compound_qualifier(question: str, metric: str) -> str | None:
                 continue
             if qualifier not in question_words().generic and coverage(metric, {qualifier: 1.0}) == 0:
                 return qualifier  # (the generic words hold the district's own names)
+    return None
+
+
+def one_side(question: str, metric: str) -> str | None:
+    """One side of a measure the metric names by both (出口 where the metric is 进出口总额), as the question says it.
+
+    A word that joins two verbs of one kind over a shared object (进出口: 进口 and 出口) names both together; a
+    question that names only one side asks for what the figure does not measure. Read off the dictionary alone:
+    the pair (进出), both sides (进口, 出口) and the whole (进出口) are words, and the two joined characters are
+    the same part of speech, so 总产值 (总 qualifies 产值) is no pair.
+    """
+    knows = active_vocabulary().knows
+    for i in range(len(metric) - 2):
+        first, second, rest = metric[i], metric[i + 1], metric[i + 2]
+        whole = first + second + rest
+        if whole in question or not (knows(first + second) and knows(whole)):
+            continue
+        sides = (first + rest, second + rest)
+        if not all(knows(side) for side in sides) or _tagged(first)[:1] != _tagged(second)[:1]:
+            continue
+        for side in sides:
+            if side in question:
+                return side
     return None
 
 
