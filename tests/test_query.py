@@ -108,10 +108,18 @@ def test_a_level_is_asked_as_a_rank_or_a_rate():
         ("跳磴河有多长？", "那谢家湾小学有多少学生？", "谢家湾小学有多少学生？"),
         # 报道, 数据 are words of asking: a question holding only them has no subject of its own
         ("跳磴河治理花了多少钱？", "报道里的数据是多少？", "跳磴河报道里的数据是多少？"),
+        # 后来 asks of a later time than the previous question's, which it does not inherit
+        ("战略性新兴产业占规上工业的比重，2020年是多少？", "后来又到了多少？", "战略性新兴产业后来又到了多少？"),
+        ("2020年地区生产总值是多少？", "同比增长了多少？", "2020年地区生产总值同比增长了多少？"),
     ],
 )
 def test_follow_ups_are_resolved_against_the_previous_question(history, question, resolved):
     assert resolve_followup(question, [{"question": history, "answer": "…"}]) == resolved
+
+
+def test_a_later_time_asks_for_the_newest_figure():
+    assert detect_intent("战略性新兴产业后来又到了多少？").latest
+    assert not detect_intent("2020年战略性新兴产业占比是多少？").latest
 
 
 def test_no_history_leaves_the_question_alone():

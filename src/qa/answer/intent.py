@@ -43,7 +43,9 @@ PLACE_KINDS = frozenset(["社区", "街道", "园区"])  # the kinds of name abo
 NAME_ASKED = re.compile(r"(?:哪|什么|which|what)\s*(?:一|几)?(?:家|个|所|座|位|条|些)?\s*(" + "|".join(NAME_KINDS) + ")", re.I)
 _MEASURED = re.compile(r"(?:多少|多长|多大|多高|多远|多重|几)(?:[个名家项座张条所台辆件位户吨亩米]|平方米|公里)?的?"
                        r"([\u4e00-\u9fff]{2,6}?)(?:[？?。，,呢吗啊]|$)")
-_LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|去年|前年|latest|current|now|recent|last year|this year", re.I)
+_LATEST = re.compile(r"最新|现在|目前|当前|如今|最近|今年|去年|前年|后来|latest|current|now|recent|last year|this year", re.I)
+# 后来又到了多少: a time after the one asked before, which the follow-up does not inherit.
+_LATER = re.compile(r"后来|之后|此后|如今|现在|目前|最新|\b(?:later|now)\b", re.I)
 
 # Expected units by cue in the question: the first matching cue wins.
 _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
@@ -240,7 +242,8 @@ def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) ->
             return question
         # 同比增长了多少？ — no subject of its own: it asks about the previous question's subject.
         subject = subject_of(YEARISH.sub("", previous))
-        years = "".join(m.group() for m in YEARISH.finditer(previous)) if not YEARISH.search(text) else ""
+        inherits = not YEARISH.search(text) and not _LATER.search(text)
+        years = "".join(m.group() for m in YEARISH.finditer(previous)) if inherits else ""
         return f"{years}{subject}{text}" if subject else question
     rest = YEARISH.sub("", core).strip("，, 的")
     new_years = [m.group() for m in YEARISH.finditer(core)]
