@@ -623,6 +623,23 @@ def test_a_figure_about_a_named_thing_comes_from_a_passage_that_names_it():
     assert checks.check_named_subject(c) is None and c.matches == [story]
 
 
+def test_a_name_the_reports_coin_must_be_in_the_passage_of_the_figure():
+    question = "国鸿氢能科技产业园总投资是多少？"
+    terms = {"国鸿氢能科技": 2.9, "产业园": 2.2, "总投资": 3.4}
+    other = match("走进产业园，总投资超百亿元的西南铝“1+4”系列项目加快推进。", value=100)
+    own = match("国鸿氢能科技产业园总投资50亿元。", value=50)
+    with pinned_vocabulary(Vocabulary(curated=False, discovered=["国鸿氢能科技", "覆盖率达"])):
+        # plain jieba tags the coined word a noun, yet reads a name in it (鸿)
+        assert checks.coined_names(question) == ["国鸿氢能科技"]
+        assert checks.coined_names("绿化覆盖率达多少？") == []  # a coined word with no name in it
+        c = case(question, matches=[other], terms=terms)
+        refusal = checks.check_named_subject(c)
+        assert refusal is not None and refusal.missing == "国鸿氢能科技的这项数据"
+        c = case(question, matches=[other, own], terms=terms)
+        assert checks.check_named_subject(c) is None and c.matches == [own]
+    assert checks.coined_names(question) == []  # not a word the reports were found to coin
+
+
 def test_the_revenue_of_a_company_the_reports_give_no_figure_for_is_not_the_industrys(hash_service):
     result = hash_service.ask("忽米网一年的营业收入有多少？")  # the reports give 氢能产业营业收入10.6亿元 only
     assert not result.found and "10.6亿元" not in result.text.split("资料中最接近的说法是")[0]

@@ -175,6 +175,11 @@ def _shared(curated: bool, discovered: tuple[str, ...]) -> Vocabulary:
     return Vocabulary(curated, discovered)
 
 
+def plain_vocabulary() -> Vocabulary:
+    """jieba's own dictionary alone: neither the hand-written words nor those discovered in the reports."""
+    return _shared(False, ())
+
+
 _installed: Vocabulary | None = None
 _pinned: ContextVar[Vocabulary | None] = ContextVar("qa_vocabulary", default=None)
 

@@ -21,15 +21,24 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from qa.answer.decision import features, lacking, load_model
+from qa.answer.decision import features, general_frequencies, lacking, load_model
 from qa.answer.evidence import coverage, holds, own_clause, report_year, story_words
 from qa.answer.narrative import clauses
 from qa.answer.slots import holds_slot, slot_text
-from qa.answer.terms import asked_events, dated, named_place, names_event, other_place, proper_names, words_at
+from qa.answer.terms import (
+    NAME_TAGS,
+    asked_events,
+    dated,
+    named_place,
+    names_event,
+    other_place,
+    proper_names,
+    words_at,
+)
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district, question_words
 from qa.figures import extract_figures
-from qa.lexical import active_vocabulary, pos_tag
+from qa.lexical import active_vocabulary, plain_vocabulary, pos_tag
 from qa.normalize import is_cjk
 
 if TYPE_CHECKING:
@@ -112,7 +121,8 @@ def check_named_subject(case: Case) -> Refusal | None:
     """国鸿氢能科技产业园总投资 / 博世和庆铃的基地总投资: a figure about a thing the question names must come from a
     passage that names it (or just after one), not from one about another project (西南铝“1+4”系列项目总投资超百亿元)."""
     told = story_words(case.terms)
-    names = [w for w in proper_names(case.question, subtags=True) if w in case.terms and w not in told]
+    names = [w for w in proper_names(case.question, subtags=True) + coined_names(case.question)
+             if w in case.terms and w not in told]
     if not names or not case.matches:
         return None
     # Its passage and what comes just before it, not only its sentence: 沿岸新建步道20公里 goes on from sentences
@@ -121,6 +131,18 @@ def check_named_subject(case: Case) -> Refusal | None:
     case.matches = [m for m in case.matches
                     if coverage(_lead_in(case, m.evidence.hit.chunk), named) == 1.0]
     return None if case.matches else Refusal(f"有数据，但所在段落没有说到{names[0]}", f"{names[0]}的这项数据")
+
+
+def coined_names(question: str) -> list[str]:
+    """The names the reports coin that a question uses (国鸿氢能科技, 九龙坡云医院): words found by new-word discovery
+    over the reports, unknown to general Chinese (jieba's dictionary), of a few characters, in which plain jieba
+    reads a name (国 + 鸿 + 氢能 + 科技: 鸿 a person's name). jieba tags such a word a plain noun."""
+    coined = active_vocabulary().discovered
+    general, _ = general_frequencies()
+    plain = plain_vocabulary()
+    return [word for word, _ in pos_tag(question)
+            if word in coined and word not in general and len(word) >= WEIGHTS.min_coined_name_chars
+            and any(flag.startswith(NAME_TAGS) for _, flag in plain.pos_tag(word))]
 
 
 def _lead_in(case: Case, chunk: Chunk) -> str:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from qa.answer.evidence import coverage, own_clause, story_words
 from qa.answer.weights import WEIGHTS
-from qa.lexical import pos_tag
+from qa.lexical import plain_vocabulary, pos_tag
 
 if TYPE_CHECKING:
     from qa.answer.evidence import Evidence, FigureMatch
@@ -158,6 +158,8 @@ def load_model(embedding: str | None) -> DecisionModel | None:
 
 
 def warm(embedding: str | None) -> None:
-    """Load what deciding reads on first use (jieba's general dictionary, the fitted model), before serving."""
+    """Load what deciding reads on first use (jieba's general dictionary and its plain word cutter, the fitted
+    model), before serving."""
     general_frequencies()
+    plain_vocabulary().pos_tag("九龙坡")
     load_model(embedding)

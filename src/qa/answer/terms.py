@@ -149,7 +149,7 @@ def names_something(question: str) -> bool:
     return bool(proper_names(question))
 
 
-_NAME_TAGS = ("ns", "nt", "nz", "nr")  # jieba's tags of names: places, bodies, things, people
+NAME_TAGS = ("ns", "nt", "nz", "nr")  # jieba's tags of names: places, bodies, things, people
 
 
 def proper_names(question: str, *, subtags: bool = False) -> list[str]:
@@ -157,7 +157,7 @@ def proper_names(question: str, *, subtags: bool = False) -> list[str]:
     with ``subtags``, also those jieba tags more finely (nrt: a transliterated name such as 博世)."""
     generic = question_words().generic
     return [word for word, flag in pos_tag(question)
-            if (flag.startswith(_NAME_TAGS) if subtags else flag in _NAME_TAGS) and len(word) >= 2
+            if (flag.startswith(NAME_TAGS) if subtags else flag in NAME_TAGS) and len(word) >= 2
             and word not in generic]
 
 
