@@ -623,6 +623,24 @@ def test_a_figure_about_a_named_thing_comes_from_a_passage_that_names_it():
     assert checks.check_named_subject(c) is None and c.matches == [story]
 
 
+def test_a_phase_of_a_project_is_a_part_of_it():
+    whole = match("一项计划投资398亿元的重大工程——中梁山生态景区正式开建。", value=398)
+    c = case("中梁山生态景区一期工程花了多少钱？", matches=[whole], terms={"中梁山": 2.7, "景区": 2.6, "工程": 1.9})
+    refusal = checks.check_phase(c)
+    assert refusal is not None and refusal.missing == "一期的情况"  # the whole stays, to be quoted as the closest
+    phase = match("中梁山生态景区首期工程投资50亿元。", value=50)
+    c = case("中梁山生态景区第一期工程投资多少？", matches=[whole, phase])
+    assert checks.check_phase(c) is None and c.matches == [phase]
+    # how many phases is not which phase, and a plan period is none
+    counted = [ev("9个子项目、6年时间、分三期推进。")]
+    refusal = checks.check_phase(case("中梁山生态景区分三期推进，第二期都有哪些子项目？", counted))
+    assert refusal is not None and refusal.missing == "第二期的情况"
+    assert checks.check_phase(case("中梁山生态景区三期工程有哪些子项目？", counted)) is not None
+    assert checks.check_phase(case("中梁山生态景区分几期推进？", counted)) is None
+    plan = [ev("“十三五”期间累计完成固定资产投资近3500亿元。")]
+    assert checks.check_phase(case("十三五期间九龙坡固定资产投资累计多少？", plan, [match(plan[0].sentence, value=3500)])) is None
+
+
 def test_a_name_the_reports_coin_must_be_in_the_passage_of_the_figure():
     question = "国鸿氢能科技产业园总投资是多少？"
     terms = {"国鸿氢能科技": 2.9, "产业园": 2.2, "总投资": 3.4}

@@ -429,6 +429,33 @@ def check_part(case: Case) -> Refusal | None:
     return Refusal(f"资料只说到整体，没有分项“{lacked}”", f"{lacked}的单项数据" if focused else lacked)
 
 
+# 一期, 第二期, 首期 (not 分三期 or 共三期, how many; nor 十三五期间, a plan period)
+_PHASE = re.compile(r"(?<![分共计])(?<!十[一二三四五六七八九])第?([一二三四五六七八九十首]|\d+)期(?!间)")
+
+
+def check_phase(case: Case) -> Refusal | None:
+    """中梁山生态景区一期工程花了多少钱: a phase of a project (一期, 第二期, 首期) is a part of it. The quoted sentence
+    must name that phase, not only the whole project (计划投资398亿元) or how many phases it has (三期推进)."""
+    asked = _PHASE.search(case.question)
+    if asked is None:
+        return None
+    n = "一" if asked.group(1) == "首" else asked.group(1)
+    forms = (f"第{n}期", "首期") if n == "一" else (f"第{n}期",)
+    pattern = re.compile("|".join(forms) + f"|(?<![分共计第]){n}期(?!间)")
+
+    def names(ev: Evidence) -> bool:
+        return bool(pattern.search(ev.reach or ev.sentence))
+
+    if case.intent.kind in ("quantity", "compare"):
+        quoted = [m for m in case.matches if names(m.evidence)]
+        if quoted or not case.matches:
+            case.matches = quoted
+            return None
+    elif not case.evidence or names(case.evidence[0]):
+        return None
+    return Refusal(f"资料只说到整个项目，没有单列{asked.group()}", f"{asked.group()}的情况")
+
+
 _ORDINALS = "一二三四五六七八九十"
 _RANK_CLAIM = re.compile(r"(第([一二三四五六七八九十]|\d+)|首个|首家|首批|首座|首次|唯一)")
 
@@ -590,9 +617,10 @@ def check_coverage(case: Case) -> Refusal | None:
 
 Check = Callable[[Case], "Refusal | None"]
 FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, check_measured_kind, check_given_figure,
-                                    check_part, check_has_figure, check_qualifier, check_figure_subject,
+                                    check_part, check_phase, check_has_figure, check_qualifier, check_figure_subject,
                                     check_figure_strength, check_premise)
-TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_when_subject, check_part, check_premise,
+TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_when_subject, check_part, check_phase,
+                                  check_premise,
                                   check_stated_figure, check_slot)
 
 
