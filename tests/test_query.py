@@ -44,7 +44,10 @@ def test_words_in_the_corpus_are_never_changed(hash_service):
      ("民主村的房子是哪个年代建的", "when"), ("九龙坡的人觉得安全吗，有没有具体数字", "quantity"),
      ("中梁山搞林长制，有几名护林员在守山？", "quantity"), ("每万人拥有发明专利是几件？", "quantity"),
      ("跳磴河治理以后水质到了几类？", "fact"), ("跳磴河综合整治是哪个时候完工的？", "when"),
-     ("庆铃与博世签署合资协议的具体日期是？", "when")],
+     ("庆铃与博世签署合资协议的具体日期是？", "when"),
+     # 比较 compares where it ends a clause; before a word it means "rather"
+     ("跟2020年比较，地区生产总值增长了多少", "compare"), ("和渝中区比较呢", "compare"),
+     ("我比较关心空气，一季度空气优良天数是多少", "quantity"), ("九龙坡比较有名的企业有哪些", "list")],
 )
 def test_intent_kinds(question, kind):
     assert detect_intent(question).kind == kind

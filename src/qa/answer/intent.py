@@ -25,7 +25,9 @@ _QUANTITY = re.compile(
     r"\bhow (many|much|large|long|big|fast|quickly|high)\b|\bby how much\b|\bwhat (percentage|share|proportion)\b|\bwhat was the\b.*\b(rate|value|total|gdp)\b",
     re.I,
 )
-_COMPARE = re.compile(r"相比|对比|比较|哪个更|哪个多|变化了?多少|增加了多少|比\S{1,16}[多少高低]了?多少|相差|差多少|多出|\bcompare|\bversus\b|\bvs\.?\b", re.I)
+# 比较 compares where it ends a clause or takes 一下 (和2020年比较，…; 比较一下); before a word it is the adverb "rather"
+# (比较关心空气, 比较有名的企业).
+_COMPARE = re.compile(r"相比|对比|比较(?=一下|[呢吗]|[^\u4e00-\u9fff]|$)|哪个更|哪个多|变化了?多少|增加了多少|比\S{1,16}[多少高低]了?多少|相差|差多少|多出|\bcompare|\bversus\b|\bvs\.?\b", re.I)
 _YESNO = re.compile(r"是否|是不是|有没有|能不能|可不可以|吗[？?]?$|\b(is|are|does|did|has|have)\b.*\?$", re.I)
 _WHO = re.compile(r"谁|哪家|哪所|哪个|什么(企业|公司|学校|单位|项目|奖|工程|地方|园区|平台)|\bwho\b|\bwhich\b", re.I)
 _ACTUAL = re.compile(r"实际")  # 实际是多少: what was achieved, in contrast with a goal
