@@ -33,6 +33,10 @@ def slot_case(question: str, evidence: list[Evidence]) -> Case:
     ("离境商店开在哪条街上？", "place", False),
     ("那所学校的校长是哪个？", "person", False),  # which one of a kind of person: a person
     ("那个回乡的村民叫啥名字？", "person", False),
+    # a kind of place whose names end in it, read as a word of its own
+    ("经济总量排第一的区县是哪个？", "place", False),
+    ("除了九龙坡，还有哪些区入选了试点？", "place", True),
+    ("有哪个镇入选了？", "place", False),
 ])
 def test_the_slot_asked_for(question: str, kind: str, several: bool):
     slot = detect_intent(question).slot
@@ -46,6 +50,7 @@ def test_the_slot_asked_for(question: str, kind: str, several: bool):
     "新图书馆是什么时候开放的？",
     "那个老社区现在叫什么？",  # which one of a place: no person asked for
     "九龙坡那项民生实事现在叫什么？",  # 民生 ends like 学生, but the thing named is 实事
+    "城市更新包括哪些区域？",  # 区域 is no 区
 ])
 def test_questions_that_ask_for_no_name_have_no_slot(question: str):
     assert detect_intent(question).slot is None
@@ -76,6 +81,11 @@ def test_questions_that_ask_for_no_name_have_no_slot(question: str):
     ("那五个公园分别叫什么名字？", "建成彩云湖公园、开放步道，新增绿地、广场。", False),  # 、 in two clauses: no list
     ("那五个公园分别叫什么名字？", "五个公园分别是彩云湖公园、华岩公园、九龙公园、白鹤公园和桃花公园。", True),
     ("那五个公园分别叫什么名字？", "两个公园叫“金凤园”和“银杏园”。", True),
+    # a district: another one than the district itself, and for 哪些 more than one
+    ("经济总量排第一的区县是哪个？", "九龙坡区经济总量位列第三。", False),
+    ("经济总量排第一的区县是哪个？", "渝北区经济总量位列第一。", True),
+    ("除了九龙坡，还有哪些区入选了试点？", "九龙坡区成功入选国家首批试点。", False),
+    ("除了九龙坡，还有哪些区入选了试点？", "渝中区、江北区与九龙坡区一同入选。", True),
 ])
 def test_a_clause_fills_the_slot_only_with_a_new_name_of_the_kind_asked(question: str, sentence: str, fills: bool):
     slot = detect_intent(question).slot

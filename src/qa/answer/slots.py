@@ -45,6 +45,8 @@ _NAMES = re.compile(r"(?:分别|各自|都)\S{0,3}(?:叫什么|叫啥|是什么�
 # The closed class of address words: what a street address or a place in a town is made of.
 _ADDRESS = ("路", "街", "巷", "大道", "号", "镇", "村", "街道")
 _STREET = re.compile(r"哪条(路|街|巷)")
+# The kinds of place whose names end in their own character (渝中区, 璧山县, 华岩镇, 英雄湾村).
+_PLACE_KINDS = frozenset(["区县", "区", "县", "省", "镇", "村"])
 _PERSON_TAGS = ("nr", "nrfg", "nrt")
 _PLACE_TAGS = ("ns", "nt")
 _QUOTED = re.compile(r"“([^”]{2,20})”|《([^》]{2,30})》")
@@ -77,6 +79,9 @@ def asked_slot(question: str, kind: str) -> Slot | None:
         if name in ("项目", "奖", "荣誉"):
             return None  # a project or an award is named many ways: the sentence's own wording decides
         return Slot("organisation", NAME_KINDS[name], several, f"是哪个{name}")
+    kind = _place_kind_asked(question)
+    if kind:
+        return Slot("place", tuple(kind), several, f"是哪个{kind}")
     if _PERSON.search(question) or _asks_for_role(question):
         return Slot("person", several=several, what=_KIND_WHAT["person"])
     street = _STREET.search(question)
@@ -86,6 +91,20 @@ def asked_slot(question: str, kind: str) -> Slot | None:
     if _PLACE.search(question):
         return Slot("place", several=several, what=_KIND_WHAT["place"])
     return None
+
+
+def _place_kind_asked(question: str) -> str:
+    """哪个区县, 还有哪些区, 排第一的区县是哪个: the kind of place asked for, read as a word of its own (not 区域, 区长)
+    right after a which-word or right before 是哪个 / 有哪些."""
+    words = [w for w, _ in pos_tag(question) if w.strip()]
+    for i, word in enumerate(words):
+        if word not in _PLACE_KINDS:
+            continue
+        before = words[i - 1] if i else ""
+        after = "".join(words[i + 1 : i + 3])
+        if before.startswith("哪") or re.match(r"(?:是|有)哪", after):
+            return word
+    return ""
 
 
 # 校长是哪个, 那个村民叫啥名字: which one, or what name, of a kind of person
