@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 
 from qa.answer import split_question, verify_numbers
-from qa.answer.compose import _select, counted_span, other_reports, plan
+from qa.answer.compose import _select, counted_span, other_reports, plan, same_metric
 from qa.answer.evidence import Evidence, FigureMatch, explains, ranking_scopes, trim
 from qa.answer.intent import detect_intent
 from qa.normalize import normalize
@@ -213,6 +213,18 @@ def test_a_qualifier_the_reports_do_not_give_is_refused_with_what_they_do_give(h
 def test_a_question_in_everyday_words_is_answered_from_the_reports_terms(hash_service):
     result = hash_service.ask("九龙坡老百姓一年平均收入有多少？")
     assert result.found and "人均可支配收入" in result.text
+
+
+def test_a_bare_measure_word_names_no_one_measure_across_reports():
+    assert same_metric("全体居民人均可支配收入", "全体居民人均可支配收入")
+    assert same_metric("城市建成区绿化覆盖率", "建成区绿化覆盖率")
+    assert not same_metric("总投资", "总投资")  # two projects' investments, not one figure given twice
+    assert not same_metric("投资", "计划投资")
+
+
+def test_two_projects_investments_are_not_shown_as_reports_that_disagree(hash_service):
+    result = hash_service.ask("总投资是多少？")
+    assert not result.text.startswith("不同报告的数字不同")
 
 
 def test_a_quarters_figure_is_not_shown_as_a_different_value_for_the_year(hash_service):
