@@ -641,6 +641,25 @@ def test_a_phase_of_a_project_is_a_part_of_it():
     assert checks.check_phase(case("十三五期间九龙坡固定资产投资累计多少？", plan, [match(plan[0].sentence, value=3500)])) is None
 
 
+def test_an_example_of_a_group_is_counted_with_the_others():
+    sentence = "商家院子、李家院子等5个传统院落57栋民宿院落完成改造。"
+    houses = match(sentence, value=57, unit="栋")
+    houses = FigureMatch(replace(houses.figure, text="57栋"), houses.evidence, houses.score)
+    terms = {"商家院子": 4.0, "改造": 1.0}
+    c = case("商家院子改造了多少栋？", matches=[houses], terms=terms)
+    refusal = checks.check_listed_example(c)
+    assert refusal is not None and refusal.missing == "商家院子的单项数据"
+    # a question that says 等 itself asks about the group
+    assert checks.check_listed_example(case("商家院子等院落改造了多少栋？", matches=[houses], terms=terms)) is None
+    # a word before the list is no example of it (将惠及渝州路、石桥铺等区域的群众: 惠及 is the verb)
+    served = match("将惠及渝州路、石桥铺、杨家坪等区域的群众3万余户。", value=3, unit="万户")
+    served = FigureMatch(replace(served.figure, text="3万余户"), served.evidence, served.score)
+    c = case("这批项目能惠及多少户群众？", matches=[served], terms={"惠及": 3.0, "群众": 2.0})
+    assert checks.check_listed_example(c) is None and c.matches == [served]
+    c = case("杨家坪惠及多少户？", matches=[served], terms={"杨家坪": 3.0, "惠及": 3.0})
+    assert checks.check_listed_example(c) is not None
+
+
 def test_a_name_the_reports_coin_must_be_in_the_passage_of_the_figure():
     question = "国鸿氢能科技产业园总投资是多少？"
     terms = {"国鸿氢能科技": 2.9, "产业园": 2.2, "总投资": 3.4}

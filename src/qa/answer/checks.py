@@ -456,6 +456,36 @@ def check_phase(case: Case) -> Refusal | None:
     return Refusal(f"资料只说到整个项目，没有单列{asked.group()}", f"{asked.group()}的情况")
 
 
+def _only_as_example(clause: str, word: str) -> bool:
+    """Whether ``word`` occurs in ``clause`` only among the examples of a list closed by 等 (商家院子、李家院子等5个
+    传统院落; 凌江园等公园游园26个), never outside one."""
+    spans = [m.span() for m in re.finditer(r"[^，,；;。：:、等]+(?:、[^，,；;。：:、等]+)*等", clause)]
+    at = [m.span() for m in re.finditer(re.escape(word), clause)]
+    # an item ends where the word does (商家院子、 / 凌江园等); 惠及 in 将惠及渝州路、…等区域 is the verb before the list
+    return bool(at) and all(clause[j : j + 1] in ("、", "等") and any(a <= i < b for a, b in spans) for i, j in at)
+
+
+def check_listed_example(case: Case) -> Refusal | None:
+    """商家院子有多少栋 is not answered by 商家院子、李家院子等5个传统院落57栋: a thing the figure's clause names only as
+    an example of a group (before 等) is counted in the figure with the others, not on its own. A question that
+    itself says 等 asks about the group."""
+    if "等" in case.question or not case.matches:
+        return None
+    told = story_words(case.terms)
+    words = [t for t in case.terms if len(t) >= WEIGHTS.min_example_chars and t not in told]
+
+    def example(m: FigureMatch) -> str | None:
+        clause = own_clause(m.figure)
+        return next((w for w in words if _only_as_example(clause, w)), None)
+
+    kept = [m for m in case.matches if example(m) is None]
+    if kept:
+        case.matches = kept
+        return None
+    word = example(case.matches[0]) or ""
+    return Refusal(f"资料只给出包括{word}在内的合计数", f"{word}的单项数据")
+
+
 _ORDINALS = "一二三四五六七八九十"
 _RANK_CLAIM = re.compile(r"(第([一二三四五六七八九十]|\d+)|首个|首家|首批|首座|首次|唯一)")
 
@@ -617,7 +647,7 @@ def check_coverage(case: Case) -> Refusal | None:
 
 Check = Callable[[Case], "Refusal | None"]
 FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, check_measured_kind, check_given_figure,
-                                    check_part, check_phase, check_has_figure, check_qualifier, check_figure_subject,
+                                    check_part, check_phase, check_listed_example, check_has_figure, check_qualifier, check_figure_subject,
                                     check_figure_strength, check_premise)
 TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_when_subject, check_part, check_phase,
                                   check_premise,

@@ -88,6 +88,7 @@ class Weights:
     min_coined_name_chars: int = 3  # a name the reports coin (凌江园); two characters (低碳, 老旧) are words of theirs
     min_district_chars: int = 3  # 渝中区: a district or county name
     min_part_chars: int = 4  # a part of a multi-part question
+    min_example_chars: int = 2  # a question word read as one example of a list closed by 等 (one character is no name)
     shared_metric_chars: int = 4  # a question and a figure's metric ending in this many characters name one measure
     compound_part_chars: int = 2  # 城镇 + 居民: the shortest qualifier and head of a compound question word
     max_parts: int = 3  # parts of a multi-part question answered at most
