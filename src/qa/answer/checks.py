@@ -647,11 +647,10 @@ def check_coverage(case: Case) -> Refusal | None:
 
 Check = Callable[[Case], "Refusal | None"]
 FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, check_measured_kind, check_given_figure,
-                                    check_part, check_phase, check_listed_example, check_has_figure, check_qualifier, check_figure_subject,
-                                    check_figure_strength, check_premise)
+                                    check_part, check_phase, check_listed_example, check_has_figure, check_qualifier,
+                                    check_figure_subject, check_figure_strength, check_premise)
 TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_when_subject, check_part, check_phase,
-                                  check_premise,
-                                  check_stated_figure, check_slot)
+                                  check_premise, check_stated_figure, check_slot)
 
 
 def judge_support(

@@ -101,8 +101,7 @@ def _place_kind_asked(question: str) -> str:
         if word not in _PLACE_KINDS:
             continue
         before = words[i - 1] if i else ""
-        after = "".join(words[i + 1 : i + 3])
-        if before.startswith("哪") or re.match(r"(?:是|有)哪", after):
+        if before.startswith("哪") or re.match(r"(?:是|有)哪", "".join(words[i + 1 :])):
             return word
     return ""
 
