@@ -13,6 +13,8 @@ BIG_UNITS = {"万": 10_000, "亿": 100_000_000}
 NUMERAL_CHARS = "".join(DIGITS) + "".join(SMALL_UNITS) + "".join(BIG_UNITS)
 # Digits as spelled one by one, in years (二○三五) and after 点 in a decimal (十三点二): 两 only counts.
 SPELLED_DIGITS = "".join(ch for ch in DIGITS if ch != "两")
+# The first ten ordinals as written in text (第一 … 第十, 一是 … 十是): ORDINALS[n - 1] is the n-th.
+ORDINALS = "一二三四五六七八九十"
 
 
 def parse_chinese(numeral: str) -> float | None:

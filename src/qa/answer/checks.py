@@ -40,6 +40,7 @@ from qa.answer.words import district, question_words
 from qa.figures import extract_figures
 from qa.lexical import active_vocabulary, plain_vocabulary, pos_tag
 from qa.normalize import is_cjk
+from qa.numerals import ORDINALS
 
 if TYPE_CHECKING:
     from qa.answer.evidence import Evidence, FigureMatch
@@ -456,13 +457,15 @@ def check_phase(case: Case) -> Refusal | None:
     return Refusal(f"资料只说到整个项目，没有单列{asked.group()}", f"{asked.group()}的情况")
 
 
-def _only_as_example(clause: str, word: str) -> bool:
+_EXAMPLES = re.compile(r"[^，,；;。：:、等]+(?:、[^，,；;。：:、等]+)*等")  # a list of examples closed by 等
+
+
+def _only_as_example(clause: str, lists: Sequence[tuple[int, int]], word: str) -> bool:
     """Whether ``word`` occurs in ``clause`` only among the examples of a list closed by 等 (商家院子、李家院子等5个
-    传统院落; 凌江园等公园游园26个), never outside one."""
-    spans = [m.span() for m in re.finditer(r"[^，,；;。：:、等]+(?:、[^，,；;。：:、等]+)*等", clause)]
+    传统院落; 凌江园等公园游园26个), never outside one. ``lists``: the spans of the clause's lists of examples."""
     at = [m.span() for m in re.finditer(re.escape(word), clause)]
     # an item ends where the word does (商家院子、 / 凌江园等); 惠及 in 将惠及渝州路、…等区域 is the verb before the list
-    return bool(at) and all(clause[j : j + 1] in ("、", "等") and any(a <= i < b for a, b in spans) for i, j in at)
+    return bool(at) and all(clause[j : j + 1] in ("、", "等") and any(a <= i < b for a, b in lists) for i, j in at)
 
 
 def check_listed_example(case: Case) -> Refusal | None:
@@ -476,17 +479,18 @@ def check_listed_example(case: Case) -> Refusal | None:
 
     def example(m: FigureMatch) -> str | None:
         clause = own_clause(m.figure)
-        return next((w for w in words if _only_as_example(clause, w)), None)
+        lists = [found.span() for found in _EXAMPLES.finditer(clause)]
+        return next((w for w in words if _only_as_example(clause, lists, w)), None)
 
-    kept = [m for m in case.matches if example(m) is None]
+    examples = [example(m) for m in case.matches]
+    kept = [m for m, word in zip(case.matches, examples, strict=True) if word is None]
     if kept:
         case.matches = kept
         return None
-    word = example(case.matches[0]) or ""
+    word = examples[0] or ""
     return Refusal(f"资料只给出包括{word}在内的合计数", f"{word}的单项数据")
 
 
-_ORDINALS = "一二三四五六七八九十"
 _RANK_CLAIM = re.compile(r"(第([一二三四五六七八九十]|\d+)|首个|首家|首批|首座|首次|唯一)")
 
 
@@ -504,7 +508,7 @@ def rank_claims(text: str) -> dict[tuple[str, int], str]:
         word = match.group(1)
         number = match.group(2)
         rank = 1 if word in ("首个", "首家", "首批", "首座", "首次", "唯一") else \
-            (_ORDINALS.index(number) + 1 if number in _ORDINALS else int(number))
+            (ORDINALS.index(number) + 1 if number in ORDINALS else int(number))
         claims[(scope, rank)] = before[at:].lstrip("的在") + word
     return claims
 

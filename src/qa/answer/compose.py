@@ -37,7 +37,7 @@ from qa.citations import cite_answer, quote_span, with_quotes
 from qa.clock import elapsed_ms
 from qa.index import Snapshot
 from qa.normalize import normalize
-from qa.numerals import parse_number
+from qa.numerals import ORDINALS, parse_number
 from qa.query import Query, prepare_query
 from qa.retrieve import Fusion, search
 from qa.types import Answer, Chunk, Citation, CitedFigure, Hit
@@ -489,13 +489,12 @@ def _with_time(ev: Evidence, text: str, intent: Intent) -> str:
 _COUNTED = re.compile(r"(\d+|[两二三四五六七八九十])\s*(?:个|大|项|类)")
 _KIND = re.compile(r"[“\"「]?([\u4e00-\u9fff]{2,}?)[”\"」]?(?=是|有|都|分别|包括|具体|指|叫|呢|吗|啥|哪|什么|[，,。？?]|$)")
 _ITEM = re.compile(r"[^，。；：:、“”]{2,20}[：:]")  # 轻量化材料： a named item that its line then describes
-_ORDINALS = "一二三四五六七八九十"
 _MARKS = "”\"」—：:，,。 \n"  # what may stand between a heading and its first item
 
 
 def _openers(count: int) -> list[tuple[str, ...]]:
     """How the items of a counted list may each open a sentence of their own: 一是…二是…, 一个是…另一个是…."""
-    out = [tuple(f"{_ORDINALS[i]}是" for i in range(count))] if count <= len(_ORDINALS) else []
+    out = [tuple(f"{ORDINALS[i]}是" for i in range(count))] if count <= len(ORDINALS) else []
     return out + ([("一个是", "另一个是"), ("一方面", "另一方面")] if count == 2 else [])
 
 
