@@ -156,6 +156,12 @@ def test_event_must_be_named_by_the_dated_sentence():
     assert checks.check_event(case("中梁山生态景区是哪天正式开工建设的？", [begun], terms=built)) is None
     assert checks.check_event(case("中梁山生态景区是哪天正式开工的？", [begun], terms=built)) is not None
     assert checks.check_event(case("中梁山生态景区是哪天开工，哪天建设的？", [begun], terms=built)) is not None
+    # the copula run together with a preposition (是从, cut as one verb) names no happening
+    launched = ev("自2020年9月正式上线以来，云医院已累计提供10万余人次服务。")
+    online = {"是从": 5.0, "云医院": 3.0, "正式": 2.0}
+    assert checks.check_event(case("云医院是从什么时候开始正式上线的？", [launched], terms=online)) is None
+    assert checks.check_event(case("云医院是从什么时候开始正式停用的？", [launched],
+                                   terms={**online, "停用": 3.0})) is not None
     # a when-question without a verb among its terms has no event to check
     assert checks.check_event(case("民主村是哪一年的项目？", [started], terms={"民主村": 3.0, "项目": 1.0})) is None
     # 几点零 asks for a version (4.0时代), not a time: no when-question at all

@@ -224,11 +224,17 @@ def asked_events(question: str, terms: Mapping[str, float]) -> list[str]:
     names no event the reports would word the same way (入选), and 进 is found inside 推进.
     """
     events = [(at, word) for word, flag, at in words_at(question)
-              if word in terms and flag in ("v", "vn") and len(word) > 1]
+              if word in terms and flag in ("v", "vn") and len(word) > 1 and not _copula(word)]
     # Two events asked together are also named by their first characters, as the reports shorten them
     # (开工建设 → 开建, 招商引资 → 招引).
     shortened = [a[1][0] + b[1][0] for a, b in pairwise(events) if a[0] + len(a[1]) == b[0]]
     return shortened + [word for _, word in events]
+
+
+def _copula(word: str) -> bool:
+    """是从, 是否: the copula run together with a function word, which names no happening (是从什么时候开始上线的)."""
+    rest = pos_tag(word[1:]) if word.startswith("是") else []
+    return len(rest) == 1 and rest[0][1][:1] in ("p", "d", "c")
 
 
 def names_event(ev: Evidence, events: Sequence[str]) -> bool:
