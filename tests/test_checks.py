@@ -686,3 +686,23 @@ def test_a_name_the_reports_coin_must_be_in_the_passage_of_the_figure():
 def test_the_revenue_of_a_company_the_reports_give_no_figure_for_is_not_the_industrys(hash_service):
     result = hash_service.ask("忽米网一年的营业收入有多少？")  # the reports give 氢能产业营业收入10.6亿元 only
     assert not result.found and "10.6亿元" not in result.text.split("资料中最接近的说法是")[0]
+
+
+def test_a_figure_of_a_wider_area_needs_a_clause_naming_it():
+    # the area a figure is asked of, not one the district is ranked or measured against
+    assert checks.wider_area("2023年整个重庆的氢能产业营收有多少？") == "整个重庆"
+    assert checks.wider_area("重庆全市的市场主体总量有多少万户？") == "重庆全市"
+    assert checks.wider_area("九龙坡的GDP在全市排第几？") is None
+    assert checks.wider_area("九龙坡工业占全市的比重是多少？") is None
+    assert checks.wider_area("外资增速是不是全市倒数第一？") is None
+    district_only = match("市场主体总量超过20万户、居全市第一。", value=20, unit="万户")
+    c = case("重庆全市的市场主体总量有多少万户？", matches=[district_only], terms={"市场主体": 3.0, "总量": 1.0})
+    refusal = checks.check_wider_area(c)
+    assert refusal is not None and refusal.missing == "重庆全市的这项数据"
+    citywide = match("全市市场主体总量达到330万户。", value=330, unit="万户")
+    c = case("重庆全市的市场主体总量有多少万户？", matches=[district_only, citywide], terms={"市场主体": 3.0})
+    assert checks.check_wider_area(c) is None and c.matches == [citywide]
+    # the district's own figure still answers the district's question
+    c = case("九龙坡的市场主体总量有多少万户？", matches=[district_only], terms={"市场主体": 3.0})
+    assert checks.check_wider_area(c) is None and c.matches == [district_only]
+

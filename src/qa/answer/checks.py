@@ -274,6 +274,32 @@ def check_qualifier(case: Case) -> Refusal | None:
     return Refusal(f"资料只给出“{conflicts[0][0].figure.metric}”，未单列“{word}”", word)
 
 
+# A wider area named where the district is ranked or measured against it (在全市排第几, 占全市的比重, 全市第一).
+_RANKED_IN = re.compile(r"^(?:范围)?[的里中内]?(?:倒数|第|排|名列|前|首|领先|最|率先|唯一|之最)")
+_RANKED_AT = ("在", "居", "于", "占", "列", "比", "为")
+
+
+def wider_area(question: str) -> str | None:
+    """整个重庆的氢能产业营收有多少: the area wider than the district that a question asks a figure of, not one
+    it ranks or measures the district against (在全市排第几, 占全市的比重)."""
+    for area in district().wider_areas:
+        for m in re.finditer(re.escape(area), question):
+            if not (question[: m.start()].endswith(_RANKED_AT) or _RANKED_IN.match(question[m.end() :])):
+                return area
+    return None
+
+
+def check_wider_area(case: Case) -> Refusal | None:
+    """A figure of the whole city or country is answered only by a figure whose own clause names that area, not
+    by the district's (重庆全市的市场主体总量 against 市场主体总量超过20万户、居全市第一)."""
+    area = wider_area(case.question) if case.intent.kind == "quantity" and case.matches else None
+    if not area:
+        return None
+    scope = next((pattern for _, pattern in district().scopes if pattern.search(area)), None)
+    case.matches = [m for m in case.matches if scope and scope.search(own_clause(m.figure) + (m.figure.metric or ""))]
+    return None if case.matches else Refusal(f"资料给出的是九龙坡区的数据，没有{area}的", f"{area}的这项数据")
+
+
 def check_figure_subject(case: Case) -> Refusal | None:
     """A figure whose sentence holds the question's words only in what its other figures measure is about
     something else: 规上工业增加值增长37.4%，实现外贸进出口总额31.0亿元 does not give 数字经济增加值 in 亿元."""
@@ -652,7 +678,7 @@ def check_coverage(case: Case) -> Refusal | None:
 Check = Callable[[Case], "Refusal | None"]
 FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, check_measured_kind, check_given_figure,
                                     check_part, check_phase, check_listed_example, check_has_figure, check_qualifier,
-                                    check_figure_subject, check_figure_strength, check_premise)
+                                    check_wider_area, check_figure_subject, check_figure_strength, check_premise)
 TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_when_subject, check_part, check_phase,
                                   check_premise, check_stated_figure, check_slot)
 

@@ -31,6 +31,7 @@ class District:
     named_place: re.Pattern[str]  # a particular hospital, school, museum …
     named_place_endings: tuple[str, ...]  # the endings of such names (医院, 小学, 码头 …)
     scopes: tuple[tuple[str, re.Pattern[str]], ...]  # where a ranking is made
+    wider_areas: tuple[str, ...]  # 全市, 整个重庆: areas wider than the district, named whole (longest first)
 
 
 @lru_cache(maxsize=1)
@@ -47,6 +48,7 @@ def district() -> District:
         named_place_endings=tuple(data["named_place_endings"]),
         scopes=tuple((name, re.compile("|".join(map(re.escape, words))))
                      for name, words in data["ranking_scopes"].items()),
+        wider_areas=tuple(sorted(data["wider_areas"], key=len, reverse=True)),
     )
 
 
