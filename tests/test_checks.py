@@ -706,3 +706,22 @@ def test_a_figure_of_a_wider_area_needs_a_clause_naming_it():
     c = case("九龙坡的市场主体总量有多少万户？", matches=[district_only], terms={"市场主体": 3.0})
     assert checks.check_wider_area(c) is None and c.matches == [district_only]
 
+
+def test_a_question_asking_for_the_whole_conflicts_with_a_metric_that_counts_a_part():
+    assert checks.whole_asked("2020年底全部工业企业（不只是规上的）一共有多少家？", "规上工业企业") == "全部"
+    assert checks.whole_asked("全部工业（含规下企业）总产值是多少？", "规上工业总产值") == "全部"  # the aside read past
+    assert checks.whole_asked("一共有多少家工业企业？不光是规上的。", "规上工业企业") == "全部"
+    assert checks.whole_asked("所有居民人均收入是多少？", "全体居民人均可支配收入") is None  # 全体 is the whole too
+    assert checks.whole_asked("全部公园游园有多少个？", "公园游园") is None  # the metric qualifies nothing
+    assert checks.whole_asked("规上工业企业有多少家？", "规上工业企业") is None
+
+
+def test_when_the_best_figure_is_qualified_otherwise_the_sentence_s_other_measures_do_not_answer():
+    sentence = "规上工业增加值增长37.4%，实现外贸进出口总额31.0亿元、增长13.2%。"
+    growth = Figure(value=37.4, unit="%", text="37.4%", doc_id="d1", start=7, sentence=sentence, metric="规上工业增加值增长")
+    trade = Figure(value=13.2, unit="%", text="13.2%", doc_id="d1", start=28, sentence=sentence, metric="外贸进出口总额增长")
+    evidence = ev(sentence, figures=(growth, trade))
+    c = case("一季度全部工业（不只是规上）增加值增长多少？",
+             matches=[FigureMatch(growth, evidence, 0.9), FigureMatch(trade, evidence, 0.8)])
+    refusal = checks.check_qualifier(c)
+    assert refusal is not None and refusal.missing == "全部" and "规上工业增加值增长" in refusal.reason

@@ -192,7 +192,7 @@ def qualifier_conflict(question: str, metric: str) -> str | None:
     reports for it), the district's own names and words that only phrase the question conflict with nothing.
     """
     metric = district().metric_prefix.sub("", metric)
-    compound = _compound_qualifier(question, metric) or one_side(question, metric)
+    compound = whole_asked(question, metric) or _compound_qualifier(question, metric) or one_side(question, metric)
     if compound:
         return compound
     for k in range(len(metric), WEIGHTS.shared_metric_chars - 1, -1):
@@ -210,6 +210,31 @@ def qualifier_conflict(question: str, metric: str) -> str | None:
                 or word in district().names or coverage(metric, {word: 1.0}) > 0:
             return None
         return word
+    return None
+
+
+_ALL = re.compile(r"(?:全部|所有)的?")
+_NOT_ONLY = re.compile(r"不(?:只|光|仅|仅仅|单)(?:是|有)?")
+_ASIDE = re.compile(r"[（(][^）)]*[）)]")
+_WHOLE = ("全体", "全部", "所有", "总")  # qualifiers that already name the whole
+
+
+def whole_asked(question: str, metric: str) -> str | None:
+    """全部工业企业, or 不只是规上的: the question asks for all of what the metric counts only a part of (规上工业企业).
+
+    The question's 全部 (or 所有) stands right before words the metric holds after a qualifier of its own; or it says
+    not only (不只是, 不光是) of a qualifier the metric holds. An aside in brackets is read past (全部工业（含规下企业）总产值).
+    """
+    plain = _ASIDE.sub("", question)
+    for m in _ALL.finditer(plain):
+        head = plain[m.end() : m.end() + WEIGHTS.compound_part_chars]
+        at = metric.find(head) if len(head) == WEIGHTS.compound_part_chars else -1
+        if at > 0 and not metric[:at].endswith(_WHOLE):
+            return m.group().rstrip("的")
+    for m in _NOT_ONLY.finditer(question):
+        said = question[m.end() : m.end() + WEIGHTS.compound_part_chars]
+        if len(said) == WEIGHTS.compound_part_chars and said in metric and not said.startswith(_WHOLE):
+            return "全部"
     return None
 
 
@@ -267,6 +292,12 @@ def check_qualifier(case: Case) -> Refusal | None:
     answer it: the refusal names the question's qualifier, and the reply quotes what the reports give."""
     conflicts = [(m, qualifier_conflict(case.question, m.figure.metric or "")) for m in case.matches]
     kept = [m for m, word in conflicts if word is None]
+    if conflicts and conflicts[0][1]:
+        # The figure that fits best measures the thing the question qualifies otherwise: of the others, only those
+        # measuring the same thing answer (城镇居民人均可支配收入 beside 全体居民人均可支配收入), not what else the
+        # sentence measures (外贸进出口总额增长13.2% beside 规上工业增加值增长37.4%, for 全部工业增加值).
+        head = (conflicts[0][0].figure.metric or "")[-WEIGHTS.shared_metric_chars :]
+        kept = [m for m in kept if (m.figure.metric or "").endswith(head)]
     if kept or not conflicts:
         case.matches = kept
         return None
