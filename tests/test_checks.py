@@ -725,3 +725,14 @@ def test_when_the_best_figure_is_qualified_otherwise_the_sentence_s_other_measur
              matches=[FigureMatch(growth, evidence, 0.9), FigureMatch(trade, evidence, 0.8)])
     refusal = checks.check_qualifier(c)
     assert refusal is not None and refusal.missing == "全部" and "规上工业增加值增长" in refusal.reason
+
+
+def test_a_common_word_jieba_tags_as_a_name_is_no_name_but_a_place_the_reports_never_name_is():
+    jobs = match("新增就业27万人，全体居民人均可支配收入达4.4万元。", value=27, unit="万人")
+    question = "这几年九龙坡城镇新增了多少个就业岗位？"  # jieba tags 城镇 a place
+    c = case(question, matches=[jobs], terms={"城镇": 2.0, "新增": 1.0, "就业": 2.0, "岗位": 2.0})
+    c.corpus_text = CORPUS_TEXT + " 城镇"
+    assert checks.check_named_subject(c) is None and c.matches == [jobs]
+    c = case("成都这几年新增了多少个就业岗位？", matches=[jobs], terms={"成都": 4.0, "就业": 2.0, "岗位": 2.0})
+    refusal = checks.check_named_subject(c)
+    assert refusal is not None and refusal.missing == "成都的这项数据"

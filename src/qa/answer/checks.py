@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from qa.answer.decision import features, general_frequencies, lacking, load_model
+from qa.answer.decision import features, general_frequencies, lacking, load_model, rarity
 from qa.answer.evidence import coverage, holds, own_clause, report_year, story_words
 from qa.answer.narrative import clauses
 from qa.answer.slots import holds_slot, slot_text
@@ -122,8 +122,10 @@ def check_named_subject(case: Case) -> Refusal | None:
     """国鸿氢能科技产业园总投资 / 博世和庆铃的基地总投资: a figure about a thing the question names must come from a
     passage that names it (or just after one), not from one about another project (西南铝“1+4”系列项目总投资超百亿元)."""
     told = story_words(case.terms)
+    # A word of the reports that jieba tags a name but general Chinese uses often (城镇, 新建, 河水) is a common
+    # word there, not a name; a place the reports never speak of (成都) is a name whatever its use.
     names = [w for w in proper_names(case.question, subtags=True) + coined_names(case.question)
-             if w in case.terms and w not in told]
+             if w in case.terms and w not in told and (rarity(w) >= WEIGHTS.rare_word or w not in case.corpus_text)]
     if not names or not case.matches:
         return None
     # Its passage and what comes just before it, not only its sentence: 沿岸新建步道20公里 goes on from sentences
