@@ -232,7 +232,7 @@ def asked_events(question: str, terms: Mapping[str, float]) -> list[str]:
 
 
 def _copula(word: str) -> bool:
-    """是从, 是否: the copula run together with a function word, which names no happening (是从什么时候开始上线的)."""
+    """是从, 是由: the copula run together with a function word, which names no happening (是从什么时候开始上线的)."""
     rest = pos_tag(word[1:]) if word.startswith("是") else []
     return len(rest) == 1 and rest[0][1][:1] in ("p", "d", "c")
 
