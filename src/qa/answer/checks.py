@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from qa.answer.decision import features, general_frequencies, lacking, load_model, rarity
-from qa.answer.evidence import coverage, holds, own_clause, report_year, story_words
+from qa.answer.evidence import coverage, holds, own_clause, ranking_scopes, report_year, story_words
 from qa.answer.narrative import clauses
 from qa.answer.slots import holds_slot, slot_text
 from qa.answer.terms import (
@@ -328,8 +328,8 @@ def check_wider_area(case: Case) -> Refusal | None:
     area = wider_area(case.question) if case.intent.kind == "quantity" and case.matches else None
     if not area:
         return None
-    scope = next((pattern for _, pattern in district().scopes if pattern.search(area)), None)
-    case.matches = [m for m in case.matches if scope and scope.search(own_clause(m.figure) + (m.figure.metric or ""))]
+    scopes = ranking_scopes(area)
+    case.matches = [m for m in case.matches if scopes & ranking_scopes(own_clause(m.figure) + (m.figure.metric or ""))]
     return None if case.matches else Refusal(f"资料给出的是九龙坡区的数据，没有{area}的", f"{area}的这项数据")
 
 
