@@ -4,8 +4,8 @@ from types import SimpleNamespace
 import pytest
 
 from qa.answer import split_question, verify_numbers
-from qa.answer.compose import _select, counted_span, other_reports, plan, same_metric
-from qa.answer.evidence import Evidence, FigureMatch, explains, ranking_scopes, trim
+from qa.answer.compose import _select, counted_span, other_reports, plan
+from qa.answer.evidence import Evidence, FigureMatch, explains, ranking_scopes, same_metric, trim
 from qa.answer.intent import detect_intent
 from qa.normalize import normalize
 from qa.response import answer_to_dict

@@ -25,6 +25,7 @@ from qa.answer.evidence import (
     match_figures,
     rank_evidence,
     report_year,
+    same_metric,
     time_fits,
     trim,
 )
@@ -435,17 +436,6 @@ def _one_per_time(snapshot: Snapshot, matches: list[FigureMatch], intent: Intent
                     out.append(m)
                 break
     return out
-
-
-def same_metric(a: str | None, b: str | None) -> bool:
-    """Two figure metrics name the same thing: most characters of the shorter occur in the longer, and the shorter
-    says what is measured, not only how (总投资 of two projects is no one measure)."""
-    if not a or not b:
-        return False
-    short, long = sorted((a, b), key=len)
-    if len(short) < WEIGHTS.shared_metric_chars:
-        return False
-    return sum(ch in long for ch in short) / len(short) >= WEIGHTS.same_metric_share
 
 
 def _compose(used: list[Evidence], matches: list[FigureMatch], terms: dict[str, float], intent: Intent,

@@ -301,6 +301,17 @@ def _is_verb(word: str) -> bool:
     return all(flag[:1] in ("v", "l") for _, flag in pos_tag(word))
 
 
+def same_metric(a: str | None, b: str | None) -> bool:
+    """Two figure metrics name the same thing: most characters of the shorter occur in the longer, and the shorter
+    says what is measured, not only how (总投资 of two projects is no one measure)."""
+    if not a or not b:
+        return False
+    short, long = sorted((a, b), key=len)
+    if len(short) < WEIGHTS.shared_metric_chars:
+        return False
+    return sum(ch in long for ch in short) / len(short) >= WEIGHTS.same_metric_share
+
+
 def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[str, float],
                   intent: Intent) -> list[FigureMatch]:
     """Figures of the evidence sentences that fit the question's unit, year and period, best first."""
