@@ -338,6 +338,25 @@ def test_a_figure_the_question_gives_is_the_whole_not_the_answer():
     assert checks.check_given_figure(c) is None and c.matches == [whole]
 
 
+def test_another_statement_of_the_given_whole_is_no_answer_either():
+    def parks(sentence: str, value: float) -> FigureMatch:
+        m = match(sentence, unit="个", value=value)
+        return FigureMatch(replace(m.figure, metric="公园游园"), m.evidence, m.score)
+
+    given = parks("全区公园游园达到158个。", 158)
+    older = parks("累计建设公园游园超过150个。", 150)
+    c = case("全区158个公园游园里面，社区公园有几个？", matches=[older, given], terms={"公园": 2.0, "社区": 3.0})
+    refusal = checks.check_given_figure(c)
+    assert refusal is not None and c.matches == []
+    # a figure beside the given one in its own sentence is what a from-to question asks for
+    rate = "次支道路公交覆盖率由52%提升至100%。"
+    before, after = (match(rate, unit="%", value=v) for v in (52, 100))
+    before, after = (FigureMatch(replace(m.figure, metric="次支道路公交覆盖率"), m.evidence, m.score)
+                     for m in (before, after))
+    c = case("次支道路公交覆盖率由多少提升至100%？", matches=[after, before], terms={"公交": 3.0})
+    assert checks.check_given_figure(c) is None and c.matches == [before]
+
+
 def test_a_figure_the_question_states_otherwise_than_the_sentence_is_a_false_premise():
     sentence = "九龙坡区成功入选国家首批21个城市更新试点城市。"
     told = ev(sentence, figures=(Figure(value=21, unit="个", text="21个", doc_id="d1", sentence=sentence),))

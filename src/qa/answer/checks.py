@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from qa.answer.decision import features, general_frequencies, lacking, load_model, rarity
-from qa.answer.evidence import coverage, holds, own_clause, ranking_scopes, report_year, story_words
+from qa.answer.evidence import coverage, holds, own_clause, ranking_scopes, report_year, same_metric, story_words
 from qa.answer.narrative import clauses
 from qa.answer.slots import holds_slot, slot_text
 from qa.answer.terms import (
@@ -178,7 +178,13 @@ def check_given_figure(case: Case) -> Refusal | None:
         return any(figure.value == value and figure.unit.startswith(unit) for value, unit in given)
 
     whole = case.matches[0].figure
-    case.matches = [m for m in case.matches if not stated(m.figure)]
+    # The question's figure as the reports state it, and another statement of that same measure (超过150个公园游园
+    # for 158个公园游园里…): both say the whole the question starts from. A figure beside it in its own sentence
+    # is not another statement of it (由52%提升至100%: 由多少提升至100% asks for the 52%).
+    wholes = [m.figure for m in case.matches if stated(m.figure)]
+    case.matches = [m for m in case.matches if not stated(m.figure) and not any(
+        m.figure.unit == f.unit and m.figure.sentence != f.sentence and same_metric(m.figure.metric, f.metric)
+        for f in wholes)]
     return None if case.matches else Refusal(f"资料只给出问题里已有的{whole.text}，没有分项数据",
                                              f"{case.missing}的单项数据" if case.missing else "单项数据")
 
