@@ -380,6 +380,14 @@ def test_a_verb_the_reports_never_use_is_not_the_word_a_figure_question_turns_on
     assert not hash_service.ask("杨家坪商圈一年客流量有多少？").found
 
 
+def test_an_everyday_verb_of_one_character_is_not_the_word_a_figure_question_turns_on(hash_service):
+    # 修 weighs most and the reports use it, but the clause with the figure says 新建: the path is what is asked
+    result = hash_service.ask("跳磴河沿岸新修的步道有好长？")
+    assert result.found and "20公里" in result.text
+    # a word of two characters jieba reads as a verb alone can still be the thing measured (预算 in 公共预算收入)
+    assert not hash_service.ask("2020年九龙坡区一般公共预算收入是多少？").found
+
+
 def test_the_words_a_follow_up_takes_from_the_earlier_turn_count_only_where_a_sentence_holds_them(hash_service):
     history = [{"question": "整治跳磴河一共花了多少钱？", "answer": "累计投入16.5亿元。"}]
     _, resolved, parts = plan(hash_service.snapshot, "它两岸新修的步道有多长？", history)
