@@ -347,7 +347,7 @@ def test_another_statement_of_the_given_whole_is_no_answer_either():
     older = parks("累计建设公园游园超过150个。", 150)
     c = case("全区158个公园游园里面，社区公园有几个？", matches=[older, given], terms={"公园": 2.0, "社区": 3.0})
     refusal = checks.check_given_figure(c)
-    assert refusal is not None and c.matches == []
+    assert refusal is not None and c.matches == [] and "问题里已有的158个" in refusal.reason
     # a figure beside the given one in its own sentence is what a from-to question asks for
     rate = "次支道路公交覆盖率由52%提升至100%。"
     before, after = (match(rate, unit="%", value=v) for v in (52, 100))

@@ -177,7 +177,6 @@ def check_given_figure(case: Case) -> Refusal | None:
     def stated(figure: Figure) -> bool:  # 27万 in the question is the report's 27万人
         return any(figure.value == value and figure.unit.startswith(unit) for value, unit in given)
 
-    whole = case.matches[0].figure
     # The question's figure as the reports state it, and another statement of that same measure (超过150个公园游园
     # for 158个公园游园里…): both say the whole the question starts from. A figure beside it in its own sentence
     # is not another statement of it (由52%提升至100%: 由多少提升至100% asks for the 52%).
@@ -185,7 +184,8 @@ def check_given_figure(case: Case) -> Refusal | None:
     case.matches = [m for m in case.matches if not stated(m.figure) and not any(
         m.figure.unit == f.unit and m.figure.sentence != f.sentence and same_metric(m.figure.metric, f.metric)
         for f in wholes)]
-    return None if case.matches else Refusal(f"资料只给出问题里已有的{whole.text}，没有分项数据",
+    # All matches are gone only if one was stated, so wholes[0] is the question's figure as the reports give it.
+    return None if case.matches else Refusal(f"资料只给出问题里已有的{wholes[0].text}，没有分项数据",
                                              f"{case.missing}的单项数据" if case.missing else "单项数据")
 
 

@@ -318,10 +318,10 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
     matches: list[FigureMatch] = []
     seen: set[tuple[str, int]] = set()
     total = sum(terms.values())
-    # The word the question turns on is a thing, or an act the reports speak of: an act they never name (加起来, 砸)
-    # only phrases the question and is found in no figure's clause, and neither does an act of one character (修, 说,
-    # 定): it is said in many ways (新修 for 新建). Two characters jieba reads as a verb alone may name the thing
-    # measured (预算 in 一般公共预算收入).
+    # The word the question turns on is a thing, or an act the reports speak of. An act they never name (加起来, 砸)
+    # only phrases the question and is found in no figure's clause; so does an act of one character (修, 说, 定),
+    # which the reports say in many ways (新建 for 新修). Two characters jieba reads as a verb alone may still name
+    # the thing measured (预算 in 一般公共预算收入).
     known = [t for t in terms if not _is_verb(t) or (len(t) > 1 and t in snapshot.speller.corpus_text)]
     heaviest = max(known, key=lambda t: terms[t]) if known else None
     w = WEIGHTS
