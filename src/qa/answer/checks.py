@@ -223,7 +223,7 @@ def qualifier_conflict(question: str, metric: str) -> str | None:
 
 _ALL = re.compile(r"(?:全部|所有)的?")
 _NOT_ONLY = re.compile(r"不(?:只|光|仅|仅仅|单)(?:是|有)?")
-_ASIDE = re.compile(r"[（(][^）)]*[）)]")
+_ASIDE = re.compile(r"[（(][^（）()]*[）)]")
 _WHOLE = ("全体", "全部", "所有", "总")  # qualifiers that already name the whole
 
 
@@ -430,7 +430,6 @@ def whole_named(question: str) -> list[str]:
 
 
 _ASK_WORD = re.compile(r"哪|什么|啥|几|多少|好多|好大|多大|多高|多长")
-_ASIDE = re.compile(r"[（(][^（）()]*[）)]")
 _ASK_REACH = 2  # characters between an ask word and the noun it asks about (哪四类区域, 目标是好多)
 
 
