@@ -13,7 +13,7 @@ from qa.answer import checks, decision
 from qa.answer.checks import Case, judge_support
 from qa.answer.evidence import Evidence, FigureMatch, figure_years
 from qa.answer.intent import Intent, detect_intent
-from qa.answer.terms import dated
+from qa.answer.terms import asked_events, dated
 from qa.answer.weights import WEIGHTS
 from qa.lexical import Vocabulary, pinned_vocabulary
 from qa.types import Chunk, Document, Figure, Hit
@@ -166,6 +166,25 @@ def test_event_must_be_named_by_the_dated_sentence():
     assert checks.check_event(case("民主村是哪一年的项目？", [started], terms={"民主村": 3.0, "项目": 1.0})) is None
     # 几点零 asks for a version (4.0时代), not a time: no when-question at all
     assert detect_intent("石桥铺商圈要进入几点零时代？").kind != "when"
+
+
+def test_a_set_phrase_is_named_by_the_verb_it_ends_in_and_found_further_down_its_passage():
+    passage = ("6月26日，166舰停靠建设码头，开展国防教育展览。166舰是第一代051型驱逐舰。166舰舰长130余米。"
+               "166舰来自海军。6月27日已正式向公众开放，成为城市新名片。")
+    chunk = Hit(chunk=Chunk(chunk_id="c166", doc_id="d1", start=0, end=len(passage), text=passage, clean=passage),
+                score=1.0, dense=0.5)
+    docked, kind, length, navy, opened = (Evidence(chunk, s, s, 1.0, 0.1, False, (), s) for s in passage.split("。")[:5])
+    question = "166舰几号对外开放？"
+    terms = {"舰": 3.0, "对外开放": 3.0}
+    # jieba keeps 对外开放 whole, as a set phrase: its head 开放 is the event asked about
+    assert "开放" in asked_events(question, terms)
+    # the sentence telling when it opened stands fifth in its passage, below when_depth: it is still the one quoted
+    assert dated([docked, kind, length, navy, opened], detect_intent(question), terms)[0] is opened
+    assert checks.check_event(case(question, [docked, kind, length, navy, opened], terms=terms)) is None
+    # ... but not from another passage: there it tells of something else that opened
+    elsewhere = ev("6月27日，美术公园正式向公众开放。")
+    assert dated([docked, kind, length, navy, elsewhere], detect_intent(question), terms) == [docked]
+    assert checks.check_event(case(question, [docked, kind, length, navy, elsewhere], terms=terms)) is not None
 
 
 def test_when_question_needs_a_time_as_precise_as_it_asks():

@@ -228,7 +228,10 @@ def asked_events(question: str, terms: Mapping[str, float]) -> list[str]:
     # Two events asked together are also named by their first characters, as the reports shorten them
     # (开工建设 → 开建, 招商引资 → 招引).
     shortened = [a[1][0] + b[1][0] for a, b in pairwise(events) if a[0] + len(a[1]) == b[0]]
-    return shortened + [word for _, word in events]
+    # A set phrase jieba keeps whole (对外开放) is named by its head, the verb it ends in (向公众开放).
+    heads = [word[-2:] for word, flag, _ in words_at(question)
+             if word in terms and flag == "l" and len(word) >= WEIGHTS.set_phrase_chars and [f for _, f in pos_tag(word[-2:])] == ["v"]]
+    return shortened + [word for _, word in events] + heads
 
 
 def _copula(word: str) -> bool:
@@ -250,4 +253,9 @@ def dated(evidence: Sequence[Evidence], intent: Intent, terms: Mapping[str, floa
     """
     stated = [ev for ev in evidence[: WEIGHTS.when_depth] if tells_time(ev, intent)]
     events = asked_events(intent.question, terms)
+    # A sentence a little further down in the best passage, which tells when the asked event happened, fills the
+    # question's slot (6月26日，166舰停靠… then 6月27日已正式向公众开放), as one naming the asked kind of thing does.
+    best = evidence[0].hit.chunk.chunk_id if evidence else None
+    stated += [ev for ev in evidence[WEIGHTS.when_depth : WEIGHTS.slot_depth]
+               if ev.hit.chunk.chunk_id == best and tells_time(ev, intent) and names_event(ev, events)]
     return sorted(stated, key=lambda ev: not names_event(ev, events))

@@ -91,6 +91,7 @@ class Weights:
     min_example_chars: int = 2  # a question word read as one example of a list closed by 等 (one character is no name)
     shared_metric_chars: int = 4  # a question and a figure's metric ending in this many characters name one measure
     compound_part_chars: int = 2  # 城镇 + 居民: the shortest qualifier and head of a compound question word
+    set_phrase_chars: int = 4  # 对外开放: a set phrase this long ends in a verb of its own (开放), its head
     max_parts: int = 3  # parts of a multi-part question answered at most
     subject_question_chars: int = 14  # a question this long names something of its own
     english_share: float = 0.5  # share of Latin letters that makes a question English
