@@ -142,6 +142,14 @@ def test_a_goal_does_not_answer_a_question_about_what_was_achieved(hash_service)
     assert not detect_intent("PM2.5年平均浓度的目标实际是多少？").actual  # asked about the goal itself
 
 
+def test_a_plan_asked_in_everyday_words_is_answered_by_the_plan(hash_service):
+    # 打算, 准备: how people say 计划; the reports give the area to be renewed only as a plan (逐步实施…约2424公顷)
+    for question in ("九龙坡城市更新打算更新的区域总共多大面积？", "九龙坡城市更新准备更新的区域一共多大面积？"):
+        assert detect_intent(question).target
+        result = hash_service.ask(question)
+        assert result.found and "2424公顷" in result.text and "233万平方米" not in result.text
+
+
 def test_the_newest_figure_is_preferred_only_among_figures_in_the_same_unit():
     def match(value: float, unit: str, doc_id: str, score: float) -> FigureMatch:
         sentence = f"某项{value:g}{unit}。"

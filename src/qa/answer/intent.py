@@ -31,7 +31,7 @@ _COMPARE = re.compile(r"相比|对比|比较(?=一下|[呢吗]|[^\u4e00-\u9fff]|
 _YESNO = re.compile(r"是否|是不是|有没有|能不能|可不可以|吗[？?]?$|\b(is|are|does|did|has|have)\b.*\?$", re.I)
 _WHO = re.compile(r"谁|哪家|哪所|哪个|什么(企业|公司|学校|单位|项目|奖|工程|地方|园区|平台)|\bwho\b|\bwhich\b", re.I)
 _ACTUAL = re.compile(r"实际")  # 实际是多少: what was achieved, in contrast with a goal
-_TARGET = re.compile(r"目标|计划|规划|预计|力争|到20\d\d|要达到|要控制|将要|\btarget|\bplan", re.I)
+_TARGET = re.compile(r"目标|计划|规划|预计|打算|准备|力争|到20\d\d|要达到|要控制|将要|\btarget|\bplan", re.I)
 # 哪家公司 / 哪个部门 / 什么学校: the kind of name asked for, and the word endings such names carry.
 NAME_KINDS: dict[str, tuple[str, ...]] = {
     "公司": ("公司", "集团", "企业"), "企业": ("公司", "集团", "企业", "厂"), "车企": ("汽车", "公司", "集团"),
