@@ -5,7 +5,7 @@ import pytest
 
 from qa.answer import split_question, verify_numbers
 from qa.answer.compose import _select, counted_span, other_reports, plan
-from qa.answer.evidence import Evidence, FigureMatch, explains, ranking_scopes, same_metric, trim
+from qa.answer.evidence import Evidence, FigureMatch, explains, match_figures, ranking_scopes, same_metric, trim
 from qa.answer.intent import detect_intent
 from qa.normalize import normalize
 from qa.response import answer_to_dict
@@ -148,6 +148,29 @@ def test_a_plan_asked_in_everyday_words_is_answered_by_the_plan(hash_service):
         assert detect_intent(question).target
         result = hash_service.ask(question)
         assert result.found and "2424公顷" in result.text and "233万平方米" not in result.text
+
+
+def test_a_figure_cut_off_by_a_seam_is_about_what_its_clause_goes_on_to_say():
+    # 已完成38公顷 | 废弃矿山的恢复治理: a column seam ends the figure's sentence; its clause goes on past the seam
+    cut = "截至目前，已完成38公顷"
+    reach = cut + "废弃矿山的恢复治理，绿化提升累计完成近10万亩。"
+    other = "加快中梁山矿坑整治等工程建设，新增绿化面积50余万平方米。"
+    passage = cut + "\n" + reach[len(cut):] + other
+
+    def evidence(sentence: str, whole: str, fig: Figure) -> Evidence:
+        chunk = Chunk(chunk_id="c1", doc_id="d1", start=0, end=len(passage), text=passage, clean=passage)
+        return Evidence(Hit(chunk=chunk, score=1.0), sentence, sentence, 1.0, 0.5, False, (fig,), whole)
+
+    hectares = Figure(value=38, unit="公顷", text="38公顷", doc_id="d1", start=passage.find("38"), sentence=cut)
+    greened = Figure(value=50, unit="万平方米", text="50余万平方米", doc_id="d1", start=passage.find("50"),
+                     sentence=other, metric="新增绿化面积")
+    snapshot = SimpleNamespace(documents={"d1": SimpleNamespace(year=2021, text=passage)},
+                               speller=SimpleNamespace(corpus_text=passage))
+    question = "中梁山的废弃矿山恢复治理了多大面积？"
+    terms = {"中梁山": 2.7, "废弃": 4.2, "矿山": 4.2, "恢复": 4.2, "治理": 1.6, "面积": 2.4}
+    matches = match_figures(snapshot, [evidence(other, other, greened), evidence(cut, reach, hectares)], terms,
+                            detect_intent(question))
+    assert matches[0].figure is hectares
 
 
 def test_the_newest_figure_is_preferred_only_among_figures_in_the_same_unit():

@@ -278,14 +278,19 @@ def _per_unit(text: str) -> bool:
     return bool(_PER.search(text))
 
 
-def _context(fig: Figure) -> str:
-    """The words a figure can be about: its sentence up to the end of the clause that holds it."""
-    at = fig.sentence.find(fig.text)
+def _context(fig: Figure, reach: str = "") -> str:
+    """The words a figure can be about: its sentence up to the end of the clause that holds it.
+
+    Where a wrap or a column seam cuts the sentence (已完成38公顷 | 废弃矿山的恢复治理，…), ``reach``, the sentence
+    with its continuation, carries the clause on.
+    """
+    sentence = reach if reach.startswith(fig.sentence) else fig.sentence
+    at = sentence.find(fig.text)
     if at < 0:
-        return fig.sentence
+        return sentence
     end = at + len(fig.text)
-    stop = re.search(r"[，；。！？、]", fig.sentence[end:])
-    return fig.sentence[: end + (stop.start() if stop else len(fig.sentence) - end)]
+    stop = re.search(r"[，；。！？、]", sentence[end:])
+    return sentence[: end + (stop.start() if stop else len(sentence) - end)]
 
 
 def own_clause(fig: Figure) -> str:
@@ -339,7 +344,7 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
             document = snapshot.documents.get(fig.doc_id)
             if not time_fits(fig, report_year(snapshot, fig.doc_id), intent, document.text if document else ""):
                 continue
-            context = _context(fig)
+            context = _context(fig, ev.reach or "")
             about = fig.metric or re.split(r"[，；、]", context)[-1]  # what the figure measures
             if _per_unit(about) != _per_unit(asked):
                 continue  # 人均公园绿地面积 does not answer 公园绿地面积, nor the other way round
