@@ -296,6 +296,16 @@ def test_part_of_a_whole_needs_a_sentence_naming_the_part():
     assert checks.check_part(c) is None and c.matches == [part]
 
 
+def test_a_part_named_past_a_seam_is_named_by_the_figures_clause():
+    # 其中已划入300项 | 城市管理领域事项，…: a column seam cuts the sentence; the clause names the part past it
+    whole = match("1026项行政执法事项划入统一实施。", unit="项", value=1026)
+    cut = "其中已划入300项"
+    part = match(cut, unit="项", value=300)
+    part = replace(part, evidence=replace(part.evidence, reach=cut + "城市管理领域事项，由区城市管理局实施。"))
+    c = part_case(whole, part)
+    assert checks.check_part(c) is None and c.matches == [part]
+
+
 def test_a_part_is_asked_only_of_a_whole_the_quoted_passage_names():
     assert checks.whole_named("1026项行政执法事项中，城市管理领域有多少项？") == ["行政", "事项"]  # (执法 is a verb)
     assert checks.whole_named("材料中，城市管理领域有多少项？") == ["材料"]

@@ -96,7 +96,7 @@ def features(intent: Intent, terms: Mapping[str, float], hits: Sequence[Hit], ev
     rare = [rarity(t) for t in unknown]
     words = {w for w, _ in pos_tag(text)}
     inside = [t for t in terms if t not in missing and t in text and t not in words and len(t) > 1]
-    clause = own_clause(matches[0].figure) if matches else ""
+    clause = own_clause(matches[0].figure, matches[0].evidence.reach) if matches else ""
     clause_missing = [t for t in lacking(clause, terms) if t in corpus_text] if matches else []
     measured = intent.measured
     scopes = set(_SCOPE.findall(intent.question))

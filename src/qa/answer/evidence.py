@@ -293,9 +293,10 @@ def _context(fig: Figure, reach: str = "") -> str:
     return sentence[: end + (stop.start() if stop else len(sentence) - end)]
 
 
-def own_clause(fig: Figure) -> str:
-    """The clause that holds a figure, from the punctuation before it to the punctuation after it."""
-    context = _context(fig)
+def own_clause(fig: Figure, reach: str = "") -> str:
+    """The clause that holds a figure, from the punctuation before it to the punctuation after it (on past a seam
+    into ``reach``, as :func:`_context`)."""
+    context = _context(fig, reach)
     at = context.find(fig.text)
     start = max((m.end() for m in re.finditer(r"[，；。！？：]", context[: max(at, 0)])), default=0)
     return context[start:]
