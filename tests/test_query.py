@@ -71,6 +71,18 @@ def test_an_english_how_long_asks_for_a_length():
     assert detect_intent("How long is the new trail along the river?").units == ("公里", "米", "千米")
 
 
+def test_an_english_question_names_its_unit_and_asks_for_a_rank_in_words():
+    # the glossary gives the English question's words in Chinese beside it: "in hectares" names 公顷
+    glossed = "（城市更新公顷面积） How large is the area planned for urban renewal, in hectares?"
+    assert detect_intent(glossed).units == ("公顷", "万公顷")
+    assert "平方米" in detect_intent("（城市更新面积） How large is the area planned for urban renewal?").units
+    # a Chinese question's bracketed aside names no unit it asks in
+    assert "平方米" in detect_intent("城市更新区域（约2424公顷）有多大面积？").units
+    # where does it rank: a rank, not a yes or no
+    ranked = detect_intent("Where does Jiulongpo's economy rank in the Chengdu-Chongqing economic circle?")
+    assert ranked.kind == "quantity" and ranked.units == ("位",)
+
+
 def test_the_general_classifier_counts_in_any_classifier_but_not_in_measures():
     units = set(detect_intent("中梁山有多少个护林员？").units)
     assert {"个", "名", "座", "家"} <= units and not units & {"米", "元", "吨", "平方米"}

@@ -22,7 +22,7 @@ _LIST = re.compile(r"[两二三四五六七八九十][个大项类种条张座�
 _WHEN = re.compile(r"什么时候|哪个?时候|何时|什么日期|具体日期|几点(?!零)|哪一?年|哪一?天|哪一?日|几号|几月|哪个月|什么时间|(?:哪个|什么)年代|\bwhen\b|\bwhat year\b", re.I)
 _QUANTITY = re.compile(
     r"多少|具体的?(?:数字|数据|数值|数)|产能|产量|什么规模|多大规模|什么水平|(?<![这那])几(?:[个家项条天倍名位座所张台辆件户次栋艘处万千百十亿吨亩]|公里|平方)|多大|多长|多高|多远|多久|比重|占比|百分之|增速|增幅|增长了?几|排第几|第几|排老几|名次|"
-    r"\bhow (many|much|large|long|big|fast|quickly|high)\b|\bby how much\b|\bwhat (percentage|share|proportion)\b|\bwhat was the\b.*\b(rate|value|total|gdp)\b",
+    r"\bhow (many|much|large|long|big|fast|quickly|high)\b|\bby how much\b|\bwhat (percentage|share|proportion)\b|\bwhat was the\b.*\b(rate|value|total|gdp)\b|\brank(?:s|ed)?\b",
     re.I,
 )
 # 比较 compares where it ends a clause or takes 一下 (和2020年比较，…; 比较一下); before a word it is the adverb "rather"
@@ -69,6 +69,7 @@ _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 
 _NAMED_UNIT = re.compile(r"(?:多少|(?<![这那])几)(公顷|平方公里|平方米|公里|千米|万元|亿元|元|万吨|吨|万亩|亩|万户|户|万人次|人次|万人|"
                          r"家|个|项|座|张|条|所|台|辆|件|名|天|年|倍|米)")
+_GLOSSED_UNIT = re.compile(r"[（(][^）)]*?(公顷|平方公里|平方米|公里|千米|万吨|吨|万亩|亩)[^）)]*[）)]")
 _POINTS = re.compile(r"(?:多少|几)个?百分点")
 # Classifiers that count things (not measures): what the general classifier 个 stands for in speech.
 _CLASSIFIERS = ("家", "项", "座", "张", "条", "所", "台", "辆", "件", "名", "人", "位", "处", "栋", "根", "艘", "户")
@@ -142,7 +143,8 @@ def detect_intent(question: str) -> Intent:
         kind = "fact"
     units: tuple[str, ...] = ()
     if kind in ("quantity", "compare"):
-        named = _NAMED_UNIT.search(question)
+        # An English question names its unit in words (in hectares), which the glossary gives in Chinese beside it.
+        named = _NAMED_UNIT.search(question) or (_GLOSSED_UNIT.search(question) if is_english(question) else None)
         if _POINTS.search(question):  # 涨了几个百分点: a rate, stated in % or in points
             units = ("%", "个百分点")
         elif named:  # 多少公顷: exactly the unit asked for (and its 万 form)
