@@ -335,7 +335,8 @@ def check_wider_area(case: Case) -> Refusal | None:
     if not area:
         return None
     scopes = ranking_scopes(area)
-    case.matches = [m for m in case.matches if scopes & ranking_scopes(own_clause(m.figure, m.evidence.reach) + (m.figure.metric or ""))]
+    case.matches = [m for m in case.matches
+                    if scopes & ranking_scopes(own_clause(m.figure, m.evidence.reach) + (m.figure.metric or ""))]
     return None if case.matches else Refusal(f"资料给出的是九龙坡区的数据，没有{area}的", f"{area}的这项数据")
 
 

@@ -230,7 +230,8 @@ def asked_events(question: str, terms: Mapping[str, float]) -> list[str]:
     shortened = [a[1][0] + b[1][0] for a, b in pairwise(events) if a[0] + len(a[1]) == b[0]]
     # A set phrase jieba keeps whole (对外开放) is named by its head, the verb it ends in (向公众开放).
     heads = [word[-2:] for word, flag, _ in words_at(question)
-             if word in terms and flag == "l" and len(word) >= WEIGHTS.set_phrase_chars and [f for _, f in pos_tag(word[-2:])] == ["v"]]
+             if word in terms and flag == "l" and len(word) >= WEIGHTS.set_phrase_chars
+             and [f for _, f in pos_tag(word[-2:])] == ["v"]]
     return shortened + [word for _, word in events] + heads
 
 
