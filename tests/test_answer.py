@@ -7,6 +7,7 @@ from qa.answer import split_question, verify_numbers
 from qa.answer.compose import _select, counted_span, other_reports, plan
 from qa.answer.evidence import Evidence, FigureMatch, explains, match_figures, ranking_scopes, same_metric, trim
 from qa.answer.intent import detect_intent
+from qa.citations import quote_span
 from qa.normalize import normalize
 from qa.response import answer_to_dict
 from qa.types import Chunk, Citation, Figure, Hit
@@ -324,6 +325,17 @@ def test_citations_carry_the_raw_span_of_the_quoted_sentence(hash_service):
             assert flat and flat in re.sub(r"\s", "", body), (question, raw)  # the span holds what the answer quotes
             assert f"[{c.id}]" in result.text
         assert all(c.quote_start is None for c in result.citations if f"[{c.id}]" not in result.text)
+
+
+def test_a_quote_joined_across_a_line_break_is_highlighted_whole():
+    text = ("九龙坡区逐步实施更新区域面积约2424公顷，涉及\n\n现状建筑规模约2588万平方米，不断推动城市结构优化。\n\n"
+            "目前，九龙坡区已率先编制完成更新规划。")
+    chunk = Chunk(chunk_id="c", doc_id="d", start=0, end=len(text), text=text, clean=normalize(text).text)
+    quote = "九龙坡区逐步实施更新区域面积约2424公顷，涉及现状建筑规模约2588万平方米，不断推动城市结构优化"
+    span = quote_span(text, chunk, quote)
+    assert span is not None and re.sub(r"\s", "", text[span[0] : span[1]]) == quote
+    assert quote_span(text, chunk, "九龙坡区逐步实施更新区域面积约2424公顷") == (0, len("九龙坡区逐步实施更新区域面积约2424公顷"))
+    assert quote_span(text, chunk, "涉及已率先编制") is None  # not there, with or without the breaks
 
 
 def test_relative_years_are_read_against_today_and_the_answer_says_how_old_its_data_is(hash_service):

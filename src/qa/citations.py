@@ -68,12 +68,20 @@ def _normalized(text: str) -> Normalized:
 
 def quote_span(document_text: str, chunk: Chunk, quote: str) -> tuple[int, int] | None:
     """Raw offsets of ``quote`` (clean text, as an answer shows it) inside ``chunk``, or None if it is not there."""
-    at = chunk.clean.find(quote)
-    if not quote or at < 0:
+    if not quote:
         return None
+    at = chunk.clean.find(quote)
+    stop = at + len(quote)
+    if at < 0:
+        # A sentence quoted across a line break (…涉及 | 现状建筑规模约2588万平方米…) is shown without the break.
+        kept = [i for i, ch in enumerate(chunk.clean) if ch != "\n"]
+        found = "".join(chunk.clean[i] for i in kept).find(quote)
+        if found < 0:
+            return None
+        at, stop = kept[found], kept[found + len(quote) - 1] + 1
     norm = _normalized(document_text)
     base = norm.clean_index(chunk.start)
-    start, end = norm.raw_span(base + at, base + at + len(quote))
+    start, end = norm.raw_span(base + at, base + stop)
     return (start, end) if chunk.start <= start < end <= chunk.end else None
 
 
