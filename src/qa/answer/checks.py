@@ -335,8 +335,7 @@ def check_wider_area(case: Case) -> Refusal | None:
     if not area:
         return None
     scopes = ranking_scopes(area)
-    case.matches = [m for m in case.matches
-                    if scopes & ranking_scopes(own_clause(m.figure, m.evidence.reach) + (m.figure.metric or ""))]
+    case.matches = [m for m in case.matches if scopes & ranking_scopes(m.clause + (m.figure.metric or ""))]
     return None if case.matches else Refusal(f"资料给出的是九龙坡区的数据，没有{area}的", f"{area}的这项数据")
 
 
@@ -483,8 +482,8 @@ def check_part(case: Case) -> Refusal | None:
     if case.intent.kind in ("quantity", "compare"):
         # The figure's own clause must name the part: 20万吨循环经济、…等项目 listed beside 总投资超百亿元的
         # “1+4”系列项目 names the part, but the figure is the whole's.
-        quoted = own_clause(case.matches[0].figure, case.matches[0].evidence.reach) if case.matches else ""
-        case.matches = [m for m in case.matches if names_part(own_clause(m.figure, m.evidence.reach))]
+        quoted = case.matches[0].clause if case.matches else ""
+        case.matches = [m for m in case.matches if names_part(m.clause)]
         if case.matches:
             return None
     else:
@@ -543,7 +542,7 @@ def check_listed_example(case: Case) -> Refusal | None:
     words = [t for t in case.terms if len(t) >= WEIGHTS.min_example_chars and t not in told]
 
     def example(m: FigureMatch) -> str | None:
-        clause = own_clause(m.figure, m.evidence.reach)
+        clause = m.clause
         lists = [found.span() for found in _EXAMPLES.finditer(clause)]
         return next((w for w in words if _only_as_example(clause, lists, w)), None)
 

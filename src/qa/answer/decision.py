@@ -26,7 +26,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from qa.answer.evidence import coverage, own_clause, story_words
+from qa.answer.evidence import coverage, story_words
 from qa.answer.weights import WEIGHTS
 from qa.lexical import plain_vocabulary, pos_tag
 
@@ -96,7 +96,7 @@ def features(intent: Intent, terms: Mapping[str, float], hits: Sequence[Hit], ev
     rare = [rarity(t) for t in unknown]
     words = {w for w, _ in pos_tag(text)}
     inside = [t for t in terms if t not in missing and t in text and t not in words and len(t) > 1]
-    clause = own_clause(matches[0].figure, matches[0].evidence.reach) if matches else ""
+    clause = matches[0].clause if matches else ""
     clause_missing = [t for t in lacking(clause, terms) if t in corpus_text] if matches else []
     measured = intent.measured
     scopes = set(_SCOPE.findall(intent.question))

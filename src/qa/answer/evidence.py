@@ -48,6 +48,11 @@ class FigureMatch:
     evidence: Evidence
     score: float
 
+    @property
+    def clause(self) -> str:
+        """The figure's own clause, read on past a seam into its sentence's continuation."""
+        return own_clause(self.figure, self.evidence.reach)
+
 
 class Terms(dict[str, float]):
     """A question's content words with their weights, and which of them only tell the asker's story."""
@@ -345,7 +350,7 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
             document = snapshot.documents.get(fig.doc_id)
             if not time_fits(fig, report_year(snapshot, fig.doc_id), intent, document.text if document else ""):
                 continue
-            context = _context(fig, ev.reach or "")
+            context = _context(fig, ev.reach)
             about = fig.metric or re.split(r"[，；、]", context)[-1]  # what the figure measures
             if _per_unit(about) != _per_unit(asked):
                 continue  # 人均公园绿地面积 does not answer 公园绿地面积, nor the other way round

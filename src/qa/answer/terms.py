@@ -223,13 +223,14 @@ def asked_events(question: str, terms: Mapping[str, float]) -> list[str]:
     One-character verbs (进, 建) are left out, as in :func:`qa.answer.checks.asked_part`: 选进 cut as 选 + 进
     names no event the reports would word the same way (入选), and 进 is found inside 推进.
     """
-    events = [(at, word) for word, flag, at in words_at(question)
+    words = words_at(question)
+    events = [(at, word) for word, flag, at in words
               if word in terms and flag in ("v", "vn") and len(word) > 1 and not _copula(word)]
     # Two events asked together are also named by their first characters, as the reports shorten them
     # (开工建设 → 开建, 招商引资 → 招引).
     shortened = [a[1][0] + b[1][0] for a, b in pairwise(events) if a[0] + len(a[1]) == b[0]]
     # A set phrase jieba keeps whole (对外开放) is named by its head, the verb it ends in (向公众开放).
-    heads = [word[-2:] for word, flag, _ in words_at(question)
+    heads = [word[-2:] for word, flag, _ in words
              if word in terms and flag == "l" and len(word) >= WEIGHTS.set_phrase_chars
              and [f for _, f in pos_tag(word[-2:])] == ["v"]]
     return shortened + [word for _, word in events] + heads
