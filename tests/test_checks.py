@@ -91,6 +91,35 @@ def test_measured_kind_needs_the_kind_counted():
     assert checks.check_measured_kind(c) is None
 
 
+def test_a_measure_the_reports_never_quantify_is_not_answered_by_another():
+    revenue = match("2023年，全区氢能产业实现营业收入10.6亿元。", value=10.6)
+    said = Figure(value=40, unit="%", text="40%", doc_id="d2", sentence="订单同比增长40%，公司利润实现大幅增长。")
+    terms = {"氢能": 2.0, "产业": 0.5, "利润": 4.0}
+    c = case("2023年九龙坡氢能产业的利润是多少？", matches=[revenue], terms=terms)
+    c.corpus_text = "公司利润实现大幅增长"
+    c.figures_of = lambda word: [said] if word in said.sentence else []
+    assert c.intent.measured == "利润"
+    refusal = checks.check_unquantified(c)
+    assert refusal is not None and refusal.missing == "利润的数据"
+    # a report that does give the measure somewhere: the figures are weighed as ever
+    profit = replace(said, value=2, unit="亿元", text="2亿元", sentence="氢能产业实现利润2亿元。")
+    c.figures_of = lambda word: [profit]
+    assert checks.check_unquantified(c) is None
+    # a word the reports never use is for the other checks; one the question does not turn on asks nothing of
+    # the figure (投入资金多少: 资金 is the money put in); a sentence about the word (166舰…舰长130余米) is about it
+    c.figures_of = lambda word: []
+    c.corpus_text = "营业收入"
+    assert checks.check_unquantified(c) is None
+    c = case("跳磴河累计投入资金多少？", matches=[match("累计投入16.5亿元。", value=16.5)],
+             terms={"跳磴河": 2.5, "累计": 2.0, "投入": 3.0, "资金": 2.0})
+    c.corpus_text, c.figures_of = "补助资金", (lambda word: [])
+    assert c.intent.measured == "资金" and checks.check_unquantified(c) is None
+    c = case("166舰有多长？", matches=[match("166舰是驱逐舰，舰长130余米。", value=130, unit="米")],
+             terms={"166舰": 5.0})
+    c.corpus_text, c.figures_of = "166舰", (lambda word: [])
+    assert c.intent.measured == "166舰" and checks.check_unquantified(c) is None
+
+
 def test_has_figure_names_the_year_asked():
     refusal = checks.check_has_figure(case("2019年九龙坡的地区生产总值是多少？"))
     assert refusal is not None and refusal.missing == "2019年的相关数据"

@@ -86,6 +86,8 @@ class Case:
     corpus_text: Words
     report_years: dict[str, int | None] = field(default_factory=dict)
     documents: Mapping[str, Document] = field(default_factory=dict)
+    # the figures of every report whose metric or sentence holds a word (None: no store to ask)
+    figures_of: Callable[[str], Sequence[Figure]] | None = None
 
     @cached_property
     def dense(self) -> float:
@@ -165,6 +167,21 @@ def check_measured_kind(case: Case) -> Refusal | None:
         return None
     case.matches = [m for m in case.matches if holds(m.evidence.reach or m.evidence.sentence, measured)]
     return None if case.matches else Refusal(f"资料提到{measured}，但没有给出这项数据", f"{measured}的数量")
+
+
+def check_unquantified(case: Case) -> Refusal | None:
+    """氢能产业的利润有多少: where the reports name a measure (公司利润实现大幅增长) but give no figure of it anywhere,
+    a figure of another measure in the same sentence or passage (营业收入10.6亿元) does not answer."""
+    measured = case.intent.measured
+    total = sum(case.terms.values())
+    if case.figures_of is None or not case.matches or measured not in case.corpus_text \
+            or case.terms.get(measured, 0.0) < WEIGHTS.head_term_share * total:
+        return None  # only the word the question turns on is what it asks a figure of (not 资金 in 投入资金多少)
+    if any(holds(m.evidence.reach or m.evidence.sentence, measured) for m in case.matches):
+        return None  # 166舰有多长: the sentence is about it (舰长130余米)
+    if any(holds(own_clause(f) + (f.metric or ""), measured) for f in case.figures_of(measured)):
+        return None
+    return Refusal(f"资料提到{measured}，但没有一处给出它的数据", f"{measured}的数据")
 
 
 def check_given_figure(case: Case) -> Refusal | None:
@@ -714,9 +731,10 @@ def check_coverage(case: Case) -> Refusal | None:
 
 
 Check = Callable[[Case], "Refusal | None"]
-FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, check_measured_kind, check_given_figure,
-                                    check_part, check_phase, check_listed_example, check_has_figure, check_qualifier,
-                                    check_wider_area, check_figure_subject, check_figure_strength, check_premise)
+FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, check_measured_kind, check_unquantified,
+                                    check_given_figure, check_part, check_phase, check_listed_example,
+                                    check_has_figure, check_qualifier, check_wider_area, check_figure_subject,
+                                    check_figure_strength, check_premise)
 TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_when_subject, check_part, check_phase,
                                   check_premise, check_stated_figure, check_slot)
 
@@ -735,7 +753,8 @@ def judge_support(
         return Support(False, 0.0, 0.0, reasons=("没有检索到段落",))
     case = Case(question, intent, terms, hits, evidence, list(matches), snapshot.speller.corpus_text,
                 {ev.hit.chunk.doc_id: report_year(snapshot, ev.hit.chunk.doc_id)
-                 for ev in evidence[: WEIGHTS.year_depth]}, snapshot.documents)
+                 for ev in evidence[: WEIGHTS.year_depth]}, snapshot.documents,
+                lambda word: snapshot.store.figures(metric=word))
     if intent.kind in ("quantity", "compare"):
         checks: tuple[Check, ...] = (check_other_district, *FIGURE_CHECKS)
     else:
