@@ -7,7 +7,7 @@ import pytest
 from qa.answer import checks
 from qa.answer.checks import Case, Support
 from qa.answer.compose import Part, closest_statement, not_found_text
-from qa.answer.evidence import Evidence
+from qa.answer.evidence import Evidence, Terms
 from qa.answer.intent import detect_intent
 from qa.answer.slots import asked_slot, fillers, holds_slot, prefer_slot
 from qa.answer.weights import WEIGHTS
@@ -120,6 +120,48 @@ def test_a_sentence_without_the_question_s_subject_is_not_lifted_for_its_place()
     assert prefer_slot([best, other], intent, terms) == [best, other]
     same = ev("九龙坡区人民医院新院区位于华岩镇。", coverage=WEIGHTS.min_coverage)
     assert prefer_slot([best, same], intent, terms)[0] is same
+
+
+@pytest.mark.parametrize(("question", "word"), [
+    ("那这个景区分几期推进？", "期"),
+    ("它要建几年？", "年"),
+    ("治完以后水质到了几类？", "类"),
+])
+def test_a_question_counting_by_a_measure_word_asks_for_a_count(question: str, word: str):
+    slot = detect_intent(question).slot
+    assert slot is not None and slot.kind == "count" and slot.endings == (word,)
+
+
+@pytest.mark.parametrize("question", [
+    "这几年九龙坡变化大吗？",  # 这几年: some years, asked of nothing
+    "“西部氢谷”里面包括哪几块？",  # which ones: the names answer, not a count
+    "公园几乎都免费吗？",
+])
+def test_some_and_which_are_no_count(question: str):
+    slot = detect_intent(question).slot
+    assert slot is None or slot.kind != "count"
+
+
+def test_a_count_in_the_measure_word_fills_the_slot():
+    question = "治完以后水质到了几类？"
+    slot = detect_intent(question).slot
+    assert slot is not None
+    assert fillers("跳磴河从黑臭水体达到并稳定保持Ⅳ类水质。", question, slot) == ["Ⅳ类"]
+    assert not holds_slot("跳磴河的水质明显改善。", question, slot)
+    slot = detect_intent("分几期推进？").slot
+    assert slot is not None and fillers("9个子项目、6年时间、三期推进。", "分几期推进？", slot) == ["三期"]
+
+
+def test_the_sentence_with_the_count_is_preferred_over_one_holding_the_earlier_turn_s_words():
+    q = "中梁山生态景区分几期推进？"
+    intent = detect_intent(q)
+    # 中梁山 and 景区 came from the earlier turn: they count where found, never against a sentence
+    terms = Terms({"中梁山": 2.7, "景区": 2.6, "分": 3.7, "推进": 1.3}, ["中梁山", "景区"])
+    part = ev("改建而成的中梁山花博园，只是景区的一个组成部分。", coverage=0.8)  # 分 only inside 部分
+    count = ev("9个子项目、6年时间、三期推进，要把中梁山打造成生态修复的典范。", coverage=0.6)
+    assert prefer_slot([part, count], intent, terms)[0] is count
+    # a count is written many ways (三个阶段): it orders the sentences and refuses none
+    assert checks.check_slot(slot_case(q, [part])) is None
 
 
 def test_check_slot_refuses_a_clause_without_the_slot_and_names_it():

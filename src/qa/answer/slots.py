@@ -1,5 +1,5 @@
-"""The slot a question asks to be filled (a person, a place, an organisation, the names of several things), and
-whether a quoted clause fills it.
+"""The slot a question asks to be filled (a person, a place, an organisation, the names of several things, a count
+by a measure word), and whether a quoted clause fills it.
 
 新院区地址在哪里？ is not answered by a sentence that names no place; 是哪位居民写的？ not by one that names no
 person; 那九个主题花园分别叫什么名字？ not by one that only counts them. A filler is read off the clause by
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 class Slot:
     """What a question asks to be named, and the word endings a filler of it may carry."""
 
-    kind: str  # person | place | organisation | names
+    kind: str  # person | place | organisation | names | count
     endings: tuple[str, ...] = ()
     several: bool = False  # 哪些地方, 分别叫什么: more than one filler is asked for
     what: str = ""  # how the not-found message names what the reports lack
@@ -52,7 +52,12 @@ _PLACE_TAGS = ("ns", "nt")
 _QUOTED = re.compile(r"“([^”]{2,20})”|《([^》]{2,30})》")
 # A person is also named by role: the closed class of suffixes that make a noun a kind of person (专家, 医生, 患者).
 _ROLE_ENDINGS = ("者", "员", "家", "师", "生", "长", "人", "民", "手")
-_KIND_WHAT = {"person": "具体是谁", "place": "具体地点", "names": "各自的名称"}  # how a refusal names the slot
+# how a refusal names the slot
+_KIND_WHAT = {"person": "具体是谁", "place": "具体地点", "names": "各自的名称", "count": "具体数目"}
+_NOT_COUNTING = frozenset(["几乎", "几何"])  # almost; geometry
+_THESE = ("这", "那", "近", "前", "后", "好", "哪")  # 这几年, 近几年, 好几个: some; 哪几块: which ones
+# A count as the reports write it: digits, Chinese numerals, or the Roman numerals of water grades (Ⅳ类).
+_COUNT = r"(?:\d+|[一二三四五六七八九十两百千]+|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ]+)"
 
 
 @lru_cache(maxsize=1)
@@ -90,7 +95,21 @@ def asked_slot(question: str, kind: str) -> Slot | None:
                     f"在哪条{street.group(1)}")
     if _PLACE.search(question):
         return Slot("place", several=several, what=_KIND_WHAT["place"])
+    counted = _counted_by(question)
+    if counted:
+        return Slot("count", (counted,), what=_KIND_WHAT["count"])
     return None
+
+
+def _counted_by(question: str) -> str:
+    """分几期推进, 水质到了几类: the measure word a question counts by, where jieba reads 几 and it as one word
+    (not 这几年, which asks nothing, nor 几乎)."""
+    words = [w for w, _ in pos_tag(question) if w.strip()]
+    for i, word in enumerate(words):
+        if len(word) == 2 and word[0] == "几" and is_cjk(word[1]) and word not in _NOT_COUNTING \
+                and not (i and words[i - 1][-1:] in _THESE):
+            return word[1]
+    return ""
 
 
 def _place_kind_asked(question: str) -> str:
@@ -155,6 +174,8 @@ def fillers(text: str, question: str, slot: Slot) -> list[str]:
             if len(items) > WEIGHTS.slot_list_items:  # 甲、乙、丙: two marks, three names
                 return items
         return []
+    if slot.kind == "count":  # 三期, 6年, Ⅳ类: a count in the measure word asked by
+        return [m for m in re.findall(_COUNT + re.escape(slot.endings[0]), text) if m not in question]
     endings = slot.endings or (_place_endings() if slot.kind == "place" else ())
     for i, (word, flag) in enumerate(words):
         # A name cut in two (黄桷坪 + 街道, 区 + 教委): the word read with the one before it.
@@ -202,7 +223,12 @@ def prefer_slot(evidence: Sequence[Evidence], intent: Intent, terms: Mapping[str
     out = list(evidence)
     if slot is None or not out or holds_slot(slot_text(out[0], intent), intent.question, slot):
         return out
-    held = [t for t in terms if t in out[0].sentence]
+    from qa.answer.evidence import story_words  # evidence reads the intent, which reads slots: imported on use
+
+    told = story_words(terms)  # words of the asker's story or of an earlier turn count where found, never against
+    # a word of one character is held as a word of its own (分 is not held by 组成部分)
+    best = {w for w, _ in pos_tag(out[0].sentence)}
+    held = [t for t in terms if t not in told and (t in best if len(t) == 1 else t in out[0].sentence)]
     for i, ev in enumerate(out[1 : WEIGHTS.slot_depth], start=1):
         if ev.coverage >= WEIGHTS.min_coverage and all(t in ev.sentence for t in held) and \
                 holds_slot(slot_text(ev, intent), intent.question, slot):
