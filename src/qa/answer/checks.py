@@ -179,7 +179,7 @@ def check_unquantified(case: Case) -> Refusal | None:
         return None  # only the word the question turns on is what it asks a figure of (not 资金 in 投入资金多少)
     if any(holds(m.evidence.reach or m.evidence.sentence, measured) for m in case.matches):
         return None  # 166舰有多长: the sentence is about it (舰长130余米)
-    if any(holds(own_clause(f) + (f.metric or ""), measured) for f in case.figures_of(measured)):
+    if any(holds(_measures(f), measured) for f in case.figures_of(measured)):
         return None
     return Refusal(f"资料提到{measured}，但没有一处给出它的数据", f"{measured}的数据")
 
