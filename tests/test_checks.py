@@ -415,6 +415,38 @@ def test_another_statement_of_the_given_whole_is_no_answer_either():
     assert checks.check_given_figure(c) is None and c.matches == [before]
 
 
+def test_the_part_asked_of_a_given_whole_is_what_follows_its_marker():
+    terms = dict.fromkeys(["体育场地", "篮球场", "规上工业", "企业", "汽摩", "外贸", "出口额", "服务中心", "公交"], 1.0)
+    assert checks.part_of_given("全区3605个体育场地里，篮球场占了多少个？", terms) == ["篮球场"]
+    # the part's word shared with the whole (企业) is the whole's
+    assert checks.part_of_given("447家规上工业企业里汽摩企业有多少家？", terms) == ["汽摩"]
+    assert checks.part_of_given("一季度外贸31亿元，其中出口额是多少？", terms) == ["出口额"]
+    # 中 inside a longer word marks nothing; nor does a marker in a later clause, nor a question without a figure
+    assert checks.part_of_given("166个服务中心，村里头的有几个？", terms) == []
+    assert checks.part_of_given("次支道路公交覆盖率由多少提升至100%？", terms) == []
+    assert checks.part_of_given("体育场地里篮球场有多少个？", terms) == []
+
+
+def test_a_figure_beside_the_given_whole_answers_only_if_it_is_of_the_part():
+    def counted(sentence: str, value: float, metric: str) -> FigureMatch:
+        m = match(sentence, unit="个", value=value)
+        return FigureMatch(replace(m.figure, metric=metric), m.evidence, m.score)
+
+    sentence = "全区体育场地3605个、体育协会26个。"
+    whole, beside = counted(sentence, 3605, "全区体育场地"), counted(sentence, 26, "体育协会")
+    question = "全区3605个体育场地里，篮球场占了多少个？"
+    terms = {"体育场地": 3.0, "篮球场": 4.0}
+    c = case(question, matches=[whole, beside], terms=terms)
+    refusal = checks.check_given_figure(c)
+    assert refusal is not None and c.matches == [] and "3605个" in refusal.reason
+    courts = counted("其中篮球场120个。", 120, "篮球场")
+    c = case(question, matches=[whole, beside, courts], terms=terms)
+    assert checks.check_given_figure(c) is None and c.matches == [courts]
+    # without a whole of the reports' own, the other figure is left to the later checks
+    c = case(question, matches=[beside], terms=terms)
+    assert checks.check_given_figure(c) is None and c.matches == [beside]
+
+
 def test_a_figure_the_question_states_otherwise_than_the_sentence_is_a_false_premise():
     sentence = "九龙坡区成功入选国家首批21个城市更新试点城市。"
     told = ev(sentence, figures=(Figure(value=21, unit="个", text="21个", doc_id="d1", sentence=sentence),))

@@ -201,9 +201,43 @@ def check_given_figure(case: Case) -> Refusal | None:
     case.matches = [m for m in case.matches if not stated(m.figure) and not any(
         m.figure.unit == f.unit and m.figure.sentence != f.sentence and same_metric(m.figure.metric, f.metric)
         for f in wholes)]
+    part = part_of_given(case.question, case.terms)
+    if wholes and part:
+        # 447家规上工业企业里，汽摩企业有多少家: the whole is the reports' own, so a figure that answers is one of
+        # the part (24家十亿级工业企业, beside the 447家, is another part).
+        case.matches = [m for m in case.matches if any(holds(_measures(m.figure), w) for w in part)]
     # All matches are gone only if one was stated, so wholes[0] is the question's figure as the reports give it.
     return None if case.matches else Refusal(f"资料只给出问题里已有的{wholes[0].text}，没有分项数据",
                                              f"{case.missing}的单项数据" if case.missing else "单项数据")
+
+
+# 里 / 中 / 其中 … after the figure a question gives: what follows is a part of that whole
+_WITHIN = re.compile(r"[”’\"']?(当中|之中|里面|里头|其中|里|中)")
+
+
+def part_of_given(question: str, terms: Mapping[str, float]) -> list[str]:
+    """The question's words for the part it asks of the whole its one figure gives, not those of the whole:
+    3605个体育场地里，篮球场占了多少个 → 篮球场; 外贸进出口31亿元，其中出口额是多少 → 出口额.
+
+    The whole runs from the figure to 里 / 中 in the figure's clause, or to 其中 opening the next one. A 中 or 里
+    inside a longer word (服务中心) marks nothing: the marker ends the clause or comes before a question term.
+    """
+    given = extract_figures(question)
+    if len(given) != 1:
+        return []
+    spans = clauses(question)
+    at = given[0].end
+    end = next((b for a, b in spans if a <= at < b), len(question))
+    for marker in _WITHIN.finditer(question, at):
+        after = question[marker.end() :]
+        if marker.start() >= end:  # past the figure's clause: only 其中 opening the next one
+            if marker.group(1) != "其中" or question[end : marker.start()].strip():
+                break
+        elif not (after[:1] in ("", "，", ",", " ", "？", "?", "的") or any(after.startswith(t) for t in terms)):
+            continue  # 服务中心
+        whole = question[at : marker.start()]
+        return [t for t in terms if t in after and t not in whole]
+    return []
 
 
 _FUNCTION_TAGS = ("u", "p", "c", "d", "r", "m", "q", "f", "x", "t", "e", "y", "o")
