@@ -50,6 +50,11 @@ def test_a_caller_reported_in_the_third_person_is_story():
     assert story("跳磴河治理了多长？") == story("九龙坡区了解到的数据是多少？") == []
     # the asker's own verbs stay the asker's: they are not read as a call as well
     assert story("我想问下九龙坡各类市场主体有多少户？") == ["我想问下"]
+    # the call reported at the head of a clause that goes on to tell the topic, and a caller named by a set phrase
+    assert story("市民来电询问：听说九龙坡GDP上了台阶，那年到底是多少？") == ["市民来电询问"]
+    assert story("一位退休职工来电，想知道跳磴河有多长。")[0] == "一位退休职工来电，"
+    # a clause that opens with the topic is not a call, whatever follows it
+    assert story("跳磴河治理后市民反映很好，一共花了多少钱？") == []
 
 
 def test_greetings_thanks_and_polite_openings_are_courtesy_not_topic(hash_service: Service):

@@ -37,7 +37,7 @@ _NAMING = ("n", "s", "e", "j", "l", "x")  # nouns, places, Latin words, abbrevia
 # Verbs that report a question or a call (市民来电询问…, 来电人想了解…): what comes before one, when it is only who
 # calls, frames the question and asks nothing.
 _REPORTING = frozenset(["询问", "咨询", "了解", "知道", "问", "打听", "反映", "来电", "致电", "求助", "提问"])
-_CALLER = ("n", "m", "q", "a", "b", "r", "d", "v", "c", "p", "u")  # who calls: a person, how many, how, and their verbs
+_CALLER = ("n", "m", "q", "a", "b", "r", "d", "v", "c", "p", "u", "l")  # who calls (退休职工), how many, how, their verbs
 # Greetings and thanks (您好，…谢谢。) and the polite verbs that open a request (请问, 麻烦问一下): courtesy, not topic.
 _COURTESY = frozenset(["您好", "你好", "大家好", "谢谢", "谢谢您", "多谢", "感谢", "辛苦", "请问", "麻烦", "请教", "劳驾",
                        "打扰", "打扰一下", "问", "问一下", "问下", "一下", "了", "啦", "呀", "啊"])
@@ -142,6 +142,9 @@ def framing_spans(question: str) -> list[tuple[int, int]]:
     asked = asked_clause(question, spans)
     out = [(a, b) for i, (a, b) in enumerate(spans) if i != asked and _called(question, a, b)]
     out += [span for a, b in spans if (span := _courtesy(question, a, b))]
+    opening = _reported_frame(question, *spans[0]) if asked else None
+    if opening and not any(a <= opening[0] < b for a, b in out):
+        out.append(opening)  # 市民来电询问：听说…，…多少？ the call reported at the head of a clause that goes on
     frame = None if _asker_verbs(question, *spans[asked]) else _reported_frame(question, *spans[asked])
     return [*out, frame] if frame else out
 
