@@ -216,6 +216,17 @@ def test_a_set_phrase_is_named_by_the_verb_it_ends_in_and_found_further_down_its
     assert checks.check_event(case(question, [docked, kind, length, navy, elsewhere], terms=terms)) is not None
 
 
+def test_a_year_inside_a_name_tells_when_only_if_the_question_asks_about_that_name():
+    award = ev("通过整治，跳磴河水质稳定达标，入选“2021年重庆市最美河湖”。")
+    # the award's name is no date of the works being finished
+    assert checks.check_when(case("跳磴河综合整治是什么时候完工的？", [award])) is not None
+    # but it is the year of the award itself
+    assert checks.check_when(case("跳磴河是哪一年评上重庆市最美河湖的？", [award])) is None
+    assert checks.check_when(case("跳磴河什么时候完工的？", [ev("《2019年全区水环境治理方案》已印发。")])) is not None
+    # a name sharing the question's words is what it asks about: 跳磴河 in the plan's title
+    assert checks.check_when(case("跳磴河什么时候完工的？", [ev("《2019年跳磴河整治方案》已印发。")])) is None
+
+
 def test_when_question_needs_a_time_as_precise_as_it_asks():
     lately = ev("近日，区委全会召开，部署下一阶段工作。")
     dated = ev("2021年6月27日，区委全会召开。")

@@ -209,12 +209,24 @@ def tells_time(ev: Evidence, intent: Intent) -> bool:
     return time_stated(ev.reach or ev.sentence, intent) is not None
 
 
+# A name in quotes or title marks (“2021年重庆市最美河湖”, 《…2023年工作方案》): a year inside it says no time
+_NAMED = re.compile(r"“[^”]*”|《[^》]*》")
+
+
 def time_stated(text: str, intent: Intent) -> re.Match[str] | None:
-    """Where ``text`` says when, as precisely as the question asks (for 几点, a time of day)."""
+    """Where ``text`` says when, as precisely as the question asks (for 几点, a time of day); not inside a name
+    the question does not ask about."""
     if "几点" in intent.question:
         return _CLOCK.search(text)
     precise = next((stated for asked, stated in _PRECISION if asked.search(intent.question)), DATEISH)
-    return precise.search(text)
+    # a name the question asks about (哪年评上重庆市最美河湖) carries its time; another name does not
+    names = [m.span() for m in _NAMED.finditer(text) if not _shares_words(m.group(), intent.question)]
+    return next((m for m in precise.finditer(text) if not any(a <= m.start() < b for a, b in names)), None)
+
+
+def _shares_words(name: str, question: str) -> bool:
+    """Whether ``question`` holds two characters in a row of ``name`` (its words, not its digits)."""
+    return any(name[i : i + 2] in question for i in range(len(name) - 1) if all(is_cjk(ch) for ch in name[i : i + 2]))
 
 
 def asked_events(question: str, terms: Mapping[str, float]) -> list[str]:
