@@ -194,6 +194,33 @@ def test_the_newest_figure_is_preferred_only_among_figures_in_the_same_unit():
     assert chosen[0] is newer
 
 
+def test_the_newest_figure_is_preferred_only_if_it_is_about_the_asked_measure():
+    def match(value: float, metric: str, doc_id: str, score: float) -> FigureMatch:
+        sentence = f"{metric}达{value:g}%。"
+        chunk = Chunk(chunk_id=f"c{value:g}", doc_id=doc_id, start=0, end=len(sentence), text=sentence, clean=sentence)
+        fig = Figure(value=value, unit="%", text=f"达{value:g}%", doc_id=doc_id, sentence=sentence, metric=metric)
+        ev = Evidence(Hit(chunk=chunk, score=1.0), sentence, sentence, 1.0, 1.0, False, (fig,), sentence)
+        return FigureMatch(fig, ev, score)
+
+    snapshot = SimpleNamespace(documents={"old": SimpleNamespace(date="2021-05-01"),
+                                          "new": SimpleNamespace(date="2023-05-01")},
+                               store=SimpleNamespace(figures_measuring=lambda metric: []))
+    intent = detect_intent("数字经济现在占到多大比例？")
+    terms = {"数字": 1.5, "经济": 1.1, "占": 2.4, "比例": 4.2}
+    digital = match(30, "数字经济增加值占比", "old", 1.2)
+    services = match(68, "现代服务业增加值占服务业增加值比重", "new", 0.95)
+    _, chosen = _select(snapshot, [digital.evidence, services.evidence], [digital, services], intent, terms)
+    assert chosen[0] is digital  # a newer share of services is not a newer share of the digital economy
+    newer = match(33, "数字经济增加值所占比重", "new", 0.95)
+    _, chosen = _select(snapshot, [digital.evidence, newer.evidence], [digital, newer], intent, terms)
+    assert chosen[0] is newer  # the same measure, told by a newer report
+
+    gdp = detect_intent("九龙坡现在GDP到好多了？")
+    old, new = match(381, "地区生产总值", "old", 1.2), match(2000, "全区GDP", "new", 1.0)
+    _, chosen = _select(snapshot, [old.evidence, new.evidence], [old, new], gdp, {"gdp": 3.0})
+    assert chosen[0] is new  # one measure under its two names
+
+
 def test_a_when_question_is_not_answered_by_a_sentence_without_a_time(hash_service):
     result = hash_service.ask("中梁山花博园几点开门？")
     assert not result.found

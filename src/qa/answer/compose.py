@@ -21,10 +21,12 @@ from qa.answer.evidence import (
     Evidence,
     FigureMatch,
     Terms,
+    coverage,
     is_enumeration,
     match_figures,
     rank_evidence,
     report_year,
+    same_measure,
     same_metric,
     time_fits,
     trim,
@@ -336,7 +338,9 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
         # 最新/目前: the newest report's figure among those that answer about as well, in the same unit (a count of
         # rivers in 条 is not a newer count of forest rangers in 名).
         close = [m for m in matches if m.score >= best.score - 2 * WEIGHTS.close_figures
-                 and m.figure.unit == best.figure.unit]
+                 and m.figure.unit == best.figure.unit
+                 and (same_measure(m.figure.metric, best.figure.metric)
+                      or coverage(m.figure.metric or "", terms) >= coverage(best.figure.metric or "", terms))]
         best = max(close, key=lambda m: (snapshot.documents[m.figure.doc_id].date or "", m.score))
         matches = [best] + [m for m in matches if m is not best]
     chosen = [best]

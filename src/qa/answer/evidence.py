@@ -17,7 +17,7 @@ from qa.answer.words import district
 from qa.chunk import split_sentences
 from qa.index import Snapshot, chunk_views
 from qa.lexical import aliases as known_aliases
-from qa.lexical import expand, pos_tag
+from qa.lexical import expand, expansions, pos_tag
 from qa.normalize import is_caption, starts_item
 from qa.types import Figure, Hit
 
@@ -321,6 +321,13 @@ def same_metric(a: str | None, b: str | None) -> bool:
     if len(short) < WEIGHTS.shared_metric_chars:
         return False
     return sum(ch in long for ch in short) / len(short) >= WEIGHTS.same_metric_share
+
+
+def same_measure(a: str | None, b: str | None) -> bool:
+    """Two figure metrics name one measure, said in the same words or by a synonym (全区GDP, 地区生产总值)."""
+    if not a or not b:
+        return False
+    return any(same_metric(x, y) for x in (a, *expansions(a)) for y in (b, *expansions(b)))
 
 
 def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[str, float],
