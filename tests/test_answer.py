@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 
 from qa.answer import split_question, verify_numbers
-from qa.answer.compose import _select, counted_span, other_reports, plan
+from qa.answer.compose import _select, asks, counted_span, other_reports, plan
 from qa.answer.evidence import Evidence, FigureMatch, explains, match_figures, ranking_scopes, same_metric, trim
 from qa.answer.intent import detect_intent
 from qa.citations import quote_span
@@ -122,6 +122,22 @@ def test_follow_up_year_gets_that_years_figure_not_a_namesake(hash_service):
 )
 def test_a_sentence_asking_two_things_is_split(question, parts):
     assert split_question(question) == parts
+
+
+@pytest.mark.parametrize(
+    ("piece", "asking"),
+    [("还能看到老房子不", True), ("新地址在哪", True), ("汽车生产线和十米锻环都说说", True), ("请写出材料中提到的两个。", True),
+     ("那个呢。", True), ("怕白跑一趟", False), ("想去康养一下😌", False), ("不只规上的那种", False), ("我想写篇游记。", False)],
+)
+def test_a_piece_asks_by_a_question_word_a_closing_particle_or_a_request(piece, asking):
+    assert asks(piece) is asking
+
+
+def test_a_piece_that_asks_nothing_is_not_answered_alone(hash_service):
+    result = hash_service.ask("166舰博物馆啥时候闭馆维修？怕白跑一趟")
+    assert not result.found and "维修" in result.text
+    result = hash_service.ask("九龙坡区规上工业企业有多少家？想写个帖子")  # asked and answered: the aside does no harm
+    assert result.found and "447家" in result.text
 
 
 def test_a_later_part_counts_the_first_parts_subject_where_a_sentence_names_it(hash_service):

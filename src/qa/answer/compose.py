@@ -80,6 +80,8 @@ def answer(
     if resolved != query.text:
         notes += (f"结合上文理解为：{resolved}",)
     answered = [p for p in parts if p.support.found]
+    if answered and not any(asks(p.question) for p in answered) and any(asks(p.question) for p in parts):
+        answered = []  # …闭馆维修？怕白跑一趟: what the asker adds about themselves is no question to answer alone
     reasons = tuple(r for p in parts for r in p.support.reasons)
     kind = parts[0].intent.kind if len(parts) == 1 else "multi"
 
@@ -91,9 +93,10 @@ def answer(
     shown = _interleave([p.hits for p in parts], top_k)
     chunks = {h.chunk.chunk_id: h.chunk for p in parts for h in p.hits}
     if not answered:
-        closest = closest_statement(parts[0])
+        lead = next((p for p in parts if not p.support.found), parts[0])
+        closest = closest_statement(lead)
         citations = cite_answer(snapshot, shown, [closest.hit] if closest else [])
-        text = not_found_text(parts[0].support, closest, citations)
+        text = not_found_text(lead.support, closest, citations)
         said = text.partition(CLOSEST)[2]  # what the reports say nearest: its sentence is highlighted like a quote
         if said:
             citations = with_quotes(citations, quoted_spans(snapshot, said, citations, chunks))
@@ -213,6 +216,17 @@ _SPLIT_BOTH = re.compile(r"^(?P<a>.+?)(?:和|与|以及|、)(?P<b>[^和与]+?)[�
 _TIMES = re.compile(rf"(?:{YEARISH.pattern})+")
 _ASKS_FOR_FIGURE = re.compile(r"[，,\s]*(?:那|请问)?(?:有没有|有无|是否有|能不能给|能否给)?个?(?:具体的?|确切的?)?(?:数字|数据|数值|数)"
                               r"(?:是多少|呢|吗)?[？?]?")
+
+
+# A question mark, an everyday question word ASKS leaves out, a closing particle (还能看到老房子不, …的呢), or a
+# request (都说说, 请写出两个, 求清单).
+_ASKING = re.compile(r"[？?]\s*$|啥|咋|(?:呢|嘛|么|不|没有?)[^\w]*$"
+                     r"|说说|讲讲|谈谈|[说讲谈列写]一下|介绍|列[出举]|写出|告诉|^求")
+
+
+def asks(piece: str) -> bool:
+    """Whether a piece of a question asks something (…有多少家？), not only tells who asks or why (想写个帖子)."""
+    return bool(ASKS.search(piece) or _ASKING.search(piece))
 
 
 def split_question(question: str) -> list[str]:
