@@ -11,7 +11,7 @@ import pytest
 
 from qa.answer import checks, decision
 from qa.answer.checks import Case, judge_support
-from qa.answer.evidence import Evidence, FigureMatch, figure_years
+from qa.answer.evidence import Evidence, FigureMatch, figure_years, shortens
 from qa.answer.intent import Intent, detect_intent
 from qa.answer.terms import asked_events, dated
 from qa.answer.weights import WEIGHTS
@@ -69,6 +69,15 @@ def test_named_place_keeps_only_figures_from_sentences_naming_it():
     for question in ("焕新后的九龙坡区人民医院有多少张床位？", "九龙坡的人民医院有多少张床位？"):
         refusal = checks.check_named_place(case(question, matches=[total]))
         assert refusal is not None and refusal.missing == "人民医院的这项数据"
+
+
+def test_named_place_is_found_under_the_full_name_it_shortens():
+    assert shortens("中梁山花博园", "由九个主题花园组成的重庆中梁山花卉博览园建成开放")
+    assert not shortens("九龙坡区人民医院", "九龙坡区第一人民医院新增床位")  # another hospital, not a shortening
+    assert not shortens("中梁山花博园", "中梁山，花园，博物馆")  # no full name across clauses
+    nine = match("由九个主题花园组成的重庆中梁山花卉博览园建成开放。", unit="个", value=9)
+    c = replace(case("中梁山花博园由几个主题花园组成？", matches=[nine]), corpus_text=CORPUS_TEXT + " 中梁山花博园")
+    assert checks.check_named_place(c) is None and c.matches == [nine]
 
 
 def test_measured_kind_needs_the_kind_counted():

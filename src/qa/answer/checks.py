@@ -22,7 +22,16 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from qa.answer.decision import features, general_frequencies, lacking, load_model, rarity
-from qa.answer.evidence import coverage, holds, own_clause, ranking_scopes, report_year, same_metric, story_words
+from qa.answer.evidence import (
+    coverage,
+    holds,
+    own_clause,
+    ranking_scopes,
+    report_year,
+    same_metric,
+    shortens,
+    story_words,
+)
 from qa.answer.narrative import clauses
 from qa.answer.slots import holds_slot, slot_text
 from qa.answer.terms import (
@@ -116,7 +125,7 @@ def check_named_place(case: Case) -> Refusal | None:
     name = named_place(case.question, case.corpus_text)
     if not name or not case.matches:
         return None
-    case.matches = [m for m in case.matches if name in (m.evidence.reach or m.evidence.sentence)]
+    case.matches = [m for m in case.matches if shortens(name, m.evidence.reach or m.evidence.sentence)]
     return None if case.matches else Refusal(f"有数据，但不是关于{name}的", f"{name}的这项数据")
 
 

@@ -93,6 +93,15 @@ def coverage(text: str, terms: Mapping[str, float]) -> float:
     return found / total
 
 
+def shortens(name: str, text: str) -> bool:
+    """Whether ``text`` holds ``name`` or the full form it shortens: its characters in order, the first and the last
+    the same, at most one left out after each (中梁山花博园 of 重庆中梁山花卉博览园)."""
+    if name in text:
+        return True
+    pattern = re.escape(name[0]) + "".join(f"[^，。；！？、\\s]?{re.escape(ch)}" for ch in name[1:])
+    return len(name) >= WEIGHTS.min_shortened_name_chars and re.search(pattern, text) is not None
+
+
 def holds(text: str, phrase: str) -> bool:
     """Whether ``text`` holds ``phrase``, whole or with a term inside it in another of its forms (规上工业增加值比重
     as 规模以上工业增加值比重)."""

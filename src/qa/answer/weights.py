@@ -85,6 +85,7 @@ class Weights:
     # counted-only sets, nothing lost.
     min_measured_chars: int = 3
     min_named_place_chars: int = 4  # a named institution (人民医院) must be at least this long
+    min_shortened_name_chars: int = 3  # a name this long or longer may be a shortening of a longer one (花博园)
     min_coined_name_chars: int = 3  # a name the reports coin (凌江园); two characters (低碳, 老旧) are words of theirs
     min_district_chars: int = 3  # 渝中区: a district or county name
     min_part_chars: int = 4  # a part of a multi-part question
