@@ -656,6 +656,16 @@ def test_a_false_premise_is_refused_with_the_reports_version():
     assert refusal is not None and refusal.missing == "全市第一"
 
 
+def test_a_false_rank_is_read_against_the_clause_of_the_same_measure_in_a_later_sentence():
+    unranked = ev("在卫生方面，全区医疗机构床位数近8700张。")
+    both = ev("2020年地区生产总值突破1500亿元大关、居全市第二；市场主体总量超过20万户、居全市第一。")
+    terms = {"地区生产总值": 4.0, "全市": 1.6, "区": 1.9}
+    refusal = checks.check_premise(case("九龙坡地区生产总值全市第一，排第二的是哪个区？", [unranked, both], terms=terms))
+    assert refusal is not None and refusal.missing == "全市第一" and "全市第二" in refusal.reason
+    terms = {"市场主体": 4.0, "全市": 1.6}
+    assert checks.check_premise(case("九龙坡市场主体总量全市第一，有多少户？", [unranked, both], terms=terms)) is None
+
+
 def test_a_quarters_figure_without_a_year_is_for_the_reports_own_year():
     quarter = Figure(63, "天", "63天", period="一季度", sentence="空气优良天数达63天")
     whole = Figure(308, "天", "308天", sentence="空气质量优良天数308天")

@@ -48,6 +48,7 @@ from qa.answer.weights import WEIGHTS
 from qa.answer.words import district, question_words
 from qa.figures import extract_figures
 from qa.lexical import active_vocabulary, plain_vocabulary, pos_tag
+from qa.lexical import aliases as known_aliases
 from qa.normalize import is_cjk
 from qa.numerals import ORDINALS
 
@@ -645,10 +646,31 @@ def check_premise(case: Case) -> Refusal | None:
         return None
     quoted = case.matches[0].evidence if case.matches else case.evidence[0]
     stated = rank_claims(quoted.reach or quoted.sentence)
+    if not stated:
+        # The quoted sentence ranks nothing: what a better sentence of the same measure ranks, clause by clause
+        # (地区生产总值…居全市第二；市场主体…居全市第一 ranks the first only second).
+        stated = _ranks_of(case, asked)
     if not stated or asked.keys() & stated.keys():
         return None
     claim = next(iter(asked.values()))
     return Refusal(f"资料说的是“{next(iter(stated.values()))}”，不是“{claim}”", claim)
+
+
+def _ranks_of(case: Case, asked: dict[tuple[str, int], str]) -> dict[tuple[str, int], str]:
+    """The ranks, in the scopes the question claims one, that the best few sentences give in a clause holding the
+    word the question turns on."""
+    told = story_words(case.terms)
+    words = [t for t in case.terms if t not in told and (t in case.corpus_text or t in known_aliases())]
+    if not words:
+        return {}
+    head = max(words, key=lambda t: case.terms[t])
+    scopes = {scope for scope, _ in asked}
+    stated: dict[tuple[str, int], str] = {}
+    for ev in case.evidence[: WEIGHTS.premise_depth]:
+        for clause in re.split(r"[；。！？]", ev.reach or ev.sentence):
+            if holds(clause, head):
+                stated.update({k: v for k, v in rank_claims(clause).items() if k[0] in scopes})
+    return stated
 
 
 def check_stated_figure(case: Case) -> Refusal | None:
