@@ -237,6 +237,17 @@ def test_the_newest_figure_is_preferred_only_if_it_is_about_the_asked_measure():
     assert chosen[0] is new  # one measure under its two names
 
 
+def test_a_question_without_a_figure_asked_still_shows_two_reports_that_disagree_on_the_measure_it_names(hash_service):
+    for question in ["请汇总各材料中全体居民人均可支配收入的数据。", "全体居民人均可支配收入到底是4.4万还是4.5万？"]:
+        result = hash_service.ask(question)
+        assert result.intent == "fact"
+        assert result.found and "4.4万元" in result.text and "4.5万元" in result.text
+        assert result.text.startswith("不同报告的数字不同")
+        assert {f.figure.text for f in result.figures} == {"达4.4万元", "达4.5万元"}
+    result = hash_service.ask("谢家湾小学得了什么奖？")  # a sentence without a figure of what is asked: as before
+    assert result.found and "不同报告" not in result.text and not result.figures
+
+
 def test_a_when_question_is_not_answered_by_a_sentence_without_a_time(hash_service):
     result = hash_service.ask("中梁山花博园几点开门？")
     assert not result.found

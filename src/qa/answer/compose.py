@@ -22,6 +22,7 @@ from qa.answer.evidence import (
     FigureMatch,
     Terms,
     coverage,
+    holds,
     is_enumeration,
     match_figures,
     rank_evidence,
@@ -35,6 +36,7 @@ from qa.answer.intent import ASKS, YEARISH, Intent, detect_intent, resolve_follo
 from qa.answer.slots import prefer_slot
 from qa.answer.terms import dated, names_something, query_terms, time_stated
 from qa.answer.weights import WEIGHTS
+from qa.answer.words import district
 from qa.chunk import split_sentences
 from qa.citations import cite_answer, quote_span, with_quotes
 from qa.clock import elapsed_ms
@@ -346,7 +348,7 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
             return [(dated(evidence, intent, terms) or evidence)[0]], []
         if intent.kind == "overview":
             return overview(evidence), []
-        return [evidence[0]], []
+        return _with_other_reports(snapshot, evidence[0], terms, intent)
     best = matches[0]
     if intent.latest and not intent.years:
         # 最新/目前: the newest report's figure among those that answer about as well, in the same unit (a count of
@@ -383,6 +385,20 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
         if m.evidence not in used:
             used.append(m.evidence)
     return used, chosen
+
+
+def _with_other_reports(snapshot: Snapshot, best: Evidence, terms: dict[str, float],
+                        intent: Intent) -> tuple[list[Evidence], list[FigureMatch]]:
+    """The sentence a question without a figure asked is answered by, and, where it gives a figure of the very
+    measure the question names that another report gives otherwise (全体居民人均可支配收入 4.4万元 and 4.5万元), that
+    report's sentence too: two reports that disagree are shown side by side, never one silently."""
+    for fig in best.figures:
+        if fig.metric and holds(intent.question, district().metric_prefix.sub("", fig.metric)):
+            found = FigureMatch(fig, best, 0.0)
+            others = other_reports(snapshot, found, terms, intent)
+            if others:
+                return [best, *(m.evidence for m in others)], [found, *others]
+    return [best], []
 
 
 def other_reports(snapshot: Snapshot, best: FigureMatch, terms: dict[str, float],
