@@ -126,6 +126,10 @@ def test_a_level_is_asked_as_a_rank_or_a_rate():
         # 后来 asks of a later time than the previous question's, which it does not inherit
         ("战略性新兴产业占规上工业的比重，2020年是多少？", "后来又到了多少？", "战略性新兴产业后来又到了多少？"),
         ("2020年地区生产总值是多少？", "同比增长了多少？", "2020年地区生产总值同比增长了多少？"),
+        # what a question says of the district is its subject (a name may open with a side, 西部), and 那块地方
+        # points back whole
+        ("九龙坡的西部氢谷在哪儿？", "那块地方有多大？", "西部氢谷有多大？"),
+        ("九龙坡的中梁山花博园哪天开放？", "那个地方有多少个主题花园？", "中梁山花博园有多少个主题花园？"),
     ],
 )
 def test_follow_ups_are_resolved_against_the_previous_question(history, question, resolved):

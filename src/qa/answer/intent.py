@@ -13,7 +13,7 @@ from typing import Any
 
 from qa.answer.slots import Slot, asked_slot
 from qa.answer.weights import WEIGHTS
-from qa.answer.words import question_words
+from qa.answer.words import district, question_words
 
 _OVERVIEW = re.compile(r"介绍|讲讲|说说|谈谈|聊聊|概况|概述|总体情况|基本情况|有什么好玩|有哪些好玩|好玩的|好去处|"
                        r"\btell me about\b|\boverview\b|\bintroduce\b", re.I)
@@ -79,8 +79,8 @@ _POINTED = "段条批座片些家所处块艘位"
 # 那 opens a follow-up (那2025年呢), but not as the 那 of 那个 / 那些 / 那段, which points back itself (see _PRONOUN).
 _FOLLOW_START = re.compile(rf"^(那么|那(?![个项次{_POINTED}])|还有|另外|其中|而|并且|and|what about|how about)\s*", re.I)
 _FOLLOW_END = re.compile(r"(呢|怎么样|如何|又是多少|是多少|多少)?[？?。!！\s]*$")
-_PRONOUN = re.compile(r"它们?的?|其(?!中)|该(企业|项目|公司|工程|园区|社区)?|这个|那个|这次|此次|本次|这项|该项|"
-                      rf"[这那][{_POINTED}]|\b(it|its|they|their)\b", re.I)
+_PRONOUN = re.compile(rf"它们?的?|其(?!中)|该(企业|项目|公司|工程|园区|社区)?|(?:这个|那个|[这那][{_POINTED}])(?:地方|地儿)?|"
+                      r"这次|此次|本次|这项|该项|\b(it|its|they|their)\b", re.I)
 YEARISH = re.compile(r"(?:19|20)\d{2}\s*年?|一季度|二季度|三季度|四季度|上半年|下半年|全年|去年|今年|前年|十[三四五]五(?:时期|期间)?")
 
 
@@ -194,17 +194,24 @@ def _measured_before(question: str) -> str:
     return text if len(text) >= 2 else ""
 
 
+_SIDE = re.compile(r"[东西南北中]部|[东西南北]边|[东西南北]")
+
+
 def subject_of(question: str) -> str:
     """The leading noun phrase of a question: what a pronoun in a follow-up points back to."""
     from qa.answer.narrative import outside_narrative
     from qa.lexical import pos_tag
 
     words = pos_tag(outside_narrative(question))  # 我家住二郎，…: the asker is not what a later part points back to
+    # 九龙坡的西部氢谷: what a question says of the district is its subject, never the district itself.
+    if len(words) > 2 and words[0][0] in district().names and words[1][0] == "的":
+        words = words[2:]
     phrase: list[str] = []
     for word, flag in words:
         if YEARISH.fullmatch(word) or (flag in ("m", "t") and phrase == []):
             continue
-        if (flag[:1] in ("n", "v") and flag not in ("v", "vd")) or flag in ("eng", "j", "l", "vn"):
+        if (flag[:1] in ("n", "v") and flag not in ("v", "vd")) or flag in ("eng", "j", "l", "vn") \
+                or (_SIDE.fullmatch(word) and phrase == []):  # 西部氢谷, 东部槽谷: a name may open with a side
             phrase.append(word)
         elif phrase:
             break
