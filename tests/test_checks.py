@@ -110,6 +110,12 @@ def test_a_measure_the_reports_never_quantify_is_not_answered_by_another():
     assert c.intent.measured == "利润"
     refusal = checks.check_unquantified(c)
     assert refusal is not None and refusal.missing == "利润的数据"
+    # an act the reports never name (赚) only phrases the question: the measure is still what it turns on
+    c = case("2023年九龙坡氢能产业赚了多少利润？", matches=[revenue], terms={**terms, "赚": 5.3})
+    c.corpus_text = "公司利润实现大幅增长"
+    c.figures_of = lambda word: [said] if word in said.sentence else []
+    refusal = checks.check_unquantified(c)
+    assert refusal is not None and refusal.missing == "利润的数据"
     # a report that does give the measure somewhere: the figures are weighed as ever
     profit = replace(said, value=2, unit="亿元", text="2亿元", sentence="氢能产业实现利润2亿元。")
     c.figures_of = lambda word: [profit]
@@ -121,7 +127,7 @@ def test_a_measure_the_reports_never_quantify_is_not_answered_by_another():
     assert checks.check_unquantified(c) is None
     c = case("跳磴河累计投入资金多少？", matches=[match("累计投入16.5亿元。", value=16.5)],
              terms={"跳磴河": 2.5, "累计": 2.0, "投入": 3.0, "资金": 2.0})
-    c.corpus_text, c.figures_of = "补助资金", (lambda word: [])
+    c.corpus_text, c.figures_of = "补助资金 累计投入", (lambda word: [])
     assert c.intent.measured == "资金" and checks.check_unquantified(c) is None
     c = case("166舰有多长？", matches=[match("166舰是驱逐舰，舰长130余米。", value=130, unit="米")],
              terms={"166舰": 5.0})

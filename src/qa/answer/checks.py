@@ -25,6 +25,7 @@ from qa.answer.decision import features, general_frequencies, lacking, load_mode
 from qa.answer.evidence import (
     coverage,
     holds,
+    only_phrases,
     own_clause,
     ranking_scopes,
     report_year,
@@ -183,7 +184,7 @@ def check_unquantified(case: Case) -> Refusal | None:
     """氢能产业的利润有多少: where the reports name a measure (公司利润实现大幅增长) but give no figure of it anywhere,
     a figure of another measure in the same sentence or passage (营业收入10.6亿元) does not answer."""
     measured = case.intent.measured
-    total = sum(case.terms.values())
+    total = sum(w for t, w in case.terms.items() if not only_phrases(t, case.corpus_text))  # not 赚 of 赚了多少利润
     if case.figures_of is None or not case.matches or measured not in case.corpus_text \
             or case.terms.get(measured, 0.0) < WEIGHTS.head_term_share * total:
         return None  # only the word the question turns on is what it asks a figure of (not 资金 in 投入资金多少)

@@ -8,7 +8,7 @@ expected unit and year for "how much", a date for "when", an enumeration for "wh
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from qa.answer.intent import Intent
@@ -321,6 +321,12 @@ def _is_verb(word: str) -> bool:
     return all(flag[:1] in ("v", "l") for _, flag in pos_tag(word))
 
 
+def only_phrases(term: str, corpus_text: Container[str]) -> bool:
+    """Whether a question word is an act that only phrases the question: a verb the reports never use (加起来, 赚)
+    or a verb of one character (修, 说), which they say in many ways."""
+    return _is_verb(term) and (len(term) == 1 or term not in corpus_text)
+
+
 def same_metric(a: str | None, b: str | None) -> bool:
     """Two figure metrics name the same thing: most characters of the shorter occur in the longer, and the shorter
     says what is measured, not only how (总投资 of two projects is no one measure)."""
@@ -349,7 +355,7 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
     # only phrases the question and is found in no figure's clause; so does an act of one character (修, 说, 定),
     # which the reports say in many ways (新建 for 新修). Two characters jieba reads as a verb alone may still name
     # the thing measured (预算 in 一般公共预算收入).
-    known = [t for t in terms if not _is_verb(t) or (len(t) > 1 and t in snapshot.speller.corpus_text)]
+    known = [t for t in terms if not only_phrases(t, snapshot.speller.corpus_text)]
     heaviest = max(known, key=lambda t: terms[t]) if known else None
     w = WEIGHTS
     head = heaviest if heaviest and total and terms[heaviest] >= w.head_term_share * total else None
