@@ -35,6 +35,12 @@ def test_the_askers_own_verbs_opening_the_asked_clause_are_story():
     assert len(outside_narrative(question)) == len(question)
 
 
+def test_a_time_after_the_askers_verbs_is_asked_about():
+    assert story("我想问一下2020年GDP是多少？") == ["我想问一下"]
+    assert detect_intent("我想问一下2020年GDP是多少？").years == (2020,)
+    assert detect_intent("想知道一季度全区启动改造的老旧小区一共有多大面积。").periods == ("一季度",)
+
+
 def test_what_the_asker_wishes_to_do_is_story_however_it_is_tagged():
     # jieba tags 问 in 想问下 as a noun: it is still the asker's verb, and 九龙坡 starts what is asked
     assert story("我想问下九龙坡各类市场主体有多少户？") == ["我想问下"]

@@ -27,6 +27,7 @@ import re
 from qa.lexical import pos_tag
 
 _CLAUSE_END = re.compile(r"[，,；;。！!？?]")
+_TIME = re.compile(r"(?:19|20)\d{2}年?|[一二三四]季度|[上下]半年|前三季度|全年")
 _QUESTION_MARKS = ("？", "?")
 # The first-person pronouns (我国, 我市 are the country and the city, not the asker).
 _FIRST_PERSON = frozenset(["我", "我们", "我家", "咱", "咱们", "咱家", "俺", "俺们", "俺家"])
@@ -95,8 +96,8 @@ def _asker_verbs(question: str, start: int, end: int) -> tuple[int, int] | None:
     at = start
     wished = False
     for word, flag in words:
-        if flag[:1] in _NAMING and not wished:
-            break
+        if (flag[:1] in _NAMING or flag == "t" or _TIME.fullmatch(word)) and not wished:
+            break  # 我想问一下2020年GDP…, 想知道一季度…: a time is asked about, it is no verb of the asker's
         wished = word in _WISH  # 想问下, 想问问: what follows a wish is what the asker wants to do, however tagged
         at += len(word)
     return (start, at) if at > start else None
