@@ -11,7 +11,7 @@ import pytest
 
 from qa.answer import checks, decision
 from qa.answer.checks import Case, judge_support
-from qa.answer.evidence import Evidence, FigureMatch, figure_years, shortens
+from qa.answer.evidence import Evidence, FigureMatch, coverage, figure_years, shortens
 from qa.answer.intent import Intent, detect_intent
 from qa.answer.terms import asked_events, dated
 from qa.answer.weights import WEIGHTS
@@ -69,6 +69,12 @@ def test_named_place_keeps_only_figures_from_sentences_naming_it():
     for question in ("焕新后的九龙坡区人民医院有多少张床位？", "九龙坡的人民医院有多少张床位？"):
         refusal = checks.check_named_place(case(question, matches=[total]))
         assert refusal is not None and refusal.missing == "人民医院的这项数据"
+
+
+def test_a_word_wrapped_across_a_line_of_a_scanned_page_is_still_held():
+    sentence = "启动171万平方米老旧 小区改造，空气优良天数达63天。"
+    assert coverage(sentence, {"老旧小区": 2.6, "改造": 1.8}) == 1.0
+    assert coverage("老旧，小区", {"老旧小区": 1.0}) < 1.0  # punctuation still parts two words
 
 
 def test_named_place_is_found_under_the_full_name_it_shortens():

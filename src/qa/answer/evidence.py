@@ -67,6 +67,9 @@ def story_words(terms: Mapping[str, float]) -> frozenset[str]:
     return terms.context if isinstance(terms, Terms) else frozenset()
 
 
+_WRAPPED = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+
+
 def coverage(text: str, terms: Mapping[str, float]) -> float:
     """Share of the terms' weight that occurs in ``text`` (1.0 when there are no terms).
 
@@ -77,7 +80,7 @@ def coverage(text: str, terms: Mapping[str, float]) -> float:
     if not terms:
         return 1.0
     context = story_words(terms)
-    text = text.lower()
+    text = _WRAPPED.sub("", text.lower())  # 老旧 小区: a line wrapped inside a word of a scanned page
     found = total = 0.0
     aliases = known_aliases()
     for term, weight in terms.items():
