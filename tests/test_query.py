@@ -71,6 +71,13 @@ def test_an_english_how_long_asks_for_a_length():
     assert detect_intent("How long is the new trail along the river?").units == ("公里", "米", "千米")
 
 
+def test_the_size_of_an_expanse_is_asked_in_area_and_a_chunk_of_a_whole_is_not():
+    area = ("平方米", "万平方米", "平方公里", "亩", "万亩", "公顷")
+    for question in ("中梁山的废弃矿山现在修复了多大一片？", "凌江园占地有多大？", "西部氢谷那块地方有多大？"):
+        assert detect_intent(question).units == area, question
+    assert detect_intent("数字经济在九龙坡经济里头大概占多大一块？").units != area  # a share of the whole
+
+
 def test_an_english_question_names_its_unit_and_asks_for_a_rank_in_words():
     # the glossary gives the English question's words in Chinese beside it: "in hectares" names 公顷
     glossed = "（城市更新公顷面积） How large is the area planned for urban renewal, in hectares?"

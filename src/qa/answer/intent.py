@@ -59,7 +59,9 @@ _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"多少户|几户|households", re.I), ("户", "万户")),
     (re.compile(r"多少吨|产能|产量|tons|tonnes", re.I), ("吨", "万吨")),
     (re.compile(r"多少公里|多长|长度|km|kilomet|how (?:long|far)\b(?! ago)|length", re.I), ("公里", "米", "千米")),
-    (re.compile(r"面积|多少平方|多少亩|公顷|square|area|hectare", re.I), ("平方米", "万平方米", "平方公里", "亩", "万亩", "公顷")),
+    # 多大一片, 占地多大, 那块地方有多大: the size of an expanse is its area (占多大一块 is a share)
+    (re.compile(r"面积|多少平方|多少亩|公顷|多大一?片|占地|地方\S{0,3}多大|square|area|hectare", re.I),
+     ("平方米", "万平方米", "平方公里", "亩", "万亩", "公顷")),
     (re.compile(r"多少人|人数|几名|多少名|people|staff|visits", re.I), ("人", "万人", "名", "人次", "万人次")),
     (re.compile(r"多少个|几个", re.I), ("个",)),
     (re.compile(r"多少项|几项", re.I), ("项",)),
