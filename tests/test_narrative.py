@@ -41,6 +41,11 @@ def test_a_time_after_the_askers_verbs_is_asked_about():
     assert detect_intent("想知道一季度全区启动改造的老旧小区一共有多大面积。").periods == ("一季度",)
 
 
+def test_a_story_word_is_never_the_word_a_figure_must_be_about(hash_service: Service):
+    result = hash_service.ask("我想问一下2020年GDP是多少？")  # 问 is tagged a noun here, and weighs most
+    assert result.found and "1500亿元" in result.text
+
+
 def test_what_the_asker_wishes_to_do_is_story_however_it_is_tagged():
     # jieba tags 问 in 想问下 as a noun: it is still the asker's verb, and 九龙坡 starts what is asked
     assert story("我想问下九龙坡各类市场主体有多少户？") == ["我想问下"]

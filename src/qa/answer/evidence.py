@@ -358,7 +358,8 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
     # only phrases the question and is found in no figure's clause; so does an act of one character (修, 说, 定),
     # which the reports say in many ways (新建 for 新修). Two characters jieba reads as a verb alone may still name
     # the thing measured (预算 in 一般公共预算收入).
-    known = [t for t in terms if not only_phrases(t, snapshot.speller.corpus_text)]
+    told = story_words(terms)  # the asker's story (问 of 我想问一下) is never what the question turns on
+    known = [t for t in terms if t not in told and not only_phrases(t, snapshot.speller.corpus_text)]
     heaviest = max(known, key=lambda t: terms[t]) if known else None
     w = WEIGHTS
     head = heaviest if heaviest and total and terms[heaviest] >= w.head_term_share * total else None
