@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from qa.answer.decision import features, general_frequencies, lacking, load_model, rarity
 from qa.answer.evidence import (
+    bare_metric,
     coverage,
     holds,
     only_phrases,
@@ -261,7 +262,7 @@ def qualifier_conflict(question: str, metric: str) -> str | None:
     the question 城镇, so the figure measures another thing. A qualifier the metric holds (or a word of the
     reports for it), the district's own names and words that only phrase the question conflict with nothing.
     """
-    metric = district().metric_prefix.sub("", metric)
+    metric = bare_metric(metric)
     compound = whole_asked(question, metric) or _compound_qualifier(question, metric) or one_side(question, metric)
     if compound:
         return compound

@@ -21,6 +21,7 @@ from qa.answer.evidence import (
     Evidence,
     FigureMatch,
     Terms,
+    bare_metric,
     coverage,
     holds,
     is_enumeration,
@@ -36,7 +37,6 @@ from qa.answer.intent import ASKS, YEARISH, Intent, detect_intent, resolve_follo
 from qa.answer.slots import prefer_slot
 from qa.answer.terms import dated, names_something, query_terms, time_stated
 from qa.answer.weights import WEIGHTS
-from qa.answer.words import district
 from qa.chunk import split_sentences
 from qa.citations import cite_answer, quote_span, with_quotes
 from qa.clock import elapsed_ms
@@ -353,10 +353,11 @@ def _select(snapshot: Snapshot, evidence: list[Evidence], matches: list[FigureMa
     if intent.latest and not intent.years:
         # 最新/目前: the newest report's figure among those that answer about as well, in the same unit (a count of
         # rivers in 条 is not a newer count of forest rangers in 名).
+        named = coverage(best.figure.metric or "", terms)  # how much of the question the best figure's metric holds
         close = [m for m in matches if m.score >= best.score - 2 * WEIGHTS.close_figures
                  and m.figure.unit == best.figure.unit
                  and (same_measure(m.figure.metric, best.figure.metric)
-                      or coverage(m.figure.metric or "", terms) >= coverage(best.figure.metric or "", terms))]
+                      or coverage(m.figure.metric or "", terms) >= named)]
         best = max(close, key=lambda m: (snapshot.documents[m.figure.doc_id].date or "", m.score))
         matches = [best] + [m for m in matches if m is not best]
     chosen = [best]
@@ -393,7 +394,7 @@ def _with_other_reports(snapshot: Snapshot, best: Evidence, terms: dict[str, flo
     measure the question names that another report gives otherwise (全体居民人均可支配收入 4.4万元 and 4.5万元), that
     report's sentence too: two reports that disagree are shown side by side, never one silently."""
     for fig in best.figures:
-        if fig.metric and holds(intent.question, district().metric_prefix.sub("", fig.metric)):
+        if fig.metric and holds(intent.question, bare_metric(fig.metric)):
             found = FigureMatch(fig, best, 0.0)
             others = other_reports(snapshot, found, terms, intent)
             if others:

@@ -101,8 +101,10 @@ def shortens(name: str, text: str) -> bool:
     the same, at most one left out after each (中梁山花博园 of 重庆中梁山花卉博览园)."""
     if name in text:
         return True
+    if len(name) < WEIGHTS.min_shortened_name_chars:
+        return False
     pattern = re.escape(name[0]) + "".join(f"[^，。；！？、\\s]?{re.escape(ch)}" for ch in name[1:])
-    return len(name) >= WEIGHTS.min_shortened_name_chars and re.search(pattern, text) is not None
+    return re.search(pattern, text) is not None
 
 
 def holds(text: str, phrase: str) -> bool:
@@ -273,11 +275,16 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
     return out
 
 
+def bare_metric(metric: str) -> str:
+    """A figure's metric without the subject that opens it (全区, 九龙坡区): the measure itself."""
+    return district().metric_prefix.sub("", metric)
+
+
 def _names_term(metric: str | None, terms: dict[str, float]) -> bool:
     """Whether a figure's metric, without a subject such as 全区, is exactly a question term or its synonym."""
     if not metric:
         return False
-    bare = district().metric_prefix.sub("", metric).lower()
+    bare = bare_metric(metric).lower()
     aliases = known_aliases()
     return any(bare == t or bare in aliases.get(t, ()) for t in terms)
 
