@@ -668,6 +668,24 @@ def test_a_false_premise_is_refused_with_the_reports_version():
     assert refusal is not None and refusal.missing == "全市第一"
 
 
+def test_a_figure_said_to_move_the_other_way_than_the_reports_say_is_a_false_premise():
+    grew = ev("实现外贸进出口总额31.0亿元、增长13.2%，启动171万平方米老旧小区改造。")
+    refusal = checks.check_direction(case("2021年一季度外贸进出口下降了13.2%，是什么原因？", [grew]))
+    assert refusal is not None and refusal.missing == "下降了13.2%" and "增长13.2%" in refusal.reason
+    assert checks.check_direction(case("外贸进出口增长了13.2%，总额是多少？", [grew])) is None
+    assert checks.check_direction(case("外贸进出口总额31.0亿元，增长了多少？", [grew])) is None  # no move stated
+    # another figure, or one whose move the reports do not say, is no contradiction
+    assert checks.check_direction(case("外贸进出口下降了5%，是什么原因？", [grew])) is None
+    assert checks.check_direction(case("进出口总额减少到31.0亿元了吗？", [grew])) is None
+    # a change from one figure to another: the first moved the way the second did, and 增加值 is a measure
+    share = ev("战略性新兴产业增加值占规上工业增加值比重由15.7%提升至32%左右。")
+    refusal = checks.check_direction(case("比重从32%掉到15.7%，为什么会降这么多？", [share]))
+    assert refusal is not None and refusal.missing == "掉到15.7%" and "由15.7%提升至32%" in refusal.reason
+    assert checks.check_direction(case("比重从15.7%提升到32%用了几年？", [share])) is None
+    level = ev("规上工业增加值100亿元。")
+    assert checks.check_direction(case("规上工业增加值下降了100亿元吗？", [level])) is None
+
+
 def test_a_false_rank_is_read_against_the_clause_of_the_same_measure_in_a_later_sentence():
     unranked = ev("在卫生方面，全区医疗机构床位数近8700张。")
     both = ev("2020年地区生产总值突破1500亿元大关、居全市第二；市场主体总量超过20万户、居全市第一。")

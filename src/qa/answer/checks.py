@@ -675,6 +675,59 @@ def _ranks_of(case: Case, asked: dict[tuple[str, int], str]) -> dict[tuple[str, 
     return stated
 
 
+# Which way a figure moved, said just before it: 增长13.2%, 提升至32%, 下降了13.2%, 跌了131%.
+_FALL = re.compile(r"下降|下滑|回落|减少|降低|缩减|萎缩|跌|降|掉|减")
+_RISE = re.compile(r"增长|增加|增速|提升|提高|上升|上涨|翻番|增|涨|升")
+
+
+def _direction(before: str) -> tuple[str, int]:
+    """"fall", "rise" or "" for the words right before a figure (the last such word deciding), and where it is."""
+    before = _NOT_A_MOVE.sub(lambda m: "　" * len(m.group()), before)  # 增加值 is a measure, not a rise
+    found = [(m.start(), "fall") for m in _FALL.finditer(before)] + [(m.start(), "rise") for m in _RISE.finditer(before)]
+    at, way = max(found) if found else (len(before), "")
+    return way, at
+
+
+_NOT_A_MOVE = re.compile(r"增加值")
+_FROM = re.compile(r"[从由]$")
+_CLAUSE_MARKS = "，,；;。？?！!"
+
+
+def _moves(text: str) -> list[tuple[float, str, str, str]]:
+    """Each figure of ``text`` with the way it moved (said within its clause, just before it) and those words.
+    The first figure of 由15.7%提升至32% moved the way the second did: the change is from it."""
+    out = []
+    figures = extract_figures(text)
+    for i, fig in enumerate(figures):
+        start = max(text.rfind(mark, 0, fig.start) for mark in _CLAUSE_MARKS)
+        before = text[max(start + 1, fig.start - WEIGHTS.direction_reach) : fig.start]
+        way, at = _direction(before)
+        said = before[at:] + fig.text
+        if not way and _FROM.search(before) and i + 1 < len(figures):
+            after = figures[i + 1]
+            between = text[fig.end : after.start]
+            if not any(mark in between for mark in _CLAUSE_MARKS):
+                way = _direction(between)[0]
+                said = text[fig.start - 1 : after.end]
+        out.append((fig.value, fig.unit, way, said))
+    return out
+
+
+def check_direction(case: Case) -> Refusal | None:
+    """跌了131% where the reports say 增长131%: a question that says a figure moved the other way than the reports
+    do rests on a false premise, and is not answered as if it were true. The figure must be the reports' own (same
+    value and unit) and the way it moved said beside it on both sides."""
+    asked = [m for m in _moves(case.question) if m[2]]
+    if not asked:
+        return None
+    for ev in case.evidence[: WEIGHTS.premise_depth]:
+        for value, unit, way, said in _moves(ev.reach or ev.sentence):
+            for q_value, q_unit, q_way, q_said in asked:
+                if (value, unit) == (q_value, q_unit) and way and way != q_way:
+                    return Refusal(f"资料说的是“{said}”，不是“{q_said}”", q_said)
+    return None
+
+
 def check_stated_figure(case: Case) -> Refusal | None:
     """A question that states a figure the quoted sentence gives otherwise (有3000亿吗 where it says 1500亿元) is
     not answered as if it were true: the refusal names the question's figure, and the reply quotes the report's."""
@@ -807,9 +860,9 @@ Check = Callable[[Case], "Refusal | None"]
 FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, check_measured_kind, check_unquantified,
                                     check_given_figure, check_part, check_phase, check_listed_example,
                                     check_has_figure, check_qualifier, check_wider_area, check_figure_subject,
-                                    check_figure_strength, check_premise)
+                                    check_figure_strength, check_premise, check_direction)
 TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_when_subject, check_part, check_phase,
-                                  check_premise, check_stated_figure, check_slot)
+                                  check_premise, check_direction, check_stated_figure, check_slot)
 
 
 def judge_support(

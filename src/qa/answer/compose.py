@@ -650,8 +650,8 @@ def verify_numbers(body: str, citations: Sequence[Citation]) -> str:
 
 _NEAR_MISS = frozenset(["check_slot", "check_premise", "check_named_place", "check_named_subject",
                         "check_measured_kind", "check_qualifier", "check_part", "check_phase", "check_listed_example",
-                        "check_given_figure", "check_stated_figure", "check_figure_subject", "check_figure_strength",
-                        "model"])
+                        "check_given_figure", "check_stated_figure", "check_direction", "check_figure_subject",
+                        "check_figure_strength", "model"])
 
 
 def closest_statement(part: Part) -> Evidence | None:
