@@ -7,6 +7,7 @@ from qa.answer import split_question, verify_numbers
 from qa.answer.compose import _select, asks, counted_span, other_reports, plan
 from qa.answer.evidence import Evidence, FigureMatch, explains, match_figures, ranking_scopes, same_metric, trim
 from qa.answer.intent import detect_intent
+from qa.answer.weights import WEIGHTS
 from qa.citations import quote_span
 from qa.normalize import normalize
 from qa.response import answer_to_dict
@@ -147,6 +148,17 @@ def test_a_later_part_counts_the_first_parts_subject_where_a_sentence_names_it(h
     # a later part naming its own subject takes nothing from the first
     _, _, parts = plan(hash_service.snapshot, "跳磴河治理花了多少钱？中梁山生态景区计划投资多少？")
     assert "跳磴河" not in parts[1].terms
+
+
+def test_a_later_part_that_names_nothing_takes_the_first_parts_nouns_at_part_of_their_weight(hash_service):
+    question = "九龙坡战略性新兴产业增加值占规上工业增加值的比重，2020年是多少？到2022年的报道里又达到了多少？"
+    first, later = plan(hash_service.snapshot, question)[2]
+    for noun in ("战略性新兴产业", "增加值"):
+        assert noun in later.terms.context
+        assert later.terms[noun] == pytest.approx(WEIGHTS.carried_noun_share * first.terms[noun])
+    # what the later part names again in words of its own (人均…面积 after …总面积) is not taken twice
+    _, later = plan(hash_service.snapshot, "九龙坡区体育场地总面积有多大？人均体育场地面积是多少？")[2]
+    assert "总面积" not in later.terms
 
 
 def test_a_goal_does_not_answer_a_question_about_what_was_achieved(hash_service):

@@ -41,6 +41,7 @@ from qa.chunk import split_sentences
 from qa.citations import cite_answer, quote_span, with_quotes
 from qa.clock import elapsed_ms
 from qa.index import Snapshot
+from qa.lexical import pos_tag
 from qa.normalize import normalize
 from qa.numerals import ORDINALS, parse_number
 from qa.query import Query, prepare_query
@@ -204,7 +205,7 @@ def plan(snapshot: Snapshot, question: str, history: Sequence[dict[str, Any]] | 
     # A later part may point back at an earlier one (166舰是什么型号？它要变成什么？).
     pieces = [pieces[0]] + [resolve_followup(q, [{"question": pieces[0]}]) for q in pieces[1:]]
     # A later part is searched with the first part's subject beside it (…投了多少钱？治理后入选了什么？); the names
-    # in that subject count where a sentence holds them, never against one that does not.
+    # and nouns of that subject count where a sentence holds them, never against one that does not.
     topic = subject_of(pieces[0])
     parts = [_work(snapshot, q, top_k, fusion, context=topic if i and topic not in q and not names_something(q) else "",
                    typed=query.text if resolved != query.text else "")
@@ -276,7 +277,12 @@ def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, 
     hits = _prefer_time(snapshot, found, intent)
     terms = query_terms(question, snapshot)
     if context:  # the first part's subject counts where a sentence names it, never against one that does not
-        topic = {w: x for w, x in query_terms(context, snapshot).items() if names_something(w)}
+        # Its names count in full; a noun (战略性新兴产业增加值 for 到2022年又达到了多少) at part of its weight, so
+        # that what the part itself asks still weighs most. A thing the part names again in words of its own
+        # (人均体育场地面积 after 体育场地总面积) is not taken twice.
+        topic = {w: x if names_something(w) else WEIGHTS.carried_noun_share * x
+                 for w, x in query_terms(context, snapshot).items()
+                 if names_something(w) or (_noun(w) and not any(_shares_pair(w, t) for t in terms))}
         terms = Terms({**topic, **terms}, terms.context | (topic.keys() - terms.keys()))
     carried = {t for t in terms if t not in typed.lower()} if typed else set()
     if carried and carried != terms.keys():
@@ -290,6 +296,17 @@ def _work(snapshot: Snapshot, question: str, top_k: int, fusion: Fusion | None, 
     listing = counted_listing(snapshot, [ev.hit for ev in used], question) \
         if support.found and intent.kind in ("list", "fact") else ()
     return Part(question, intent, terms, hits, support, used, chosen, evidence, listing)
+
+
+def _noun(word: str) -> bool:
+    """Whether ``word`` is read as a noun alone (GDP, 优良天数), not a verb (投, 整治)."""
+    tags = [f for w, f in pos_tag(word) if w.strip()]
+    return bool(tags) and all(f.startswith(("n", "eng", "j")) and f != "nr" for f in tags)
+
+
+def _shares_pair(a: str, b: str) -> bool:
+    """Whether two words have two characters in a row in common (总面积, 面积)."""
+    return any(a[i : i + 2] in b for i in range(len(a) - 1))
 
 
 def _distinct_quotes(parts: list[Part]) -> list[list[Evidence]]:

@@ -107,6 +107,7 @@ class Weights:
     slot_depth: int = 5  # sentences searched for one that fills the slot when the best does not
     premise_depth: int = 5  # sentences searched for a figure the question states before it is a false premise
     direction_reach: int = 6  # characters before a figure read for the way it moved (下降了, 提升至)
+    carried_noun_share: float = 0.5  # of its weight, a noun a later part takes from the first part's subject
     slot_name_chars: int = 2  # characters of a name before a place or body ending (渝州路, 区教委; not 镇街)
     slot_list_items: int = 2  # fillers a question asking for several (哪些地方) needs; items of an enumeration
 
