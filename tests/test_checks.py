@@ -788,12 +788,31 @@ def test_a_heading_standing_alone_ranks_below_a_sentence_that_tells_about_its_to
     from qa.answer.evidence import rank_evidence
 
     passage = "围绕“三高三宜”愿景\n一、在2035年内实现“三高三宜”愿景，即发展高新技术产业、推进高质量城市管理。"
-    snapshot = SimpleNamespace(store=SimpleNamespace(figures=lambda **_: []))
+    snapshot = SimpleNamespace(store=SimpleNamespace(figures=lambda **_: []), documents={})
     ranked = rank_evidence(snapshot, [hit(passage)], {"三高三宜": 3.0, "愿景": 1.0}, detect_intent("“三高三宜”是指什么？"))
     assert ranked[0].sentence.startswith("一、在2035年") and ranked[1].sentence == "围绕“三高三宜”愿景"
     assert ranked[0].coverage == ranked[1].coverage == 1.0
     # the heading's penalty, and the sentence says what 三高三宜 stands for (…愿景，即…)
     assert ranked[0].score - ranked[1].score == pytest.approx(WEIGHTS.heading_penalty + WEIGHTS.explains_bonus)
+
+
+def test_a_report_whose_title_names_a_plan_period_speaks_of_it_in_every_sentence():
+    from types import SimpleNamespace
+
+    from qa.answer.evidence import rank_evidence
+
+    sentence = "全区GDP迈上2000亿元台阶，成为全市第二个“两千亿元”经济大区。"
+    terms = {"gdp": 2.0, "十四五": 2.0, "台阶": 3.0}
+    intent = detect_intent("到十四五时期GDP迈上了哪个台阶？")
+
+    def ranked(title: str) -> float:
+        snapshot = SimpleNamespace(store=SimpleNamespace(figures=lambda **_: []),
+                                   documents={"d1": SimpleNamespace(title=title)})
+        return rank_evidence(snapshot, [hit(sentence)], terms, intent)[0].coverage
+
+    assert ranked("九龙坡在奋力谱写中国式现代化重庆篇章中勇挑重担、走在前列（“十四五”回顾）") == 1.0
+    assert ranked("九龙坡 阔步迈向高质量发展新征程（“十三五”回顾）") < 1.0  # another period
+    assert ranked("产业升级 城市更新 绿色发展") < 1.0
 
 
 def test_a_qualified_income_the_reports_do_not_give_is_not_found_and_the_whole_is_quoted(hash_service):

@@ -235,6 +235,9 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
         figures_here = snapshot.store.figures(doc_id=hit.chunk.doc_id, start=hit.chunk.start, end=hit.chunk.end)
         clean = hit.chunk.clean
         sentences = split_sentences(clean, limit=WEIGHTS.sentence_limit)
+        # A report whose title names a plan period (“十四五”回顾) speaks of that period in every sentence.
+        document = snapshot.documents.get(hit.chunk.doc_id)
+        era = " ".join(_PLAN_PERIOD.findall(document.title)) if document else ""
         for i, s in enumerate(sentences):
             sentence = clean[s.start : s.end]
             # A line cut by a wrap or a column seam goes on in the next one: judge the two together.
@@ -246,7 +249,7 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
                 after = [t for t in (clean[n.start : n.end] for n in sentences[i + 1 :]) if not is_caption(t)]
                 # …but a heading or list item (二、大力推进…) starts something new.
                 reach = sentence + after[0] if after and not starts_item(after[0]) else sentence
-            cov = coverage(reach, terms)
+            cov = coverage(f"{reach} {era}" if era else reach, terms)
             in_window = bool(window) and sentence in window
             text = trim(reach, terms)
             figures = tuple(f for f in figures_here if f.text and f.text in sentence)
@@ -273,6 +276,9 @@ def rank_evidence(snapshot: Snapshot, hits: Sequence[Hit], terms: dict[str, floa
             out.append(Evidence(hit, text, sentence, score, cov, in_window and strong, figures, reach))
     out.sort(key=lambda e: -e.score)
     return out
+
+
+_PLAN_PERIOD = re.compile(r"十[一二三四五六七八九]五")
 
 
 def bare_metric(metric: str) -> str:
