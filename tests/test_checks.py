@@ -221,6 +221,22 @@ def test_event_must_be_named_by_the_dated_sentence():
     assert detect_intent("石桥铺商圈要进入几点零时代？").kind != "when"
 
 
+def test_the_happening_right_after_a_when_question_word_must_be_named_when_the_reports_never_use_it():
+    docked = ev("6月26日，166舰停靠重庆九龙坡区建设码头，作为爱国主义教育基地开展国防教育展览。")
+    terms = {"166舰": 3.0, "建设": 1.0, "码头": 2.0, "闭馆": 4.0, "开放": 2.0}
+    # 闭馆 reads as a noun to jieba, and 建设 (of 建设码头) and 开放 are other happenings the question names
+    for question in ("166舰在建设码头什么时候闭馆？", "166舰在建设码头对公众开放后，是在哪一天闭馆的？"):
+        refusal = checks.check_event(case(question, [docked], terms=terms))
+        assert refusal is not None and refusal.missing == "闭馆的时间"
+    assert checks.event_after_when("166舰是哪一天会闭馆的？") == "闭馆"  # an auxiliary is read past
+    # a noun more is said of is no happening (哪天开始让老百姓进去参观), nor a light verb and its result (搞完)
+    assert checks.event_after_when("166舰哪天老百姓进去参观？") is None
+    assert checks.event_after_when("消落带生态修复什么时候搞完的？") is None
+    # a word of the reports, or one sharing a character with a word of the dated sentence, is judged as before
+    assert checks.check_event(case("166舰什么时候停靠的？", [docked], terms={"166舰": 3.0, "停靠": 3.0})) is None
+    assert checks.check_event(case("166舰什么时候靠岸的？", [docked], terms={"166舰": 3.0, "靠岸": 3.0})) is None
+
+
 def test_a_set_phrase_is_named_by_the_verb_it_ends_in_and_found_further_down_its_passage():
     passage = ("6月26日，166舰停靠建设码头，开展国防教育展览。166舰是第一代051型驱逐舰。166舰舰长130余米。"
                "166舰来自海军。6月27日已正式向公众开放，成为城市新名片。")

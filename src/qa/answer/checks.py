@@ -758,13 +758,47 @@ def check_when(case: Case) -> Refusal | None:
     return Refusal("最相符的句子没有说时间", case.missing)
 
 
+_WHEN_ASKED = re.compile(r"(?:什么时候|啥时候|哪个?时候|何时|什么时间|哪一?天|哪一?年|哪一?日|几号|几月几[日号]?)")
+_AUXILIARY = frozenset(["会", "能", "要", "将", "才", "就", "还", "又", "可", "可以", "已", "已经", "正式", "被", "再"])
+
+
+def event_after_when(question: str) -> str | None:
+    """The word a when-question's question word is followed by (什么时候闭馆, 哪一天开放), the auxiliaries and light
+    verbs before it read past: the happening asked about, however jieba tags it (闭馆 reads as a noun)."""
+    when = _WHEN_ASKED.search(question)
+    if not when:
+        return None
+    light = question_words().light_verbs
+    words = [(w, f) for w, f in pos_tag(question[when.end() :]) if w.strip()]
+    for i, (word, flag) in enumerate(words):
+        if word in _AUXILIARY or word in light:
+            continue
+        if len(word) < WEIGHTS.min_event_chars or not all(is_cjk(ch) for ch in word) or word[0] in light:
+            return None  # 搞完, 弄好: a light verb and its result say only that something was done
+        # A verb, or a word jieba reads as a noun that ends the clause (闭馆的？), not one more is said of (老百姓进去)
+        after = words[i + 1][1] if i + 1 < len(words) else "x"
+        if flag.startswith("v") or flag == "l" or (flag.startswith("n") and after.startswith(("u", "x", "y", "c"))):
+            return word
+        return None
+    return None
+
+
 def check_event(case: Case) -> Refusal | None:
     """何时完工 is not answered by the date a project started: the sentence with the date must name the event."""
     if case.intent.kind != "when":
         return None
     events = asked_events(case.question, case.terms)
     stated = dated(case.evidence, case.intent, case.terms)
-    if not events or not stated:
+    if not stated:
+        return None
+    # 对公众开放后，是哪一天闭馆的: the happening right after the question word, when the reports never name it, is
+    # what is asked, whatever other happening the question names; a word of theirs sharing a character with it
+    # names it (完工 for 搞完).
+    asked = event_after_when(case.question)
+    if asked in case.terms and asked not in case.corpus_text and not any(names_event(ev, [asked]) for ev in stated) \
+            and not any(set(asked) & set(w) for w, f in pos_tag(stated[0].reach or stated[0].sentence) if len(w) > 1):
+        return Refusal(f"资料提到相关时间，但没有说“{asked}”是什么时候", f"{asked}的时间")
+    if not events:
         return None
     if any(names_event(ev, events) for ev in stated):
         return None

@@ -108,6 +108,7 @@ class Weights:
     premise_depth: int = 5  # sentences searched for a figure the question states before it is a false premise
     direction_reach: int = 6  # characters before a figure read for the way it moved (下降了, 提升至)
     carried_noun_share: float = 0.5  # of its weight, a noun a later part takes from the first part's subject
+    min_event_chars: int = 2  # a happening a when-question asks about is a word of this many characters (闭馆)
     slot_name_chars: int = 2  # characters of a name before a place or body ending (渝州路, 区教委; not 镇街)
     slot_list_items: int = 2  # fillers a question asking for several (哪些地方) needs; items of an enumeration
 
