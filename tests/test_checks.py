@@ -221,6 +221,19 @@ def test_event_must_be_named_by_the_dated_sentence():
     assert detect_intent("石桥铺商圈要进入几点零时代？").kind != "when"
 
 
+def test_where_something_went_is_answered_only_by_a_sentence_that_says_it_went():
+    settled = ev("今年1月14日，重庆市产业数字化赋能中心正式落户九龙坡。")
+    terms = {"赋能中心": 3.0, "搬": 2.0}
+    for question in ("重庆市产业数字化赋能中心后来搬到哪去了？", "赋能中心后来搬迁到了哪里？", "赋能中心搬到哪了"):
+        refusal = checks.check_moved_to(case(question, [settled], terms=terms))
+        assert refusal is not None and refusal.missing.endswith("到哪里")
+    moved = ev("2019年，该中心由石桥铺迁至西彭园区。")
+    assert checks.check_moved_to(case("赋能中心后来搬迁到了哪里？", [moved], terms=terms)) is None  # 迁 of 搬迁
+    # 到了哪些 asks which ones, not where to; 落户 is the reports' own verb, said by the sentence
+    assert checks.check_moved_to(case("赋能中心的服务推广到了哪些企业？", [settled], terms=terms)) is None
+    assert checks.check_moved_to(case("赋能中心落户到哪里了？", [settled], terms=terms)) is None
+
+
 def test_the_happening_right_after_a_when_question_word_must_be_named_when_the_reports_never_use_it():
     docked = ev("6月26日，166舰停靠重庆九龙坡区建设码头，作为爱国主义教育基地开展国防教育展览。")
     terms = {"166舰": 3.0, "建设": 1.0, "码头": 2.0, "闭馆": 4.0, "开放": 2.0}

@@ -811,6 +811,28 @@ def check_event(case: Case) -> Refusal | None:
     return Refusal(f"资料提到相关时间，但没有说“{events[-1]}”是什么时候", f"{events[-1]}的时间")
 
 
+# …到哪去了, 到哪里, 到何处: where to (not 到了哪些, which ones)
+_WHERE_TO = re.compile(r"(?:到|去|往|向)了?(?:哪(?:里|裡|儿|兒|去|了|个地方|[？?，,。!！啊呀呢]|$)|何处|何地)")
+
+
+def check_moved_to(case: Case) -> Refusal | None:
+    """搬到哪去了, 迁到哪里: a question where something went is answered by a sentence that says it went: one holding the
+    verb of going (a one-character verb itself, 搬; a longer one, or a word sharing a character with it, 搬迁)."""
+    where = _WHERE_TO.search(case.question)
+    if not where:
+        return None
+    words = [(w, f) for w, f in pos_tag(case.question[: where.start()]) if w.strip()]
+    if not words or not words[-1][1].startswith("v") or words[-1][0] in question_words().light_verbs:
+        return None
+    verb = words[-1][0]
+    best = case.evidence[0]
+    said = best.reach or best.sentence
+    if verb in said or (len(verb) > 1 and any(set(verb) & set(w) for w, f in pos_tag(said)
+                                               if f.startswith("v") and len(w) > 1)):
+        return None
+    return Refusal(f"最相符的句子没有说到“{verb}”", f"{verb}到哪里")
+
+
 def check_when_subject(case: Case) -> Refusal | None:
     """黄磏港是什么时候开工的？ is not answered by the date another project started: the report of the sentence that
     says when must name the thing the question most specifically asks about (its heaviest name)."""
@@ -895,8 +917,8 @@ FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, chec
                                     check_given_figure, check_part, check_phase, check_listed_example,
                                     check_has_figure, check_qualifier, check_wider_area, check_figure_subject,
                                     check_figure_strength, check_premise, check_direction)
-TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_when_subject, check_part, check_phase,
-                                  check_premise, check_direction, check_stated_figure, check_slot)
+TEXT_CHECKS: tuple[Check, ...] = (check_year, check_when, check_event, check_moved_to, check_when_subject, check_part,
+                                  check_phase, check_premise, check_direction, check_stated_figure, check_slot)
 
 
 def judge_support(
