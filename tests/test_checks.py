@@ -697,6 +697,30 @@ def test_a_false_premise_is_refused_with_the_reports_version():
     assert refusal is not None and refusal.missing == "全市第一"
 
 
+def test_a_figure_whose_sentence_names_the_asked_measure_only_after_it_is_of_something_else():
+    sentence = "去年，西南铝汽车铝材新增订单同比增长40%，销量同比增长131%，公司利润实现大幅增长。"
+    figures = [Figure(value=v, unit="%", text=f"{v:g}%", doc_id="d1", sentence=sentence) for v in (40, 131)]
+    said = ev(sentence)
+    matches = [FigureMatch(f, said, 0.9) for f in figures]
+    c = case("西南铝去年的利润比前年涨了百分之多少？", [said], matches, terms={"西南铝": 2.0, "利润": 4.0})
+    c.corpus_text = CORPUS_TEXT + " 利润 销量"
+    refusal = checks.check_measure_said_first(c)
+    assert refusal is not None and refusal.missing == "利润的数据" and c.matches == []
+    # the measure said before its figure answers
+    c = case("西南铝去年的销量比前年涨了百分之多少？", [said], list(matches), terms={"西南铝": 2.0, "销量": 4.0})
+    c.corpus_text = CORPUS_TEXT + " 利润 销量"
+    assert checks.check_measure_said_first(c) is None and len(c.matches) == 2
+
+
+def test_the_measure_of_a_move_is_the_subject_of_its_verb():
+    assert checks.measured_noun("西南铝去年汽车铝材的利润具体涨了百分之多少？") == "利润"
+    assert checks.measured_noun("利润增长了多少亿元？") == "利润"  # a unit says only how it is measured
+    assert checks.measured_noun("九龙坡GDP比上年增长了多少") == "gdp"
+    # what follows the question word is what is counted, and another verb's subject is no measure
+    assert checks.measured_noun("中梁山景区要砸多少钱") == ""
+    assert checks.measured_noun("民主村片区那一块投了多少？") == ""
+
+
 def test_a_figure_said_to_move_the_other_way_than_the_reports_say_is_a_false_premise():
     grew = ev("实现外贸进出口总额31.0亿元、增长13.2%，启动171万平方米老旧小区改造。")
     refusal = checks.check_direction(case("2021年一季度外贸进出口下降了13.2%，是什么原因？", [grew]))

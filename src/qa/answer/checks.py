@@ -25,6 +25,7 @@ from qa.answer.decision import features, general_frequencies, lacking, load_mode
 from qa.answer.evidence import (
     bare_metric,
     coverage,
+    figure_context,
     holds,
     only_phrases,
     own_clause,
@@ -194,6 +195,50 @@ def check_unquantified(case: Case) -> Refusal | None:
     if any(holds(_measures(f), measured) for f in case.figures_of(measured)):
         return None
     return Refusal(f"资料提到{measured}，但没有一处给出它的数据", f"{measured}的数据")
+
+
+_AMOUNT_ASKED = re.compile(r"(?:百分之多少|百分之几|多少|几成|几个百分点)(?P<unit>[^了呢啊呀吗？?。！!，,\s]*)"
+                           r"[了呢啊呀吗？?。！!，,\s]*$")
+_READ_PAST = ("d", "a", "u", "p", "t", "m", "q", "r", "f", "y")  # 具体, 了, 比前年: how and when it moved
+
+
+def measured_noun(question: str) -> str:
+    """The noun a question of how much something moved asks a figure of: the subject of the verb of the move, read
+    back from the question word that ends the question (西南铝去年的利润比前年涨了百分之多少 → 利润). A question word
+    followed by what it counts (多少钱), or after another verb (投了多少), names the measure otherwise."""
+    asked = _AMOUNT_ASKED.search(question)
+    unit = asked["unit"] if asked else ""
+    if not asked or (unit and [(f.unit, f.text) for f in extract_figures("1" + unit)] != [(unit, "1" + unit)]):
+        return ""  # 多少钱, 多少家企业: what follows says what is counted; 多少亿元 only how
+    moved = False
+    for word, flag in reversed(pos_tag(question[: asked.start()])):
+        if not word.strip() or flag.startswith(_READ_PAST):
+            continue
+        if flag.startswith("v"):
+            if not (_RISE.fullmatch(word) or _FALL.fullmatch(word)):
+                return ""
+            moved = True
+            continue
+        if moved and flag.startswith(("n", "eng", "vn")) and flag not in ("ns", "nr", "nt") and len(word) > 1:
+            return word.lower()
+        return ""
+    return ""
+
+
+def check_measure_said_first(case: Case) -> Refusal | None:
+    """公司利润实现大幅增长 after 订单同比增长40%，销量同比增长131%: the reports say what a figure measures before it,
+    so a figure whose sentence names the asked measure only after it is of something else. When every figure is
+    of that kind and their sentences do name the measure, the reports name it without a figure."""
+    noun = measured_noun(case.question)
+    if not noun or noun not in case.corpus_text or not case.matches:
+        return None
+    said = [m for m in case.matches if holds(figure_context(m.figure, m.evidence.reach), noun)]
+    if said:
+        return None
+    if not any(holds(m.evidence.reach or m.evidence.sentence, noun) for m in case.matches):
+        return None  # the measure is in none of their sentences: for the other checks to judge
+    case.matches = []
+    return Refusal(f"资料提到{noun}，但没有给出它的数据", f"{noun}的数据")
 
 
 def check_given_figure(case: Case) -> Refusal | None:
@@ -914,6 +959,7 @@ def check_coverage(case: Case) -> Refusal | None:
 
 Check = Callable[[Case], "Refusal | None"]
 FIGURE_CHECKS: tuple[Check, ...] = (check_named_place, check_named_subject, check_measured_kind, check_unquantified,
+                                    check_measure_said_first,
                                     check_given_figure, check_part, check_phase, check_listed_example,
                                     check_has_figure, check_qualifier, check_wider_area, check_figure_subject,
                                     check_figure_strength, check_premise, check_direction)

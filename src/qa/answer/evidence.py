@@ -308,7 +308,7 @@ def _per_unit(text: str) -> bool:
     return bool(_PER.search(text))
 
 
-def _context(fig: Figure, reach: str = "") -> str:
+def figure_context(fig: Figure, reach: str = "") -> str:
     """The words a figure can be about: its sentence up to the end of the clause that holds it.
 
     Where a wrap or a column seam cuts the sentence (已完成38公顷 | 废弃矿山的恢复治理，…), ``reach``, the sentence
@@ -325,8 +325,8 @@ def _context(fig: Figure, reach: str = "") -> str:
 
 def own_clause(fig: Figure, reach: str = "") -> str:
     """The clause that holds a figure, from the punctuation before it to the punctuation after it (on past a seam
-    into ``reach``, as :func:`_context`)."""
-    context = _context(fig, reach)
+    into ``reach``, as :func:`figure_context`)."""
+    context = figure_context(fig, reach)
     at = context.find(fig.text)
     start = max((m.end() for m in re.finditer(r"[，；。！？：]", context[: max(at, 0)])), default=0)
     return context[start:]
@@ -389,7 +389,7 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
             document = snapshot.documents.get(fig.doc_id)
             if not time_fits(fig, report_year(snapshot, fig.doc_id), intent, document.text if document else ""):
                 continue
-            context = _context(fig, ev.reach)
+            context = figure_context(fig, ev.reach)
             about = fig.metric or re.split(r"[，；、]", context)[-1]  # what the figure measures
             if _per_unit(about) != _per_unit(asked):
                 continue  # 人均公园绿地面积 does not answer 公园绿地面积, nor the other way round
