@@ -737,6 +737,14 @@ def test_a_figure_said_to_move_the_other_way_than_the_reports_say_is_a_false_pre
     assert checks.check_direction(case("比重从15.7%提升到32%用了几年？", [share])) is None
     level = ev("规上工业增加值100亿元。")
     assert checks.check_direction(case("规上工业增加值下降了100亿元吗？", [level])) is None
+    # only which way it moved, without a figure: every figure of the quoted sentence moved the other way
+    revenue = ev("2023年，全区氢能产业实现营业收入10.6亿元，同比增速32.5%。")
+    refusal = checks.check_direction(case("氢能产业2023年营收降了多少？", [revenue]))
+    assert refusal is not None and refusal.missing == "降" and "增速32.5%" in refusal.reason
+    assert checks.check_direction(case("氢能产业2023年营收涨了多少？", [revenue])) is None
+    assert checks.check_direction(case("营收是涨了还是降了？", [revenue])) is None  # both ways asked
+    cleared = ev("拆除违章建筑60余万平方米，新增绿化面积50余万平方米。")
+    assert checks.check_direction(case("中梁山一共拆掉了多大面积？", [cleared])) is None  # 掉 of 拆掉 is no fall
 
 
 def test_a_false_rank_is_read_against_the_clause_of_the_same_measure_in_a_later_sentence():

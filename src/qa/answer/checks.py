@@ -764,13 +764,28 @@ def check_direction(case: Case) -> Refusal | None:
     value and unit) and the way it moved said beside it on both sides."""
     asked = [m for m in _moves(case.question) if m[2]]
     if not asked:
-        return None
+        return _way_asked_otherwise(case)
     for ev in case.evidence[: WEIGHTS.premise_depth]:
         for value, unit, way, said in _moves(ev.reach or ev.sentence):
             for q_value, q_unit, q_way, q_said in asked:
                 if (value, unit) == (q_value, q_unit) and way and way != q_way:
                     return Refusal(f"资料说的是“{said}”，不是“{q_said}”", q_said)
     return None
+
+
+def _way_asked_otherwise(case: Case) -> Refusal | None:
+    """营收降了多少, 同比下降的原因 where the quoted sentence says it grew: a question stating only which way a measure
+    moved, one way, against a quoted sentence whose every figure moved the other way."""
+    words = [w for w, _ in pos_tag(case.question)]  # 降 of 营收降了, not 掉 of 拆掉
+    ways = {way for way, pattern in (("fall", _FALL), ("rise", _RISE)) for w in words if pattern.fullmatch(w)}
+    if len(ways) != 1:
+        return None
+    quoted = case.matches[0].evidence if case.matches else case.evidence[0]
+    stated = [(way, said) for _, _, way, said in _moves(quoted.reach or quoted.sentence) if way]
+    if not stated or any(way in ways for way, _ in stated):
+        return None
+    asked = next(w for w in words if (_FALL if "fall" in ways else _RISE).fullmatch(w))
+    return Refusal(f"资料说的是“{stated[0][1]}”，不是“{asked}”", asked)
 
 
 def check_stated_figure(case: Case) -> Refusal | None:
