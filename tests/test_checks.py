@@ -141,6 +141,21 @@ def test_a_measure_the_reports_never_quantify_is_not_answered_by_another():
     assert c.intent.measured == "166舰" and checks.check_unquantified(c) is None
 
 
+def test_a_measure_named_with_its_thing_run_together_is_read_as_the_reports_name_it():
+    revenue = match("2023年，全区氢能产业实现营业收入10.6亿元。", value=10.6)
+    said = Figure(value=40, unit="%", text="40%", doc_id="d2", sentence="订单同比增长40%，公司利润实现大幅增长。")
+    c = case("2023年九龙坡氢能产业利润有多少？", matches=[revenue], terms={"氢能": 2.0, "产业": 0.5, "利润": 4.0})
+    c.corpus_text = "公司利润实现大幅增长 氢能产业"
+    c.figures_of = lambda word: [said] if word in said.sentence else []
+    assert c.intent.measured == "氢能产业利润"  # a phrase the reports never use…
+    refusal = checks.check_unquantified(c)  # …read as the measure they do name, of the thing the figure is of
+    assert refusal is not None and refusal.missing == "利润的数据"
+    # only where the best figure's sentence holds what the phrase opens with
+    other = match("2020年，全区规上工业增加值增长8.8%。", value=8.8, unit="%")
+    assert checks.known_tail("氢能产业利润", c.corpus_text, [other]) == "氢能产业利润"
+    assert checks.known_tail("氢能产业利润", c.corpus_text, [revenue]) == "利润"
+
+
 def test_has_figure_names_the_year_asked():
     refusal = checks.check_has_figure(case("2019年九龙坡的地区生产总值是多少？"))
     assert refusal is not None and refusal.missing == "2019年的相关数据"

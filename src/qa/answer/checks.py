@@ -185,7 +185,7 @@ def check_measured_kind(case: Case) -> Refusal | None:
 def check_unquantified(case: Case) -> Refusal | None:
     """氢能产业的利润有多少: where the reports name a measure (公司利润实现大幅增长) but give no figure of it anywhere,
     a figure of another measure in the same sentence or passage (营业收入10.6亿元) does not answer."""
-    measured = case.intent.measured
+    measured = known_tail(case.intent.measured, case.corpus_text, case.matches)
     total = sum(w for t, w in case.terms.items() if not only_phrases(t, case.corpus_text))  # not 赚 of 赚了多少利润
     if case.figures_of is None or not case.matches or measured not in case.corpus_text \
             or case.terms.get(measured, 0.0) < WEIGHTS.head_term_share * total:
@@ -239,6 +239,21 @@ def check_measure_said_first(case: Case) -> Refusal | None:
         return None  # the measure is in none of their sentences: for the other checks to judge
     case.matches = []
     return Refusal(f"资料提到{noun}，但没有给出它的数据", f"{noun}的数据")
+
+
+def known_tail(measured: str, corpus_text: Words, matches: Sequence[FigureMatch]) -> str:
+    """The measure as the reports could name it: the whole phrase if they use it, else, when the best figure's
+    sentence holds what the phrase opens with (氢能产业 of 氢能产业利润), its longest ending of whole words that they
+    use (利润): the figure is of that thing, and the question asks another measure of it."""
+    if not measured or measured in corpus_text or not matches:
+        return measured
+    words = [w for w, _ in pos_tag(measured)]
+    said = matches[0].evidence.reach or matches[0].evidence.sentence
+    for i in range(1, len(words)):
+        head, tail = "".join(words[:i]), "".join(words[i:])
+        if len(tail) >= WEIGHTS.min_measure_word_chars and tail in corpus_text and holds(said, head):
+            return tail
+    return measured
 
 
 def check_given_figure(case: Case) -> Refusal | None:

@@ -84,6 +84,7 @@ class Weights:
     # a thing is measured, not what. 3 rather than 4 since 2026-12-01: two near misses more refused on the
     # counted-only sets, nothing lost.
     min_measured_chars: int = 3
+    min_measure_word_chars: int = 2  # 利润: the shortest ending of a measure that names it alone
     min_named_place_chars: int = 4  # a named institution (人民医院) must be at least this long
     min_shortened_name_chars: int = 3  # a name this long or longer may be a shortening of a longer one (花博园)
     min_coined_name_chars: int = 3  # a name the reports coin (凌江园); two characters (低碳, 老旧) are words of theirs
