@@ -738,17 +738,17 @@ def _ranks_of(case: Case, asked: dict[tuple[str, int], str]) -> dict[tuple[str, 
 # Which way a figure moved, said just before it: 增长13.2%, 提升至32%, 下降了13.2%, 跌了131%.
 _FALL = re.compile(r"下降|下滑|回落|减少|降低|缩减|萎缩|跌|降|掉|减")
 _RISE = re.compile(r"增长|增加|增速|提升|提高|上升|上涨|翻番|增|涨|升")
+_NOT_A_MOVE = re.compile(r"增加值")  # a measure (value added), not a rise
 
 
 def _direction(before: str) -> tuple[str, int]:
     """"fall", "rise" or "" for the words right before a figure (the last such word deciding), and where it is."""
-    before = _NOT_A_MOVE.sub(lambda m: "　" * len(m.group()), before)  # 增加值 is a measure, not a rise
+    before = _NOT_A_MOVE.sub(lambda m: "　" * len(m.group()), before)
     found = [(m.start(), "fall") for m in _FALL.finditer(before)] + [(m.start(), "rise") for m in _RISE.finditer(before)]
     at, way = max(found) if found else (len(before), "")
     return way, at
 
 
-_NOT_A_MOVE = re.compile(r"增加值")
 _FROM = re.compile(r"[从由]$")
 _CLAUSE_MARKS = "，,；;。？?！!"
 
@@ -858,6 +858,15 @@ def event_after_when(question: str) -> str | None:
     return None
 
 
+def _shares_a_character(words: Sequence[str], text: str, *, verbs_only: bool = True) -> bool:
+    """Whether a word of ``text`` of two characters or more (a verb, unless ``verbs_only`` is off) shares a character
+    with one of ``words``: how the reports name an everyday verb they never use (完工 for 搞完, 迁 of 搬迁)."""
+    if not words:
+        return False
+    return any(set(word) & set(w) for w, f in pos_tag(text)
+               if len(w) > 1 and (f.startswith("v") or not verbs_only) for word in words)
+
+
 def check_event(case: Case) -> Refusal | None:
     """何时完工 is not answered by the date a project started: the sentence with the date must name the event."""
     if case.intent.kind != "when":
@@ -871,7 +880,7 @@ def check_event(case: Case) -> Refusal | None:
     # names it (完工 for 搞完).
     asked = event_after_when(case.question)
     if asked in case.terms and asked not in case.corpus_text and not any(names_event(ev, [asked]) for ev in stated) \
-            and not any(set(asked) & set(w) for w, f in pos_tag(stated[0].reach or stated[0].sentence) if len(w) > 1):
+            and not _shares_a_character([asked], stated[0].reach or stated[0].sentence, verbs_only=False):
         return Refusal(f"资料提到相关时间，但没有说“{asked}”是什么时候", f"{asked}的时间")
     if not events:
         return None
@@ -880,8 +889,7 @@ def check_event(case: Case) -> Refusal | None:
     # An everyday verb the reports never use (搞完, 启用) is named by a verb of theirs that shares a character with it
     # (完工, 启航); a verb they do use must be there itself (开工 is not 开展).
     unused = [e for e in events if e not in case.corpus_text]
-    if any(set(e) & set(w) for ev in stated[:1] for w, f in pos_tag(ev.reach or ev.sentence)
-           if f.startswith("v") and len(w) > 1 for e in unused):
+    if _shares_a_character(unused, stated[0].reach or stated[0].sentence):
         return None
     return Refusal(f"资料提到相关时间，但没有说“{events[-1]}”是什么时候", f"{events[-1]}的时间")
 
@@ -902,8 +910,7 @@ def check_moved_to(case: Case) -> Refusal | None:
     verb = words[-1][0]
     best = case.evidence[0]
     said = best.reach or best.sentence
-    if verb in said or (len(verb) > 1 and any(set(verb) & set(w) for w, f in pos_tag(said)
-                                               if f.startswith("v") and len(w) > 1)):
+    if verb in said or (len(verb) > 1 and _shares_a_character([verb], said)):
         return None
     return Refusal(f"最相符的句子没有说到“{verb}”", f"{verb}到哪里")
 
