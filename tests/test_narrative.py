@@ -77,6 +77,17 @@ def test_greetings_thanks_and_polite_openings_are_courtesy_not_topic(hash_servic
         assert not {"您好", "请问", "谢谢"} & terms.keys() and "中梁山" in terms
 
 
+def test_a_request_to_look_the_answer_up_is_courtesy_and_who_is_helped_with_it(hash_service: Service):
+    assert story("帮忙查一下，166舰是哪天开放的？") == ["帮忙查一下，"]
+    assert story("麻烦帮我查查跳磴河一共投了多少钱") == ["麻烦帮我查查"]
+    assert story("请核实一下九龙坡的GDP是多少？") == ["请核实一下"]
+    # a verb of looking into things inside the topic stays the topic's (查处, one word)
+    assert story("九龙坡查处了多少家散乱污企业？") == []
+    with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
+        terms = query_terms("麻烦帮我查查跳磴河治理一共投了多少钱", snapshot)
+        assert not {"帮", "查查", "麻烦"} & terms.keys() and {"跳磴河", "治理"} <= terms.keys()
+
+
 def test_a_name_the_question_quotes_is_one_word_as_the_reports_write_it(hash_service: Service):
     with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
         terms = query_terms("“三高三宜三率先”里头那“三率先”是指哪三样？", snapshot)

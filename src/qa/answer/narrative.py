@@ -14,7 +14,8 @@ later part points back to are read from what is asked (:mod:`qa.answer.intent`).
 A call written down by a hotline operator reports the question in the third person (市民来电询问…, 一位退休教师
 来电，…): who calls and the verbs that report the question are not even story, since the caller's words (市民, 来电人)
 say nothing of the topic; they are left out of the question's words altogether (:func:`framing_spans`), and so are
-greetings, thanks and the polite verbs that open a request (您好，请问…，谢谢。).
+greetings, thanks, the polite verbs that open a request (您好，请问…，谢谢。) and a request to look the answer
+up (帮忙查一下…, 麻烦帮我查查…).
 
 Only closed grammatical classes are named here: the first-person pronouns, the verbs of wishing, the verbs that
 report a question or a call, and the formulas of courtesy.
@@ -41,7 +42,10 @@ _REPORTING = frozenset(["询问", "咨询", "了解", "知道", "问", "打听",
 _CALLER = ("n", "m", "q", "a", "b", "r", "d", "v", "c", "p", "u", "l")  # who calls (退休职工), how many, how, their verbs
 # Greetings and thanks (您好，…谢谢。) and the polite verbs that open a request (请问, 麻烦问一下): courtesy, not topic.
 _COURTESY = frozenset(["您好", "你好", "大家好", "谢谢", "谢谢您", "多谢", "感谢", "辛苦", "请问", "麻烦", "请教", "劳驾",
-                       "打扰", "打扰一下", "问", "问一下", "问下", "一下", "了", "啦", "呀", "啊"])
+                       "打扰", "打扰一下", "问", "问一下", "问下", "一下", "了", "啦", "呀", "啊",
+                       # a request to look the answer up (帮忙查一下…, 麻烦帮我查查…, 请核实…)
+                       "请", "帮", "帮忙", "帮帮忙", "查", "查查", "查一查", "查询", "核实", "核对", "下"])
+_HELPED = frozenset(["我", "我们", "咱", "咱们"])  # 帮我查…: who is helped, in a request
 
 
 def clauses(question: str) -> list[tuple[int, int]]:
@@ -127,10 +131,13 @@ def _called(question: str, start: int, end: int) -> bool:
 def _courtesy(question: str, start: int, end: int) -> tuple[int, int] | None:
     """您好，/ 谢谢。/ 请问…, 麻烦问一下…: the courtesy opening a clause (the whole clause when it is nothing else)."""
     at, courteous = start, False  # punctuation alone (the “ opening a quoted name) is no courtesy
+    previous = ""
     for word, flag in pos_tag(question[start:end]):
-        if word.strip() and word not in _COURTESY and flag != "x":
+        helped = word in _HELPED and previous in ("帮", "请", "麻烦")
+        if word.strip() and word not in _COURTESY and flag != "x" and not helped:
             break
         at, courteous = at + len(word), courteous or word in _COURTESY
+        previous = word
     return (start, at) if courteous else None
 
 
