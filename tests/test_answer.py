@@ -580,3 +580,11 @@ def test_a_name_is_quoted_with_what_it_stands_for():
 def test_a_question_about_what_a_name_means_is_answered_with_its_explanation(hash_service):
     result = hash_service.ask("“三高三宜三率先”里的“三率先”是指哪三件事？")
     assert result.found and "全域城市化" in result.text and "全社会智能化" in result.text
+
+
+def test_an_everyday_word_read_both_per_person_and_in_total_leaves_the_choice_to_the_figures(hash_service):
+    # 收入 stands for an industry's 营业收入 and for residents' 人均可支配收入: the question's words decide
+    result = hash_service.ask("九龙坡氢能产业2023年一年收入有多少？")
+    assert result.found and "10.6亿元" in result.text
+    result = hash_service.ask("九龙坡老百姓人均收入有多少？")
+    assert result.found and "万元" in result.text and "10.6亿元" not in result.text

@@ -17,7 +17,7 @@ from qa.answer.words import district
 from qa.chunk import split_sentences
 from qa.index import Snapshot, chunk_views
 from qa.lexical import aliases as known_aliases
-from qa.lexical import expand, expansions, pos_tag
+from qa.lexical import colloquial, expansions, find_colloquial, pos_tag, synonyms
 from qa.normalize import is_caption, starts_item
 from qa.types import Figure, Hit
 
@@ -308,6 +308,20 @@ def _per_unit(text: str) -> bool:
     return bool(_PER.search(text))
 
 
+def _asks_per_unit(question: str) -> bool | None:
+    """Whether ``question`` asks for an amount per person (人均收入), by its own words or the report terms its
+    everyday words stand for; None when one everyday word stands for both kinds (收入: 营业收入 of an industry,
+    人均可支配收入 of residents), so that the figures decide."""
+    if _per_unit(question):
+        return True
+    lowered = question.lower()
+    readings = [{_per_unit(alt) for alt in alts} for term, alts in synonyms().items() if term in lowered]
+    readings += [{_per_unit(alt) for alt in colloquial()[word]} for _, _, word in find_colloquial(question)]
+    if any(len(kinds) > 1 for kinds in readings):
+        return None
+    return any(True in kinds for kinds in readings)
+
+
 def figure_context(fig: Figure, reach: str = "") -> str:
     """The words a figure can be about: its sentence up to the end of the clause that holds it.
 
@@ -376,7 +390,7 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
     heaviest = max(known, key=lambda t: terms[t]) if known else None
     w = WEIGHTS
     head = heaviest if heaviest and total and terms[heaviest] >= w.head_term_share * total else None
-    asked = expand(intent.question)
+    per_unit = _asks_per_unit(intent.question)
     asked_scopes = ranking_scopes(intent.question)
     for ev in evidence:
         for fig in ev.figures:
@@ -391,7 +405,7 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
                 continue
             context = figure_context(fig, ev.reach)
             about = fig.metric or re.split(r"[，；、]", context)[-1]  # what the figure measures
-            if _per_unit(about) != _per_unit(asked):
+            if per_unit is not None and _per_unit(about) != per_unit:
                 continue  # 人均公园绿地面积 does not answer 公园绿地面积, nor the other way round
             if head and not ev.in_window and not coverage(context, {head: 1.0}) \
                     and not coverage(ev.reach or ev.sentence, {head: 1.0}):
