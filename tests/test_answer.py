@@ -588,3 +588,9 @@ def test_an_everyday_word_read_both_per_person_and_in_total_leaves_the_choice_to
     assert result.found and "10.6亿元" in result.text
     result = hash_service.ask("九龙坡老百姓人均收入有多少？")
     assert result.found and "万元" in result.text and "10.6亿元" not in result.text
+
+
+def test_a_word_after_a_modal_is_an_act_and_not_the_thing_a_figure_is_about(hash_service):
+    # jieba tags 省 alone a province; after 能 it is the verb (to save), which no figure's clause need hold
+    result = hash_service.ask("大综合一体化每年能省多少财政投入？")
+    assert result.found and "约3亿元" in result.text

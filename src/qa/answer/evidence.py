@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from qa.answer.intent import Intent
 from qa.answer.weights import WEIGHTS
@@ -18,7 +19,7 @@ from qa.chunk import split_sentences
 from qa.index import Snapshot, chunk_views
 from qa.lexical import aliases as known_aliases
 from qa.lexical import colloquial, expansions, find_colloquial, pos_tag, synonyms
-from qa.normalize import is_caption, starts_item
+from qa.normalize import is_caption, is_cjk, starts_item
 from qa.types import Figure, Hit
 
 _ENDS = ("。", "！", "？", "；", "…")
@@ -357,6 +358,16 @@ def only_phrases(term: str, corpus_text: Container[str]) -> bool:
     return _is_verb(term) and (len(term) == 1 or term not in corpus_text)
 
 
+_MODALS = frozenset(["能", "会", "要", "可", "可以", "得", "该", "应该", "想"])
+
+
+def _acts_after_modal(question: str) -> set[str]:
+    """One-character words right after a modal verb (能省多少钱, 要投多少): verbs, whatever jieba tags them alone
+    (省 a province)."""
+    words = [w for w, _ in pos_tag(question)]
+    return {w for before, w in pairwise(words) if before in _MODALS and len(w) == 1 and is_cjk(w)}
+
+
 def same_metric(a: str | None, b: str | None) -> bool:
     """Two figure metrics name the same thing: most characters of the shorter occur in the longer, and the shorter
     says what is measured, not only how (总投资 of two projects is no one measure)."""
@@ -386,7 +397,8 @@ def match_figures(snapshot: Snapshot, evidence: Sequence[Evidence], terms: dict[
     # which the reports say in many ways (新建 for 新修). Two characters jieba reads as a verb alone may still name
     # the thing measured (预算 in 一般公共预算收入).
     told = story_words(terms)  # the asker's story (问 of 我想问一下) is never what the question turns on
-    known = [t for t in terms if t not in told and not only_phrases(t, snapshot.speller.corpus_text)]
+    acts = _acts_after_modal(intent.question)
+    known = [t for t in terms if t not in told and t not in acts and not only_phrases(t, snapshot.speller.corpus_text)]
     heaviest = max(known, key=lambda t: terms[t]) if known else None
     w = WEIGHTS
     head = heaviest if heaviest and total and terms[heaviest] >= w.head_term_share * total else None
