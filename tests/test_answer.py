@@ -594,3 +594,11 @@ def test_a_word_after_a_modal_is_an_act_and_not_the_thing_a_figure_is_about(hash
     # jieba tags 省 alone a province; after 能 it is the verb (to save), which no figure's clause need hold
     result = hash_service.ask("大综合一体化每年能省多少财政投入？")
     assert result.found and "约3亿元" in result.text
+
+
+def test_an_event_asked_by_the_report_term_is_named_by_an_everyday_word_the_report_uses_for_it(hash_service):
+    # the report says 中梁山生态景区正式开建; 开建 is an everyday word for 开工, which other reports use
+    result = hash_service.ask("中梁山生态景区什么时候开工的？")
+    assert result.found and "2020年12月20日" in result.text
+    # another event of the same project is still not dated by it
+    assert not hash_service.ask("中梁山生态景区什么时候签约的？").found

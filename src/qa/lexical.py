@@ -246,6 +246,20 @@ def colloquial() -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=1)
+def _everyday_table() -> dict[str, tuple[str, ...]]:
+    table: dict[str, list[str]] = defaultdict(list)
+    for word, officials in _colloquial_table().items():
+        for official in officials:
+            table[official].append(word)
+    return {official: tuple(words) for official, words in table.items()}
+
+
+def everyday_words(term: str) -> tuple[str, ...]:
+    """The everyday words of ``colloquial.txt`` that stand for the report term ``term`` (开建, 动工 for 开工)."""
+    return _everyday_table().get(term.lower(), ()) if active_vocabulary().curated else ()
+
+
+@lru_cache(maxsize=1)
 def _report_terms() -> frozenset[str]:
     """The report terms of ``colloquial.txt`` of more than two characters (营业收入, 市场主体)."""
     return frozenset(o for officials in _colloquial_table().values() for o in officials if len(o) > 2)

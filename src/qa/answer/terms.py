@@ -11,7 +11,7 @@ from qa.answer.intent import is_english
 from qa.answer.narrative import framing_spans, narrative_spans
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district, question_words
-from qa.lexical import find_colloquial, pos_tag, tokenize
+from qa.lexical import everyday_words, find_colloquial, pos_tag, tokenize
 from qa.normalize import is_cjk
 
 if TYPE_CHECKING:
@@ -255,8 +255,10 @@ def _copula(word: str) -> bool:
 
 
 def names_event(ev: Evidence, events: Sequence[str]) -> bool:
-    """Whether ``ev``'s sentence (with its continuation) names one of the asked ``events`` (or a report word for it)."""
-    return any(coverage(ev.reach or ev.sentence, {e: 1.0}) == 1.0 for e in events)
+    """Whether ``ev``'s sentence (with its continuation) names one of the asked ``events`` (or a report word for it,
+    or an everyday word for that report word which this report uses: 开建 for 开工)."""
+    text = ev.reach or ev.sentence
+    return any(coverage(text, {e: 1.0}) == 1.0 or any(w in text for w in everyday_words(e)) for e in events)
 
 
 def dated(evidence: Sequence[Evidence], intent: Intent, terms: Mapping[str, float]) -> list[Evidence]:
