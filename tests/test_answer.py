@@ -602,3 +602,8 @@ def test_an_event_asked_by_the_report_term_is_named_by_an_everyday_word_the_repo
     assert result.found and "2020年12月20日" in result.text
     # another event of the same project is still not dated by it
     assert not hash_service.ask("中梁山生态景区什么时候签约的？").found
+
+
+def test_money_poured_in_is_asked_with_the_question_word_inside_the_everyday_word(hash_service):
+    result = hash_service.ask("跳磴河治理一共砸了多少钱进去？")
+    assert result.found and "16.5亿元" in result.text

@@ -36,6 +36,14 @@ def test_everyday_words_are_found_on_whole_words_only():
     assert find_colloquial("九龙坡人均收入多少") == [(3, 7, "人均收入")]
 
 
+def test_a_separable_everyday_word_is_found_with_how_much_said_between_its_halves():
+    # 砸钱 (to pour money in), said as 砸了多少钱: one everyday word, standing for 投入
+    assert find_colloquial("跳磴河治理一共砸了多少钱进去") == [(5, 7, "一共"), (7, 12, "砸钱")]
+    assert "投入" in expand("跳磴河治理一共砸了好多钱进去")
+    # only a question word between the halves: 砸了钱包 and 砸出钱 are no such word
+    assert all(word != "砸钱" for *_, word in find_colloquial("有人砸了钱包") + find_colloquial("一共砸出钱来"))
+
+
 def test_expansion_adds_the_report_terms_for_everyday_words():
     expanded = expand("在九龙坡注册开公司、办个体户的多不多")
     assert "市场主体" in expanded and expanded.startswith("在九龙坡注册开公司")

@@ -324,7 +324,19 @@ def _find_colloquial(vocabulary: Vocabulary, text: str) -> list[tuple[int, int, 
         if at in starts and end in ends and not taken.intersection(range(at, end)):
             found.append((at, end, lowered[at:end]))
             taken.update(range(at, end))
+    # A verb and its object said apart, with what was done and how much between them (砸了多少钱 for 砸钱).
+    for match in _SPLIT_APART.finditer(lowered):
+        at, end = match.span()
+        word = match["verb"] + match["object"]
+        if word in rank and at in starts and end in ends and not taken.intersection(range(at, end)):
+            found.append((at, end, word))
+            taken.update(range(at, end))
     return sorted(found)
+
+
+# A separable verb-object word (砸钱, 花钱, 出钱) with an aspect particle and a question word between its halves.
+_SPLIT_APART = re.compile(r"(?P<verb>[\u4e00-\u9fff])(?=(?:了|过)?(?:多少|好多|几多)(?P<object>[\u4e00-\u9fff]))"
+                          r"(?:了|过)?(?:多少|好多|几多)[\u4e00-\u9fff]")
 
 
 @lru_cache(maxsize=1)
