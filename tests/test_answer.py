@@ -607,3 +607,9 @@ def test_an_event_asked_by_the_report_term_is_named_by_an_everyday_word_the_repo
 def test_money_poured_in_is_asked_with_the_question_word_inside_the_everyday_word(hash_service):
     result = hash_service.ask("跳磴河治理一共砸了多少钱进去？")
     assert result.found and "16.5亿元" in result.text
+
+
+def test_an_amount_for_one_person_on_average_is_asked_per_person(hash_service):
+    for question in ("九龙坡平均一个人摊得到多少公园绿地？", "九龙坡一个人平均有多少公园绿地？"):
+        result = hash_service.ask(question)
+        assert result.found and "16.77平方米" in result.text and "1985万平方米" not in result.text

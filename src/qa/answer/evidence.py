@@ -301,7 +301,8 @@ def ranking_scopes(text: str) -> set[str]:
     return {name for name, pattern in district().scopes if pattern.search(text)}
 
 
-_PER = re.compile(r"人均|每万人|每千人|每个?[\u4e00-\u9fff]{0,4}?人(?![次员口])|户均|亩均|平均每|平均下来")
+_PER = re.compile(r"人均|每万人|每千人|每个?[\u4e00-\u9fff]{0,4}?人(?![次员口])|户均|亩均|平均每|平均下来|人头"
+                  r"|平均[\u4e00-\u9fff]{0,3}一个人|一个人[\u4e00-\u9fff]{0,3}(?:平均|摊|分)")
 
 
 def _per_unit(text: str) -> bool:
