@@ -88,6 +88,16 @@ def test_a_request_to_look_the_answer_up_is_courtesy_and_who_is_helped_with_it(h
         assert not {"帮", "查查", "麻烦"} & terms.keys() and {"跳磴河", "治理"} <= terms.keys()
 
 
+def test_where_and_when_a_relayed_question_was_heard_is_part_of_its_frame(hash_service: Service):
+    assert story("有居民在群里问，跳磴河治理一共投了多少钱？") == ["有居民在群里问，"]
+    assert story("楼下王大爷想知道，166舰是哪天对外开放的？") == ["楼下王大爷想知道，"]
+    # a clause that opens with a place the reports name is the topic, not where anyone asked
+    assert story("九龙坡区里头居民问得多的，跳磴河治理投了多少钱？") == []
+    # 群里 says where the question was heard: it is no whole that the question asks a part of
+    result = hash_service.ask("有居民在群里问，跳磴河治理一共投了多少钱？")
+    assert result.found and "16.5亿元" in result.text
+
+
 def test_a_name_the_question_quotes_is_one_word_as_the_reports_write_it(hash_service: Service):
     with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
         terms = query_terms("“三高三宜三率先”里头那“三率先”是指哪三样？", snapshot)

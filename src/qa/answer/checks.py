@@ -35,7 +35,7 @@ from qa.answer.evidence import (
     shortens,
     story_words,
 )
-from qa.answer.narrative import clauses
+from qa.answer.narrative import clauses, narrative_spans
 from qa.answer.slots import holds_slot, slot_text
 from qa.answer.terms import (
     NAME_TAGS,
@@ -519,7 +519,7 @@ def asked_part(question: str, terms: Mapping[str, float], corpus_text: Words, me
     (哪四类区域, 好大比例, 目标是好多): the figure's unit or the answer itself stands for those.
     """
     words = words_at(question)
-    marker = _part_marker(words)
+    marker = _part_marker(words, question)
     if marker is None:
         return []
     after = marker[2] + len(marker[0])
@@ -538,14 +538,17 @@ def asked_part(question: str, terms: Mapping[str, float], corpus_text: Words, me
     return [t for t in terms if t in nouns and t in corpus_text and t not in measured]
 
 
-def _part_marker(words: Sequence[tuple[str, str, int]]) -> tuple[str, str, int] | None:
-    return next((m for m in words if m[0] in _PART_MARKERS and m[1] in ("f", "n")), None)
+def _part_marker(words: Sequence[tuple[str, str, int]], question: str) -> tuple[str, str, int] | None:
+    """The first 中 / 里头 / 内 outside the asker's story (有居民在群里问 says where the question was heard)."""
+    story = narrative_spans(question)
+    return next((m for m in words if m[0] in _PART_MARKERS and m[1] in ("f", "n")
+                 and not any(a <= m[2] < b for a, b in story)), None)
 
 
 def whole_named(question: str) -> list[str]:
     """113项任务里头，扬尘治理占几项: the nouns naming the whole, before 中 / 里头 / 内 in its clause (任务)."""
     words = words_at(question)
-    marker = _part_marker(words)
+    marker = _part_marker(words, question)
     if marker is None:
         return []
     start = max((b for a, b in clauses(question) if b <= marker[2]), default=0)

@@ -39,7 +39,8 @@ _NAMING = ("n", "s", "e", "j", "l", "x")  # nouns, places, Latin words, abbrevia
 # Verbs that report a question or a call (市民来电询问…, 来电人想了解…): what comes before one, when it is only who
 # calls, frames the question and asks nothing.
 _REPORTING = frozenset(["询问", "咨询", "了解", "知道", "问", "打听", "反映", "来电", "致电", "求助", "提问"])
-_CALLER = ("n", "m", "q", "a", "b", "r", "d", "v", "c", "p", "u", "l")  # who calls (退休职工), how many, how, their verbs
+_CALLER = ("n", "m", "q", "a", "b", "r", "d", "v", "c", "p", "u", "l", "f", "s", "t")  # who calls (退休职工), how many,
+# how, their verbs, and where or when they asked (在群里, 楼下, 昨天)
 # Greetings and thanks (您好，…谢谢。) and the polite verbs that open a request (请问, 麻烦问一下): courtesy, not topic.
 _COURTESY = frozenset(["您好", "你好", "大家好", "谢谢", "谢谢您", "多谢", "感谢", "辛苦", "请问", "麻烦", "请教", "劳驾",
                        "打扰", "打扰一下", "问", "问一下", "问下", "一下", "了", "啦", "呀", "啊",
