@@ -613,3 +613,8 @@ def test_an_amount_for_one_person_on_average_is_asked_per_person(hash_service):
     for question in ("九龙坡平均一个人摊得到多少公园绿地？", "九龙坡一个人平均有多少公园绿地？"):
         result = hash_service.ask(question)
         assert result.found and "16.77平方米" in result.text and "1985万平方米" not in result.text
+
+
+def test_the_few_things_a_question_asks_the_names_of_are_listed(hash_service):
+    result = hash_service.ask("杨家坪那边新搞的几个打卡地标叫什么？")
+    assert result.found and all(name in result.text for name in ("九龙门", "九龙印", "九龙泉"))

@@ -47,7 +47,9 @@ def test_words_in_the_corpus_are_never_changed(hash_service):
      ("庆铃与博世签署合资协议的具体日期是？", "when"),
      # 比较 compares where it ends a clause; before a word it means "rather"
      ("跟2020年比较，地区生产总值增长了多少", "compare"), ("和渝中区比较呢", "compare"),
-     ("我比较关心空气，一季度空气优良天数是多少", "quantity"), ("九龙坡比较有名的企业有哪些", "list")],
+     ("我比较关心空气，一季度空气优良天数是多少", "quantity"), ("九龙坡比较有名的企业有哪些", "list"),
+     # 几个 before what is named asks for the names, not how many
+     ("杨家坪那边新搞的几个打卡地标叫什么", "list"), ("杨家坪新搞了几个打卡地标？", "quantity")],
 )
 def test_intent_kinds(question, kind):
     assert detect_intent(question).kind == kind

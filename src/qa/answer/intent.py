@@ -17,7 +17,7 @@ from qa.answer.words import district, question_words
 
 _OVERVIEW = re.compile(r"介绍|讲讲|说说|谈谈|聊聊|概况|概述|总体情况|基本情况|有什么好玩|有哪些好玩|好玩的|好去处|"
                        r"\btell me about\b|\boverview\b|\bintroduce\b", re.I)
-_LIST = re.compile(r"[两二三四五六七八九十][个大项类种条张座岛金区园化心]\S{0,12}(?:是什么|是哪|有什么|指什么|指的是)|"
+_LIST = re.compile(r"[两二三四五六七八九十几][个大项类种条张座岛金区园化心处]\S{0,12}(?:是什么|是哪|有什么|指什么|指的是|叫什么)|"
                    r"(?:哪|什么)\S{0,2}[“\"]?[两二三四五六七八九十][个大项类种条张座岛金区园化心]|哪些|哪几|有几大|包括什么|包括哪|分别是|都有什么|列举|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b", re.I)
 _WHEN = re.compile(r"什么时候|哪个?时候|何时|什么日期|具体日期|几点(?!零)|哪一?年|哪一?天|哪一?日|几号|几月|哪个月|什么时间|(?:哪个|什么)年代|\bwhen\b|\bwhat year\b", re.I)
 _QUANTITY = re.compile(
