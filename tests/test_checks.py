@@ -918,6 +918,11 @@ def test_a_figure_about_a_named_thing_comes_from_a_passage_that_names_it():
     story = FigureMatch(story.figure, replace(story.evidence, sentence="沿岸新建步道20公里。"), story.score)
     c = case("跳磴河沿岸新建了多长的步道？", matches=[story], terms={"跳磴河": 4.0, "步道": 3.0})
     assert checks.check_named_subject(c) is None and c.matches == [story]
+    # the refusal names the name no passage holds, not one they hold
+    held = match("博世与西南铝合资建设的基地，总投资20亿元。", value=20)
+    c = case(question, matches=[held], terms=terms)
+    refusal = checks.check_named_subject(c)
+    assert refusal is not None and refusal.missing == "庆铃的这项数据"
 
 
 def test_a_phase_of_a_project_is_a_part_of_it():

@@ -146,9 +146,13 @@ def check_named_subject(case: Case) -> Refusal | None:
     # Its passage and what comes just before it, not only its sentence: 沿岸新建步道20公里 goes on from sentences
     # about 跳磴河, and a passage may start in the middle of a story.
     named = {n: 1.0 for n in names}
-    case.matches = [m for m in case.matches
-                    if coverage(_lead_in(case, m.evidence.hit.chunk), named) == 1.0]
-    return None if case.matches else Refusal(f"有数据，但所在段落没有说到{names[0]}", f"{names[0]}的这项数据")
+    passages = [_lead_in(case, m.evidence.hit.chunk) for m in case.matches]
+    case.matches = [m for m, text in zip(case.matches, passages, strict=True) if coverage(text, named) == 1.0]
+    if case.matches:
+        return None
+    # the name no passage holds, rather than one they all hold (清水河 of 把跳磴河变回清水河, not 跳磴河)
+    lacked = next((n for n in names if not any(coverage(text, {n: 1.0}) == 1.0 for text in passages)), names[0])
+    return Refusal(f"有数据，但所在段落没有说到{lacked}", f"{lacked}的这项数据")
 
 
 def coined_names(question: str) -> list[str]:
