@@ -1,5 +1,6 @@
 import pytest
 
+from qa.answer.compose import split_question
 from qa.answer.intent import detect_intent, resolve_followup
 from qa.errors import QueryError
 from qa.query import NO_CONTENT_ANSWER, check_question, full_years, has_content, prepare_query, to_mandarin_asks
@@ -16,8 +17,16 @@ def test_bad_questions_are_refused_with_exact_messages(question, message):
     assert str(err.value) == message
 
 
-def test_traditional_characters_and_spaces_are_folded():
-    assert prepare_query("九龍坡 地區生產總值").text == "九龙坡地区生产总值"
+def test_traditional_characters_are_folded_and_a_space_between_chinese_words_parts_them_like_a_comma():
+    assert prepare_query("九龍坡 地區生產總值").text == "九龙坡，地区生产总值"
+    # typed without punctuation, two questions in one line are still two
+    assert split_question(prepare_query("166舰是哪天对外开放的 舰长多少米").text) == ["166舰是哪天对外开放的", "舰长多少米"]
+    assert prepare_query("九龙坡 GDP 多少").text == "九龙坡 GDP 多少"  # a space beside Latin letters stays
+
+
+def test_questions_typed_without_punctuation_are_answered_part_by_part(hash_service):
+    result = hash_service.ask("166舰是哪天对外开放的 舰长多少米")
+    assert result.found and "6月27日" in result.text and "130余米" in result.text
 
 
 def test_homophone_typos_are_repaired_against_the_corpus(hash_service):

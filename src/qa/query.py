@@ -251,7 +251,7 @@ def prepare_query(question: str, snapshot: Any = None, max_chars: int = MAX_QUES
         chinese = translate_terms(text)
         if chinese:  # in front, so that a question mark still ends the question
             text = f"（{chinese}） {text}"
-    text = re.sub(r"(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])", "", text)
+    text = re.sub(r"(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])", "，", text)
     text = full_years(to_mandarin_asks(text))
     fixes: list[tuple[str, str]] = []
     speller = getattr(snapshot, "speller", None)
