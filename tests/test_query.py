@@ -136,6 +136,9 @@ def test_a_level_is_asked_as_a_rank_or_a_rate():
         ("西彭园区有哪些铝加工企业？", "那些企业有多少家？", "西彭园区企业有多少家？"),
         # one that ends by asking keeps its own question word, even where what comes before it asks nothing
         ("2020年底规上工业企业有几家？", "那汽摩产值涨了多少", "2020年汽摩产值涨了多少？"),
+        # ... and so does one of two questions whose first part asks too
+        ("九龙坡规上工业企业有多少家？", "那其中十亿级的大厂有几家？产值涨了多少？",
+         "其中十亿级的大厂有几家？产值涨了多少？"),
         # a follow-up that asks on its own but names nothing is about what the previous question named
         ("跳磴河治理一共花了多少钱？", "那治理的河段有多长？", "跳磴河治理的河段有多长？"),
         ("跳磴河有多长？", "那谢家湾小学有多少学生？", "谢家湾小学有多少学生？"),

@@ -265,7 +265,8 @@ def resolve_followup(question: str, history: Sequence[dict[str, Any]] | None) ->
         if YEARISH.search(previous):
             return YEARISH.sub(new_years[0], previous, count=1)
         return new_years[0] + previous
-    tail = "？" if ASKS.search(core) else f"{asked_end}？" if asked_end else _ask_like(question, previous)
+    # …有几家？产值涨了多少？ the question word that ends the follow-up stays, whatever its earlier parts ask
+    tail = f"{asked_end}？" if asked_end else "？" if ASKS.search(core) else _ask_like(question, previous)
     if has_pronoun:
         subject = subject_of(YEARISH.sub("", previous)) or previous.rstrip("？?")
         # 它的产能 → 166舰的产能, 它哪天开放 → 166舰哪天开放: keep the 的 only where the question had one.
