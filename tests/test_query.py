@@ -150,6 +150,7 @@ def test_a_level_is_asked_as_a_rank_or_a_rate():
         # what a question says of the district is its subject (a name may open with a side, 西部), and 那块地方
         # points back whole
         ("九龙坡的西部氢谷在哪儿？", "那块地方有多大？", "西部氢谷有多大？"),
+        ("九龙坡那个西部氢谷在哪个地方", "那块地方有多大？", "西部氢谷有多大？"),
         ("九龙坡的中梁山花博园哪天开放？", "那个地方有多少个主题花园？", "中梁山花博园有多少个主题花园？"),
     ],
 )

@@ -205,8 +205,9 @@ def subject_of(question: str) -> str:
     from qa.lexical import pos_tag
 
     words = pos_tag(outside_narrative(question))  # 我家住二郎，…: the asker is not what a later part points back to
-    # 九龙坡的西部氢谷: what a question says of the district is its subject, never the district itself.
-    if len(words) > 2 and words[0][0] in district().names and words[1][0] == "的":
+    # 九龙坡的西部氢谷, 九龙坡那个西部氢谷: what a question says of the district is its subject, never the district.
+    if len(words) > 2 and words[0][0] in district().names \
+            and (words[1][0] == "的" or (words[1][1] == "r" and words[1][0].startswith(("这", "那")))):
         words = words[2:]
     phrase: list[str] = []
     for word, flag in words:
