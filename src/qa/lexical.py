@@ -335,8 +335,7 @@ def _find_colloquial(vocabulary: Vocabulary, text: str) -> list[tuple[int, int, 
 
 
 # A separable verb-object word (砸钱, 花钱, 出钱) with an aspect particle and a question word between its halves.
-_SPLIT_APART = re.compile(r"(?P<verb>[\u4e00-\u9fff])(?=(?:了|过)?(?:多少|好多|几多)(?P<object>[\u4e00-\u9fff]))"
-                          r"(?:了|过)?(?:多少|好多|几多)[\u4e00-\u9fff]")
+_SPLIT_APART = re.compile(r"(?P<verb>[\u4e00-\u9fff])(?:了|过)?(?:多少|好多|几多)(?P<object>[\u4e00-\u9fff])")
 
 
 @lru_cache(maxsize=1)
@@ -354,12 +353,18 @@ def _spans_in(text: str, sizes: Iterable[int], words: Container[str]) -> Iterato
                 yield at, size
 
 
+def expansion_groups(text: str) -> list[tuple[str, ...]]:
+    """For each word of ``text`` that has them, its synonyms or the report terms it stands for (收入: 营业收入,
+    人均可支配收入), one group per word."""
+    lowered = text.lower()
+    groups = [alts for term, alts in synonyms().items() if term in lowered]
+    return groups + [colloquial()[word] for _, _, word in find_colloquial(text)]
+
+
 def expansions(text: str) -> list[str]:
     """The synonyms and report terms of the words ``text`` contains, that it does not already hold."""
     lowered = text.lower()
-    extra = [alt for term, alts in synonyms().items() if term in lowered for alt in alts if alt not in lowered]
-    extra += [o for _, _, word in find_colloquial(text) for o in colloquial()[word] if o not in lowered]
-    return list(dict.fromkeys(extra))
+    return list(dict.fromkeys(alt for group in expansion_groups(text) for alt in group if alt not in lowered))
 
 
 def expand(text: str) -> str:

@@ -18,7 +18,7 @@ from qa.answer.words import district
 from qa.chunk import split_sentences
 from qa.index import Snapshot, chunk_views
 from qa.lexical import aliases as known_aliases
-from qa.lexical import colloquial, expansions, find_colloquial, pos_tag, synonyms
+from qa.lexical import expansion_groups, expansions, pos_tag
 from qa.normalize import is_caption, is_cjk, starts_item
 from qa.types import Figure, Hit
 
@@ -316,9 +316,7 @@ def _asks_per_unit(question: str) -> bool | None:
     人均可支配收入 of residents), so that the figures decide."""
     if _per_unit(question):
         return True
-    lowered = question.lower()
-    readings = [{_per_unit(alt) for alt in alts} for term, alts in synonyms().items() if term in lowered]
-    readings += [{_per_unit(alt) for alt in colloquial()[word]} for _, _, word in find_colloquial(question)]
+    readings = [{_per_unit(alt) for alt in group} for group in expansion_groups(question)]
     if any(len(kinds) > 1 for kinds in readings):
         return None
     return any(True in kinds for kinds in readings)
