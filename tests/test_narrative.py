@@ -98,6 +98,17 @@ def test_where_and_when_a_relayed_question_was_heard_is_part_of_its_frame(hash_s
     assert result.found and "16.5亿元" in result.text
 
 
+def test_the_clauses_that_bring_in_the_asker_of_a_relayed_question_are_story(hash_service: Service):
+    question = "有位开出租车的师傅打来电话，说他天天从河边过。他想问，跳磴河治理一共投了多少钱？"
+    assert story(question) == ["有位开出租车的师傅打来电话，", "说他天天从河边过。", "他想问，"]
+    # what the one who asks goes on to say of themselves after the question is story too
+    assert story("她问：166舰是哪天对外开放的？她好带孙子去看。") == ["她问", "她好带孙子去看。"]
+    # without 他想问 or 她问 nobody is relayed: a third person in the question is not its asker
+    assert story("有位师傅说跳磴河变清了，跳磴河治理投了多少钱？") == []
+    result = hash_service.ask(question)
+    assert result.found and "16.5亿元" in result.text
+
+
 def test_a_name_the_question_quotes_is_one_word_as_the_reports_write_it(hash_service: Service):
     with hash_service.lease() as snapshot, pinned_vocabulary(snapshot.vocabulary):
         terms = query_terms("“三高三宜三率先”里头那“三率先”是指哪三样？", snapshot)

@@ -17,7 +17,12 @@ say nothing of the topic; they are left out of the question's words altogether (
 greetings, thanks, the polite verbs that open a request (您好，请问…，谢谢。) and a request to look the answer
 up (帮忙查一下…, 麻烦帮我查查…).
 
-Only closed grammatical classes are named here: the first-person pronouns, the verbs of wishing, the verbs that
+A relayed question speaks of its asker in the third person (有位听众说…，他想问，…多少？, 一位家长在窗口问…，她想知道…):
+once 他 or 她 opens a clause that reports the question (:func:`relayed_story`), the clauses before it bring in the
+asker and say why, and those after it that speak of 他 or 她 are the asker's too; they are story as a first-person
+one is.
+
+Only closed grammatical classes are named here: the first- and third-person pronouns, the verbs of wishing, the verbs that
 report a question or a call, and the formulas of courtesy.
 """
 
@@ -47,6 +52,8 @@ _COURTESY = frozenset(["您好", "你好", "大家好", "谢谢", "谢谢您", "
                        # a request to look the answer up (帮忙查一下…, 麻烦帮我查查…, 请核实…)
                        "请", "帮", "帮忙", "帮帮忙", "查", "查查", "查一查", "查询", "核实", "核对", "下"])
 _HELPED = frozenset(["我", "我们", "咱", "咱们"])  # 帮我查…: who is helped, in a request
+# The third-person pronouns: in a relayed question (一位听众说…，他想问，…) the one who asks is spoken of as 他 or 她.
+_THIRD_PERSON = frozenset(["他", "她", "他们", "她们"])
 
 
 def clauses(question: str) -> list[tuple[int, int]]:
@@ -142,6 +149,40 @@ def _courtesy(question: str, start: int, end: int) -> tuple[int, int] | None:
     return (start, at) if courteous else None
 
 
+def _from_subject(question: str, start: int, end: int) -> list[tuple[str, str]]:
+    """The words of a clause from its first one that is no time word, adverb or conjunction (its subject, mostly)."""
+    words = [(w, f) for w, f in pos_tag(question[start:end]) if w.strip()]
+    return words[next((i for i, (w, f) in enumerate(words) if f[:1] not in _BEFORE_VERB), len(words)) :]
+
+
+def _third_person(words: list[tuple[str, str]]) -> bool:
+    return bool(words) and words[0][0] in _THIRD_PERSON
+
+
+def _relays(question: str, start: int, end: int) -> bool:
+    """他想问，… / 她问：…: a clause that opens with a third person whose reported question follows: the question is
+    relayed, and that person is the asker."""
+    words = _from_subject(question, start, end)
+    if not _third_person(words):
+        return False
+    # 他想问, 她还想知道, 他就问: wishes and adverbs may come between the asker and the verb that reports
+    return next((w for w, f in words[1:] if w not in _WISH and f[:1] != "d"), "") in _REPORTING
+
+
+def relayed_story(question: str) -> list[tuple[int, int]]:
+    """The clauses before a relayed question's 他想问 / 她问 (有位听众说，…，他想问，…多少？): they introduce the one
+    who asks and say why, as a first-person story does. Those after it that speak of 他 or 她 are story too."""
+    spans = clauses(question)
+    if not spans:
+        return []
+    asked = asked_clause(question, spans)
+    relay = next((i for i in range(asked + 1) if _relays(question, *spans[i])), None)
+    if relay is None:
+        return []
+    return [(a, b) for i, (a, b) in enumerate(spans)
+            if i < relay or (i > relay and i != asked and _third_person(_from_subject(question, a, b)))]
+
+
 def framing_spans(question: str) -> list[tuple[int, int]]:
     """(start, end) of what only frames the question: a reported call (市民来电询问, 一位退休教师来电，) and courtesy
     (您好，请问…谢谢。). Not even story: the caller's words (市民, 来电人) and the greetings say nothing of the topic."""
@@ -167,7 +208,7 @@ def narrative_spans(question: str) -> list[tuple[int, int]]:
     asked = asked_clause(question, spans)
     out = [(a, b) for i, (a, b) in enumerate(spans) if i != asked and asker_speaks(question[a:b])]
     verbs = _asker_verbs(question, *spans[asked])
-    return sorted({*out, *([verbs] if verbs else []), *framing_spans(question)})
+    return sorted({*out, *([verbs] if verbs else []), *relayed_story(question), *framing_spans(question)})
 
 
 def outside_narrative(question: str) -> str:
