@@ -77,6 +77,16 @@ def test_greetings_thanks_and_polite_openings_are_courtesy_not_topic(hash_servic
         assert not {"您好", "请问", "谢谢"} & terms.keys() and "中梁山" in terms
 
 
+def test_how_many_questions_follow_is_said_of_the_questions_not_asked(hash_service: Service):
+    question = "居民一次问两件事：跳磴河治理一共投了多少钱？166舰是哪天对外开放的？"
+    assert "两件事" in story(question)
+    assert "两个问题" in story("他有两个问题：九龙坡GDP是多少？")
+    # two things the question names are what it asks about
+    assert story("中梁山生态景区开工和中梁山花博园开放，这两件事哪件在先？") == []
+    result = hash_service.ask(question)
+    assert result.found and "16.5亿元" in result.text and "两件事" not in result.text
+
+
 def test_a_request_to_look_the_answer_up_is_courtesy_and_who_is_helped_with_it(hash_service: Service):
     assert story("帮忙查一下，166舰是哪天开放的？") == ["帮忙查一下，"]
     assert story("麻烦帮我查查跳磴河一共投了多少钱") == ["麻烦帮我查查"]

@@ -14,8 +14,8 @@ later part points back to are read from what is asked (:mod:`qa.answer.intent`).
 A call written down by a hotline operator reports the question in the third person (市民来电询问…, 一位退休教师
 来电，…): who calls and the verbs that report the question are not even story, since the caller's words (市民, 来电人)
 say nothing of the topic; they are left out of the question's words altogether (:func:`framing_spans`), and so are
-greetings, thanks, the polite verbs that open a request (您好，请问…，谢谢。) and a request to look the answer
-up (帮忙查一下…, 麻烦帮我查查…).
+greetings, thanks, the polite verbs that open a request (您好，请问…，谢谢。), a request to look the answer
+up (帮忙查一下…, 麻烦帮我查查…) and how many questions follow (一次问两件事：…).
 
 A relayed question speaks of its asker in the third person (有位听众说…，他想问，…多少？, 一位家长在窗口问…，她想知道…):
 once 他 or 她 opens a clause that reports the question (:func:`relayed_story`), the clauses before it bring in the
@@ -51,6 +51,8 @@ _COURTESY = frozenset(["您好", "你好", "大家好", "谢谢", "谢谢您", "
                        "打扰", "打扰一下", "问", "问一下", "问下", "一下", "了", "啦", "呀", "啊",
                        # a request to look the answer up (帮忙查一下…, 麻烦帮我查查…, 请核实…)
                        "请", "帮", "帮忙", "帮帮忙", "查", "查查", "查一查", "查询", "核实", "核对", "下"])
+# 一次问两件事：…, 他有两个问题：…, 又来了一个问题：…: how many questions follow, said before them.
+_ANNOUNCED = re.compile(r"[一两二三四五几](?:件事|个问题)(?=[：:，,]|$)")
 _HELPED = frozenset(["我", "我们", "咱", "咱们"])  # 帮我查…: who is helped, in a request
 # The third-person pronouns: in a relayed question (一位听众说…，他想问，…) the one who asks is spoken of as 他 or 她.
 _THIRD_PERSON = frozenset(["他", "她", "他们", "她们"])
@@ -195,6 +197,7 @@ def framing_spans(question: str) -> list[tuple[int, int]]:
     opening = _reported_frame(question, *spans[0]) if asked else None
     if opening and not any(a <= opening[0] < b for a, b in out):
         out.append(opening)  # 市民来电询问：听说…，…多少？ the call reported at the head of a clause that goes on
+    out += [m.span() for m in _ANNOUNCED.finditer(question)]
     frame = None if _asker_verbs(question, *spans[asked]) else _reported_frame(question, *spans[asked])
     return [*out, frame] if frame else out
 
