@@ -113,6 +113,8 @@ def test_the_clauses_that_bring_in_the_asker_of_a_relayed_question_are_story(has
     assert story(question) == ["有位开出租车的师傅打来电话，", "说他天天从河边过。", "他想问，"]
     # what the one who asks goes on to say of themselves after the question is story too
     assert story("她问：166舰是哪天对外开放的？她好带孙子去看。") == ["她问", "她好带孙子去看。"]
+    # 问问 reports a question as 问 does
+    assert story("有位大哥发来消息，他想问问跳磴河治理一共投了多少钱？") == ["有位大哥发来消息，", "他想问问"]
     # without 他想问 or 她问 nobody is relayed: a third person in the question is not its asker
     assert story("有位师傅说跳磴河变清了，跳磴河治理投了多少钱？") == []
     result = hash_service.ask(question)

@@ -43,7 +43,7 @@ _BEFORE_VERB = ("t", "d", "c")  # 周末想…, 一直想…, 还想…: time wo
 _NAMING = ("n", "s", "e", "j", "l", "x")  # nouns, places, Latin words, abbreviations, set phrases, quotes
 # Verbs that report a question or a call (市民来电询问…, 来电人想了解…): what comes before one, when it is only who
 # calls, frames the question and asks nothing.
-_REPORTING = frozenset(["询问", "咨询", "了解", "知道", "问", "打听", "反映", "来电", "致电", "求助", "提问"])
+_REPORTING = frozenset(["询问", "咨询", "了解", "知道", "问", "问问", "打听", "反映", "来电", "致电", "求助", "提问"])
 _CALLER = ("n", "m", "q", "a", "b", "r", "d", "v", "c", "p", "u", "l", "f", "s", "t")  # who calls (退休职工), how many,
 # how, their verbs, and where or when they asked (在群里, 楼下, 昨天)
 # Greetings and thanks (您好，…谢谢。) and the polite verbs that open a request (请问, 麻烦问一下): courtesy, not topic.
