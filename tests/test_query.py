@@ -238,6 +238,9 @@ def test_chongqing_question_words_are_read_as_mandarin():
     assert to_mandarin_asks("九龙坡2020年GDP是好多，到十四五末又涨到好多了？") == \
         "九龙坡2020年GDP是多少，到十四五末又涨到多少了？"
     assert to_mandarin_asks("中梁山有好大，森林覆盖率是多少？") == "中梁山有多大，森林覆盖率是多少？"
+    # and so does one before the one character it counts, at a clause's end
+    assert to_mandarin_asks("一季度有好多天，全年又有好多天？") == "一季度有多少天，全年又有多少天？"
+    assert to_mandarin_asks("以前好多小巷不通公交，现在比例到多少了？") == "以前好多小巷不通公交，现在比例到多少了？"
     # 这几年 / 那几年 are "these few years", no question word: the 好多 after them still asks
     assert to_mandarin_asks("九龙坡这几年修了好多座公共厕所？") == "九龙坡这几年修了多少座公共厕所？"
     assert detect_intent(prepare_query("九龙坡2020年GDP是好多？").text).kind == "quantity"

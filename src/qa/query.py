@@ -216,8 +216,10 @@ def to_mandarin_asks(text: str) -> str:
 
 def _mandarin_ask(question: str, alone: dict[str, str]) -> str:
     asks = bool(_MANDARIN_ASK.search(question))
-    # One ending a clause asks wherever it stands (GDP是好多，…又涨到好多了？): 好多 meaning "many" goes before a noun.
-    question = re.sub(rf"({'|'.join(map(re.escape, alone))})(?=[，,；;])", lambda m: alone[m.group(1)], question)
+    # One ending a clause asks wherever it stands (GDP是好多，…又涨到好多了？), with the one character it counts
+    # (一季度有好多天，全年又有好多天？): 好多 meaning "many" goes before a noun the clause goes on about.
+    question = re.sub(rf"({'|'.join(map(re.escape, alone))})(?=[\u4e00-\u9fff]?[，,；;])", lambda m: alone[m.group(1)],
+                      question)
     if asks:
         return question
     found = [(question.rfind(word), word) for word in alone if word in question]
