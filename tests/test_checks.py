@@ -738,6 +738,8 @@ def test_the_measure_of_a_move_is_the_subject_of_its_verb():
     assert checks.measured_noun("西南铝去年汽车铝材的利润具体涨了百分之多少？") == "利润"
     assert checks.measured_noun("利润增长了多少亿元？") == "利润"  # a unit says only how it is measured
     assert checks.measured_noun("九龙坡GDP比上年增长了多少") == "gdp"
+    assert checks.measured_noun("西南铝汽车铝材去年利润同比增长了百分之多少？") == "利润"  # 同比, 环比: when, not what
+    assert checks.measured_noun("九龙坡规上工业增加值环比增长了多少") == "增加值"
     # what follows the question word is what is counted, and another verb's subject is no measure
     assert checks.measured_noun("中梁山景区要砸多少钱") == ""
     assert checks.measured_noun("民主村片区那一块投了多少？") == ""

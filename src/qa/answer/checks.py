@@ -204,6 +204,7 @@ def check_unquantified(case: Case) -> Refusal | None:
 _AMOUNT_ASKED = re.compile(r"(?:百分之多少|百分之几|多少|几成|几个百分点)(?P<unit>[^了呢啊呀吗？?。！!，,\s]*)"
                            r"[了呢啊呀吗？?。！!，,\s]*$")
 _READ_PAST = ("d", "a", "u", "p", "t", "m", "q", "r", "f", "y")  # 具体, 了, 比前年: how and when it moved
+_COMPARED = frozenset(["同比", "环比"])  # against the same time a year or a period before (jieba calls them abbreviations)
 
 
 def measured_noun(question: str) -> str:
@@ -216,7 +217,7 @@ def measured_noun(question: str) -> str:
         return ""  # 多少钱, 多少家企业: what follows says what is counted; 多少亿元 only how
     moved = False
     for word, flag in reversed(pos_tag(question[: asked.start()])):
-        if not word.strip() or flag.startswith(_READ_PAST):
+        if not word.strip() or flag.startswith(_READ_PAST) or word in _COMPARED:
             continue
         if flag.startswith("v"):
             if not (_RISE.fullmatch(word) or _FALL.fullmatch(word)):
