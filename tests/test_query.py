@@ -243,6 +243,9 @@ def test_chongqing_question_words_are_read_as_mandarin():
     assert to_mandarin_asks("以前好多小巷不通公交，现在比例到多少了？") == "以前好多小巷不通公交，现在比例到多少了？"
     # 这几年 / 那几年 are "these few years", no question word: the 好多 after them still asks
     assert to_mandarin_asks("九龙坡这几年修了好多座公共厕所？") == "九龙坡这几年修了多少座公共厕所？"
+    # and so are 前几年 and 近几年 (a few years ago, the last few years): no count of years is asked
+    assert to_mandarin_asks("九龙坡前几年修了好多座公共厕所？") == "九龙坡前几年修了多少座公共厕所？"
+    assert detect_intent("近几年九龙坡新修了多少座公共厕所？").units == ("座",)
     assert detect_intent(prepare_query("九龙坡2020年GDP是好多？").text).kind == "quantity"
     assert to_mandarin_asks("中梁山的森林覆盖率是好多？全区又是好多？") == "中梁山的森林覆盖率是多少？全区又是多少？"
     # in Chongqing speech 好久 asks when (好久开工？), not how long
