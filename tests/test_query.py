@@ -3,7 +3,15 @@ import pytest
 from qa.answer.compose import split_question
 from qa.answer.intent import detect_intent, resolve_followup
 from qa.errors import QueryError
-from qa.query import NO_CONTENT_ANSWER, check_question, full_years, has_content, prepare_query, to_mandarin_asks
+from qa.query import (
+    NO_CONTENT_ANSWER,
+    check_question,
+    full_years,
+    has_content,
+    named_periods,
+    prepare_query,
+    to_mandarin_asks,
+)
 
 
 @pytest.mark.parametrize(
@@ -224,6 +232,16 @@ def test_a_question_with_no_content_is_answered_not_found_without_searching(hash
     assert (result.found, result.citations, result.figures) == (False, (), ())
     assert result.text == NO_CONTENT_ANSWER
     assert hash_service.search("😀") == []
+
+
+def test_the_first_months_of_a_year_are_read_as_the_quarter_or_half_the_reports_name():
+    assert prepare_query("21年头三个月九龙坡GDP是多少？").text == "2021年一季度九龙坡GDP是多少？"
+    assert named_periods("2024年1-3月实际使用外资增速") == "2024年一季度实际使用外资增速"
+    assert named_periods("前六个月，一到九月") == "上半年，前三季度"
+    # the last three months, or these, are no quarter of the calendar
+    assert named_periods("近三个月") == "近三个月" and named_periods("这三个月") == "这三个月"
+    assert named_periods("11-3月") == "11-3月"
+    assert detect_intent(prepare_query("21年头三个月GDP是多少？").text).periods == ("一季度",)
 
 
 def test_chongqing_question_words_are_read_as_mandarin():

@@ -241,6 +241,16 @@ def full_years(text: str) -> str:
     return _SHORT_YEAR.sub(lambda m: ("19" if m.group(1)[0] == "9" else "20") + m.group(1), text)
 
 
+# The first months of a year said as a span (头三个月, 前六个月, 1-3月): the quarter or half the reports name.
+_FIRST_MONTHS = re.compile(r"(?:头|前|开年|年初)([三六九])个月|(?<![\d.])(?:1|一)\s*(?:-|—|–|~|～|到|至)\s*([369三六九])\s*月份?")
+_PERIOD_OF_MONTHS = {"三": "一季度", "3": "一季度", "六": "上半年", "6": "上半年", "九": "前三季度", "9": "前三季度"}
+
+
+def named_periods(text: str) -> str:
+    """The first months of a year as the reports name them (21年头三个月 → 21年一季度, 前六个月 → 上半年)."""
+    return _FIRST_MONTHS.sub(lambda m: _PERIOD_OF_MONTHS[m.group(1) or m.group(2)], text)
+
+
 def prepare_query(question: str, snapshot: Any = None, max_chars: int = MAX_QUESTION_CHARS) -> Query:
     """Validate and fold a question; with a snapshot, also repair homophone typos against its corpus.
 
@@ -254,7 +264,7 @@ def prepare_query(question: str, snapshot: Any = None, max_chars: int = MAX_QUES
         if chinese:  # in front, so that a question mark still ends the question
             text = f"（{chinese}） {text}"
     text = re.sub(r"(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])", "，", text)
-    text = full_years(to_mandarin_asks(text))
+    text = named_periods(full_years(to_mandarin_asks(text)))
     fixes: list[tuple[str, str]] = []
     speller = getattr(snapshot, "speller", None)
     if speller is not None:
