@@ -150,6 +150,8 @@ def test_a_level_is_asked_as_a_rank_or_a_rate():
         # a follow-up that asks on its own but names nothing is about what the previous question named
         ("跳磴河治理一共花了多少钱？", "那治理的河段有多长？", "跳磴河治理的河段有多长？"),
         ("跳磴河有多长？", "那谢家湾小学有多少学生？", "谢家湾小学有多少学生？"),
+        # a number with the one-character noun it names (166舰) is a subject of its own
+        ("跳磴河治理一共投了多少钱？", "166舰是哪天对外开放的？", "166舰是哪天对外开放的？"),
         # 报道, 数据 are words of asking: a question holding only them has no subject of its own
         ("跳磴河治理花了多少钱？", "报道里的数据是多少？", "跳磴河报道里的数据是多少？"),
         # 后来 asks of a later time than the previous question's, which it does not inherit

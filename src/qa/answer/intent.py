@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from qa.answer.slots import Slot, asked_slot
@@ -226,7 +227,11 @@ def _has_subject(question: str) -> bool:
     from qa.lexical import pos_tag
 
     generic = question_words().generic  # 报道, 数据: words of asking, no subject (报道里的数据是多少？)
-    return any(flag[:1] == "n" and len(word) >= 2 and word not in generic for word, flag in pos_tag(question)) \
+    words = pos_tag(question)
+    # 166舰: a number with the one-character noun it names (jieba cuts the name in two)
+    numbered = any(flag == "eng" and word.isdigit() and after[1][:1] == "n" and len(after[0]) == 1
+                   for (word, flag), after in pairwise(words))
+    return numbered or any(flag[:1] == "n" and len(word) >= 2 and word not in generic for word, flag in words) \
         or len(question) > WEIGHTS.subject_question_chars
 
 
