@@ -188,8 +188,10 @@ def translate_terms(text: str) -> str:
     return " ".join(dict.fromkeys(found + [f"{y}年" for y in years]))
 
 
+# 几 asks how many, but not in 这几年, 那几个, 前几年, 近几年 (these, those, the past few).
+ASKED_JI = r"(?<![这那前近])几"
 # A question word of its own, or a yes/no question (有好多好玩的地方吗: 好多 says "many" there).
-_MANDARIN_ASK = re.compile(r"多少|(?<![这那前近])几|什么|哪|谁|如何|怎么|怎样|多[长大高远久重深宽]|吗|是否|是不是|有没有|能不能")
+_MANDARIN_ASK = re.compile(rf"多少|{ASKED_JI}|什么|哪|谁|如何|怎么|怎样|多[长大高远久重深宽]|吗|是否|是不是|有没有|能不能")
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from typing import Any
 from qa.answer.slots import Slot, asked_slot
 from qa.answer.weights import WEIGHTS
 from qa.answer.words import district, question_words
+from qa.query import ASKED_JI
 
 _OVERVIEW = re.compile(r"介绍|讲讲|说说|谈谈|聊聊|概况|概述|总体情况|基本情况|有什么好玩|有哪些好玩|好玩的|好去处|"
                        r"\btell me about\b|\boverview\b|\bintroduce\b", re.I)
@@ -22,7 +23,7 @@ _LIST = re.compile(r"[两二三四五六七八九十几][个大项类种条张�
                    r"(?:哪|什么)\S{0,2}[“\"]?[两二三四五六七八九十][个大项类种条张座岛金区园化心]|哪些|哪几|有几大|包括什么|包括哪|分别是|都有什么|列举|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b", re.I)
 _WHEN = re.compile(r"什么时候|哪个?时候|何时|什么日期|具体日期|几点(?!零)|哪一?年|哪一?天|哪一?日|几号|几月|哪个月|什么时间|(?:哪个|什么)年代|\bwhen\b|\bwhat year\b", re.I)
 _QUANTITY = re.compile(
-    r"多少|具体的?(?:数字|数据|数值|数)|产能|产量|什么规模|多大规模|什么水平|(?<![这那前近])几(?:[个家项条天倍名位座所张台辆件户次栋艘处万千百十亿吨亩]|公里|平方)|多大|多长|多高|多远|多久|比重|占比|百分之|增速|增幅|增长了?几|排第几|第几|排老几|名次|"
+    rf"多少|具体的?(?:数字|数据|数值|数)|产能|产量|什么规模|多大规模|什么水平|{ASKED_JI}(?:[个家项条天倍名位座所张台辆件户次栋艘处万千百十亿吨亩]|公里|平方)|多大|多长|多高|多远|多久|比重|占比|百分之|增速|增幅|增长了?几|排第几|第几|排老几|名次|"
     r"\bhow (many|much|large|long|big|fast|quickly|high)\b|\bby how much\b|\bwhat (percentage|share|proportion)\b|\bwhat was the\b.*\b(rate|value|total|gdp)\b|\brank(?:s|ed)?\b",
     re.I,
 )
@@ -70,7 +71,7 @@ _UNIT_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
      ("亿元", "万元", "元", "亿")),
 )
 
-_NAMED_UNIT = re.compile(r"(?:多少|(?<![这那前近])几)(公顷|平方公里|平方米|公里|千米|万元|亿元|元|万吨|吨|万亩|亩|万户|户|万人次|人次|万人|"
+_NAMED_UNIT = re.compile(rf"(?:多少|{ASKED_JI})(公顷|平方公里|平方米|公里|千米|万元|亿元|元|万吨|吨|万亩|亩|万户|户|万人次|人次|万人|"
                          r"家|个|项|座|张|条|所|台|辆|件|名|天|年|倍|米)")
 _GLOSSED_UNIT = re.compile(r"[（(][^）)]*?(公顷|平方公里|平方米|公里|千米|万吨|吨|万亩|亩)[^）)]*[）)]")
 _POINTS = re.compile(r"(?:多少|几)个?百分点")

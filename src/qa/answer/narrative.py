@@ -18,7 +18,7 @@ greetings, thanks, the polite verbs that open a request (您好，请问…，�
 up (帮忙查一下…, 麻烦帮我查查…) and how many questions follow (一次问两件事：…).
 
 A relayed question speaks of its asker in the third person (有位听众说…，他想问，…多少？, 一位家长在窗口问…，她想知道…):
-once 他 or 她 opens a clause that reports the question (:func:`relayed_story`), the clauses before it bring in the
+once 他 or 她 opens a clause that reports the question (:func:`_relayed_story`), the clauses before it bring in the
 asker and say why, and those after it that speak of 他 or 她 are the asker's too; they are story as a first-person
 one is.
 
@@ -90,10 +90,15 @@ def _asker(words: list[tuple[str, str]], i: int) -> bool:
     return not (after[1] == "ns" or after[0] in _REGIONS)
 
 
+def _opening(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A clause's words from the first that is no time word, adverb or conjunction (its subject, mostly)."""
+    return words[next((i for i, (_, f) in enumerate(words) if f[:1] not in _BEFORE_VERB), len(words)) :]
+
+
 def _opens_with_asker(words: list[tuple[str, str]]) -> bool:
     """Whether a clause opens (after time words and adverbs) with the asker or a wish with no subject."""
-    lead = [i for i, (w, f) in enumerate(words) if f[:1] not in _BEFORE_VERB]
-    return bool(lead) and (words[lead[0]][0] in _WISH or _asker(words, lead[0]))
+    rest = _opening(words)
+    return bool(rest) and (rest[0][0] in _WISH or _asker(rest, 0))
 
 
 def asker_speaks(clause: str) -> bool:
@@ -152,9 +157,8 @@ def _courtesy(question: str, start: int, end: int) -> tuple[int, int] | None:
 
 
 def _from_subject(question: str, start: int, end: int) -> list[tuple[str, str]]:
-    """The words of a clause from its first one that is no time word, adverb or conjunction (its subject, mostly)."""
-    words = [(w, f) for w, f in pos_tag(question[start:end]) if w.strip()]
-    return words[next((i for i, (w, f) in enumerate(words) if f[:1] not in _BEFORE_VERB), len(words)) :]
+    """The words of the clause ``question[start:end]`` from its subject on (:func:`_opening`)."""
+    return _opening([(w, f) for w, f in pos_tag(question[start:end]) if w.strip()])
 
 
 def _third_person(words: list[tuple[str, str]]) -> bool:
@@ -171,13 +175,10 @@ def _relays(question: str, start: int, end: int) -> bool:
     return next((w for w, f in words[1:] if w not in _WISH and f[:1] != "d"), "") in _REPORTING
 
 
-def relayed_story(question: str) -> list[tuple[int, int]]:
-    """The clauses before a relayed question's 他想问 / 她问 (有位听众说，…，他想问，…多少？): they introduce the one
-    who asks and say why, as a first-person story does. Those after it that speak of 他 or 她 are story too."""
-    spans = clauses(question)
-    if not spans:
-        return []
-    asked = asked_clause(question, spans)
+def _relayed_story(question: str, spans: list[tuple[int, int]], asked: int) -> list[tuple[int, int]]:
+    """The clauses (``spans``, of which ``asked`` asks) before a relayed question's 他想问 / 她问 (有位听众说，…，他想问，
+    …多少？): they introduce the one who asks and say why, as a first-person story does. Those after it that speak
+    of 他 or 她 are story too."""
     relay = next((i for i in range(asked + 1) if _relays(question, *spans[i])), None)
     if relay is None:
         return []
@@ -211,7 +212,8 @@ def narrative_spans(question: str) -> list[tuple[int, int]]:
     asked = asked_clause(question, spans)
     out = [(a, b) for i, (a, b) in enumerate(spans) if i != asked and asker_speaks(question[a:b])]
     verbs = _asker_verbs(question, *spans[asked])
-    return sorted({*out, *([verbs] if verbs else []), *relayed_story(question), *framing_spans(question)})
+    return sorted({*out, *([verbs] if verbs else []), *_relayed_story(question, spans, asked),
+                   *framing_spans(question)})
 
 
 def outside_narrative(question: str) -> str:
