@@ -76,6 +76,8 @@ def test_questions_that_ask_for_no_name_have_no_slot(question: str):
     ("这个奖是哪个部门颁发的？", "该项目获得了表彰，部门很重视。", False),  # the word 部门 names no body
     ("这个奖是哪个部门颁发的？", "该项目获得了市文化旅游委颁发的奖项。", True),
     ("这个奖是哪个部门颁发的？", "该奖由区教委颁发。", True),  # 区 + 教委 read together
+    ("赋能中心是跟哪个部门一起建的？", "九龙坡区与重庆市经信委合作共建赋能中心。", True),  # 经 + 信 + 委, one char each
+    ("赋能中心是跟哪个部门一起建的？", "九龙坡区与重庆市合作，由委共建。", False),  # an ending with no name before it
     # several names: an enumeration in one clause, or quoted names
     ("那五个公园分别叫什么名字？", "全区建成五个公园。", False),  # a count, no names
     ("那五个公园分别叫什么名字？", "建成彩云湖公园、开放步道，新增绿地、广场。", False),  # 、 in two clauses: no list

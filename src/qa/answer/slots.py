@@ -160,6 +160,22 @@ def _new(word: str, question: str) -> bool:
     return len(word) >= 2 and word not in question and word not in district().names
 
 
+def _joined(words: Sequence[tuple[str, str]], i: int) -> str:
+    """Word ``i`` read with the one before it, a name cut in two (黄桷坪 + 街道, 区 + 教委), and with one more
+    before that when both are single characters (经 + 信 + 委: an abbreviated body jieba reads letter by letter)."""
+    joined = words[i][0]
+    for j in range(i - 1, max(i - 1 - WEIGHTS.slot_name_chars, -1), -1):
+        word, flag = words[j]
+        if flag in ("x", "uj", "p", "c") or not all(is_cjk(ch) for ch in word):
+            break
+        if j < i - 1 and not flag.startswith(("n", "j")):
+            break  # 个 + 镇 + 街: a measure word starts no name
+        joined = word + joined
+        if len(word) > 1 or len(words[j + 1][0]) > 1:
+            break
+    return joined
+
+
 def fillers(text: str, question: str, slot: Slot) -> list[str]:
     """The words of ``text`` that fill ``slot`` and that ``question`` does not already hold."""
     words = pos_tag(text)
@@ -178,9 +194,7 @@ def fillers(text: str, question: str, slot: Slot) -> list[str]:
         return [m for m in re.findall(_COUNT + re.escape(slot.endings[0]), text) if m not in question]
     endings = slot.endings or (_place_endings() if slot.kind == "place" else ())
     for i, (word, flag) in enumerate(words):
-        # A name cut in two (黄桷坪 + 街道, 区 + 教委): the word read with the one before it.
-        joined = words[i - 1][0] + word if i and words[i - 1][1] not in ("x", "uj", "p", "c") \
-            and all(is_cjk(ch) for ch in words[i - 1][0]) else word
+        joined = _joined(words, i)
         if slot.kind == "person":
             fits = _person_name(words, i) or flag == "nt" or (flag[:1] == "n" and word.endswith(_ROLE_ENDINGS))
         else:
