@@ -6,6 +6,7 @@ from qa.errors import QueryError
 from qa.query import (
     NO_CONTENT_ANSWER,
     check_question,
+    english_in_chinese,
     full_years,
     has_content,
     named_periods,
@@ -194,6 +195,24 @@ def test_the_thing_measured_is_read_from_the_question():
     assert detect_intent("河两岸新修了多长的步道？").measured == "步道"
     assert detect_intent("林长制体系里一共有多少名护林员？").measured == "护林员"
     assert detect_intent("九龙坡公园绿地面积有多大？").measured == ""
+
+
+@pytest.mark.parametrize(("question", "chinese"), [
+    ("hydrogen 这块，九龙坡 2023年 revenue 做到多少了？", "氢能这块，九龙坡 2023年营业收入做到多少了？"),
+    ("到2020年年底，九龙坡规模以上的工厂 how many 家啊？", "到2020年年底，九龙坡规模以上的工厂多少家啊？"),
+    ("除了长江，九龙坡境内还有哪几条小一点的 rivers？", "除了长江，九龙坡境内还有哪几条小一点的河？"),  # as river
+    ("2021年 Q1 规上工业增加值涨了多少 percent？", "2021年一季度规上工业增加值涨了多少%？"),
+    ("庆铃是跟哪个 German 大牌签的 JV？", "庆铃是跟哪个大牌签的？"),  # no report prints them: left out
+    ("九龙坡 gdp 2021年是多少", "九龙坡 GDP 2021年是多少"),  # the reports print GDP: kept as they print it
+    ("那 PM2.5 呢？target 是多少", "那 PM2.5 呢？目标是多少"),
+])
+def test_english_words_in_a_chinese_question_are_read_in_chinese(question, chinese):
+    assert english_in_chinese(question, "全区GDP迈上2000亿元台阶；PM2.5年均浓度下降。") == chinese
+
+
+def test_a_chinese_question_with_english_words_is_prepared_in_chinese():
+    assert prepare_query("那个 park 什么时候 open").text == "那个公园什么时候开放"
+    assert detect_intent(prepare_query("中梁山森林覆盖率 vs 全区森林覆盖率").text).kind == "compare"
 
 
 def test_english_report_terms_are_translated_for_matching():

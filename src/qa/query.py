@@ -188,6 +188,57 @@ def translate_terms(text: str) -> str:
     return " ".join(dict.fromkeys(found + [f"{y}年" for y in years]))
 
 
+_LATIN_WORD = r"[A-Za-z](?:[A-Za-z0-9'’+-]|\.(?=\d))*"  # hydrogen, Q1, PM2.5
+_LATIN_RUN = re.compile(rf"{_LATIN_WORD}(?:\s+{_LATIN_WORD})*")
+
+
+def english_in_chinese(text: str, corpus_text: Any = None) -> str:
+    """A Chinese question with English words in it, in Chinese: 氢能 for hydrogen, 多少 for how many.
+
+    Each run of English words is read longest phrase first: a question word or a joining word (how many, vs),
+    a word the reports themselves print (GDP, PM2.5; without the reports to ask, any word in capitals), or a
+    glossary term (revenue → 营业收入). A printed word stays as typed, spaces and all; a translated one joins
+    the Chinese around it. Any other English word is left out: no sentence of the Chinese reports holds it, so
+    it could only make the question look unanswered.
+    """
+    asks = _english_asks()
+    glossary = _glossary() if active_vocabulary().curated else []
+
+    def printed(word: str) -> str | None:
+        if corpus_text is None:
+            return word if word.upper() == word else None
+        return next((f for f in (word, word.upper()) if f in corpus_text), None)
+
+    def chinese(match: re.Match[str]) -> str:
+        words, out = match.group().split(), []
+        while words:
+            for n in range(len(words), 0, -1):
+                phrase = " ".join(words[:n])
+                forms = (phrase, phrase[:-1]) if phrase.endswith("s") else (phrase,)  # rivers as river
+                kept = printed(phrase) if n == 1 and phrase.lower() not in asks else None
+                said = asks.get(phrase.lower()) or next((c for p, c in glossary for f in forms if p.fullmatch(f)), None)
+                if kept is not None or said is not None or n == 1:
+                    out.append(kept if kept is not None else f"{_GLUED}{said or ''}{_GLUED}")
+                    words = words[n:]
+                    break
+        return " ".join(out)
+
+    text = _LATIN_RUN.sub(chinese, text)
+    return re.sub(rf" *{_GLUED} *", "", text)
+
+
+_GLUED = "\x01"  # marks a translated word, which takes no spaces around it
+
+
+@lru_cache(maxsize=1)
+def _english_asks() -> dict[str, str]:
+    import tomllib
+    from importlib import resources
+
+    data = tomllib.loads((resources.files("qa") / "data" / "question_words.toml").read_text(encoding="utf-8"))
+    return dict(data["english"]["asks"])
+
+
 # 几 asks how many, but not in 这几年, 那几个, 前几年, 近几年 (these, those, the past few).
 ASKED_JI = r"(?<![这那前近])几"
 # A question word of its own, or a yes/no question (有好多好玩的地方吗: 好多 says "many" there).
@@ -265,6 +316,8 @@ def prepare_query(question: str, snapshot: Any = None, max_chars: int = MAX_QUES
         chinese = translate_terms(text)
         if chinese:  # in front, so that a question mark still ends the question
             text = f"（{chinese}） {text}"
+    elif any(is_cjk(ch) for ch in text) and re.search(r"[A-Za-z]", text):
+        text = english_in_chinese(text, getattr(getattr(snapshot, "speller", None), "corpus_text", None))
     text = re.sub(r"(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])", "，", text)
     text = named_periods(full_years(to_mandarin_asks(text)))
     fixes: list[tuple[str, str]] = []
