@@ -160,7 +160,8 @@ class Speller:
 
 
 @lru_cache(maxsize=1)
-def _glossary() -> list[tuple[re.Pattern[str], str]]:
+def _glossary_pairs() -> list[tuple[str, str]]:
+    """The glossary's English terms with their Chinese, longest first."""
     from importlib import resources
 
     pairs = []
@@ -170,7 +171,22 @@ def _glossary() -> list[tuple[re.Pattern[str], str]]:
             english, chinese = line.split("\t")
             pairs.append((english.strip(), chinese.strip()))
     pairs.sort(key=lambda p: -len(p[0]))
-    return [(re.compile(rf"\b{re.escape(e)}\b", re.I), c) for e, c in pairs]
+    return pairs
+
+
+@lru_cache(maxsize=1)
+def _glossary() -> list[tuple[re.Pattern[str], str]]:
+    return [(re.compile(rf"\b{re.escape(e)}\b", re.I), c) for e, c in _glossary_pairs()]
+
+
+@lru_cache(maxsize=1)
+def _glossary_terms() -> dict[str, tuple[int, str]]:
+    """Each English term of the glossary, lower-cased, with its place in it and its Chinese (a term given twice
+    keeps its first place): a whole phrase is looked up, not searched for."""
+    terms: dict[str, tuple[int, str]] = {}
+    for at, (english, chinese) in enumerate(_glossary_pairs()):
+        terms.setdefault(english.lower(), (at, chinese))
+    return terms
 
 
 def translate_terms(text: str) -> str:
@@ -202,7 +218,7 @@ def english_in_chinese(text: str, corpus_text: Any = None) -> str:
     it could only make the question look unanswered.
     """
     asks = _english_asks()
-    glossary = _glossary() if active_vocabulary().curated else []
+    glossary = _glossary_terms() if active_vocabulary().curated else {}
 
     def printed(word: str) -> str | None:
         if corpus_text is None:
@@ -216,7 +232,8 @@ def english_in_chinese(text: str, corpus_text: Any = None) -> str:
                 phrase = " ".join(words[:n])
                 forms = (phrase, phrase[:-1]) if phrase.endswith("s") else (phrase,)  # rivers as river
                 kept = printed(phrase) if n == 1 and phrase.lower() not in asks else None
-                said = asks.get(phrase.lower()) or next((c for p, c in glossary for f in forms if p.fullmatch(f)), None)
+                glossed = [glossary[f.lower()] for f in forms if f.lower() in glossary]
+                said = asks.get(phrase.lower()) or (min(glossed)[1] if glossed else None)
                 if kept is not None or said is not None or n == 1:
                     out.append(kept if kept is not None else f"{_GLUED}{said or ''}{_GLUED}")
                     words = words[n:]
@@ -231,12 +248,16 @@ _GLUED = "\x01"  # marks a translated word, which takes no spaces around it
 
 
 @lru_cache(maxsize=1)
-def _english_asks() -> dict[str, str]:
+def _question_words() -> dict[str, Any]:
+    """``question_words.toml``, read once (qa.answer.words reads it for the answer layer, which imports this module)."""
     import tomllib
     from importlib import resources
 
-    data = tomllib.loads((resources.files("qa") / "data" / "question_words.toml").read_text(encoding="utf-8"))
-    return dict(data["english"]["asks"])
+    return tomllib.loads((resources.files("qa") / "data" / "question_words.toml").read_text(encoding="utf-8"))
+
+
+def _english_asks() -> dict[str, str]:
+    return dict(_question_words()["english"]["asks"])
 
 
 # 几 asks how many, but not in 这几年, 那几个, 前几年, 近几年 (these, those, the past few).
@@ -248,10 +269,7 @@ _MANDARIN_ASK = re.compile(rf"多少|{ASKED_JI}|什么|哪|谁|如何|怎么|怎
 @lru_cache(maxsize=1)
 def _dialect() -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
     """The dialect's question words that always ask, longest first (啥子 before 啥), and those that ask alone."""
-    import tomllib
-    from importlib import resources
-
-    data = tomllib.loads((resources.files("qa") / "data" / "question_words.toml").read_text(encoding="utf-8"))
+    data = _question_words()
     always = data["dialect"]["always"]
     return tuple(sorted(always.items(), key=lambda pair: -len(pair[0]))), data["dialect"]["when_no_other_ask"]
 
